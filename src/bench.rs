@@ -1,0 +1,210 @@
+//! Speed measurements behind `dlncheck bench` (goals from the project's issue tracker; they
+//! are measured here, never asserted in tests).
+
+use crate::data;
+use crate::init;
+use crate::model::Dln;
+use crate::objective::Objective;
+use crate::problem::Problem;
+use crate::rng::{Stream, stream_rng};
+use crate::spectrum::{self, Method, SpectrumOptions};
+use crate::train::{GdOptions, gradient_descent};
+use std::hint::black_box;
+use std::time::Instant;
+
+/// One measurement.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchResult {
+    pub name: String,
+    pub num_params: usize,
+    /// Median seconds per operation over the batches.
+    pub seconds: f64,
+    /// The goal in seconds, if there is one.
+    pub goal_seconds: Option<f64>,
+    pub meets_goal: Option<bool>,
+    pub note: String,
+}
+
+/// Median time per call of `f`, over `batches` batches sized to take ~`target` seconds each.
+pub fn time_per_call<F: FnMut()>(mut f: F, target: f64, batches: usize) -> f64 {
+    let start = Instant::now();
+    f();
+    let once = start.elapsed().as_secs_f64().max(1e-9);
+    let per_batch = ((target / once).ceil() as usize).clamp(1, 10_000_000);
+    let mut times: Vec<f64> = (0..batches)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..per_batch {
+                f();
+            }
+            t.elapsed().as_secs_f64() / per_batch as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The paper's problem (n = 50, d, L; MLP) at a small Gaussian initialisation.
+fn paper_problem(d: usize, depth: usize, seed: u64) -> (Problem, Vec<f64>) {
+    let pd = data::paper(50.max(d), 1, d, 1.0, true, seed);
+    let reg = pd.train.regression().expect("finite data");
+    let model = Dln::mlp(d, depth);
+    let theta = init::gaussian(&model, 0.35, &mut stream_rng(seed, Stream::Init));
+    (
+        Problem::new(model, Objective::Regression(reg)).expect("shapes"),
+        theta,
+    )
+}
+
+fn result(name: &str, p: usize, seconds: f64, goal: Option<f64>, note: String) -> BenchResult {
+    BenchResult {
+        name: name.into(),
+        num_params: p,
+        seconds,
+        goal_seconds: goal,
+        meets_goal: goal.map(|g| seconds <= g),
+        note,
+    }
+}
+
+/// Runs every benchmark; `quick` shortens the timing batches and skips the P ≈ 10⁶ case.
+pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
+    crate::init_determinism();
+    let target = if quick { 0.02 } else { 0.2 };
+    let batches = if quick { 3 } else { 7 };
+    let mut out = Vec::new();
+
+    // GD step, gradient and HVP at the paper's size (d = 5, L = 10, P = 230).
+    progress("gradient descent step (d = 5, L = 10)");
+    let (problem, theta) = paper_problem(5, 10, 1);
+    let p = problem.num_params();
+    let steps = 10_000;
+    let opts = GdOptions::new(0.005, steps);
+    let gd = time_per_call(
+        || drop(black_box(gradient_descent(&problem, &theta, &opts))),
+        target,
+        batches,
+    ) / steps as f64;
+    out.push(result(
+        "gd_step",
+        p,
+        gd,
+        Some(1e-6),
+        "one full-batch GD step, MLP, n = 50".into(),
+    ));
+
+    let mut ws = problem.workspace();
+    let mut g = vec![0.0; p];
+    progress("gradient and Hessian-vector product");
+    let grad = time_per_call(
+        || {
+            let pt = problem.at(&mut ws, black_box(&theta));
+            pt.gradient(&mut g);
+        },
+        target,
+        batches,
+    );
+    out.push(result(
+        "gradient",
+        p,
+        grad,
+        None,
+        "loss + gradient from scratch".into(),
+    ));
+    let v: Vec<f64> = (0..p).map(|i| ((i * 7919) % 13) as f64 - 6.0).collect();
+    let mut hv = vec![0.0; p];
+    let hvp = time_per_call(
+        || {
+            let mut pt = problem.at(&mut ws, black_box(&theta));
+            pt.hvp(&v, &mut hv);
+        },
+        target,
+        batches,
+    );
+    out.push(result(
+        "hvp",
+        p,
+        hvp,
+        None,
+        "loss passes + one Hessian-vector product".into(),
+    ));
+    out.push(BenchResult {
+        name: "hvp_over_gradient".into(),
+        num_params: p,
+        seconds: hvp / grad,
+        goal_seconds: Some(3.0),
+        meets_goal: Some(hvp / grad <= 3.0),
+        note: "ratio of the two times above (goal ≤ 3)".into(),
+    });
+
+    // Exact sharpness.
+    let exact = SpectrumOptions {
+        method: Some(Method::Exact),
+        ..SpectrumOptions::default()
+    };
+    progress("exact sharpness, P = 230");
+    let t = time_per_call(
+        || drop(black_box(spectrum::sharpness(&problem, &theta, &exact))),
+        target,
+        batches,
+    );
+    out.push(result(
+        "exact_sharpness_230",
+        p,
+        t,
+        Some(2e-3),
+        "dense Hessian + faer eigenvalues".into(),
+    ));
+    progress("exact sharpness, P = 2010");
+    let (problem2, theta2) = paper_problem(10, 21, 2);
+    let t = time_per_call(
+        || drop(black_box(spectrum::sharpness(&problem2, &theta2, &exact))),
+        if quick { 0.0 } else { 1.0 },
+        if quick { 1 } else { 3 },
+    );
+    out.push(result(
+        "exact_sharpness_2010",
+        problem2.num_params(),
+        t,
+        None,
+        "MLP d = 10, L = 21".into(),
+    ));
+
+    if !quick {
+        progress("Lanczos sharpness, P = 10^6 (residual d = 100, L = 100)");
+        let d = 100;
+        let depth = 100;
+        let seed = 3;
+        let pd = data::paper(200, 1, d, 1.0, true, seed);
+        let reg = pd.train.regression().expect("finite data");
+        let pvec = init::projection(d, &mut stream_rng(seed, Stream::Projection));
+        let model = Dln::residual(&pvec, depth);
+        let theta = init::residual(&model, 0.25, &mut stream_rng(seed, Stream::Init));
+        let problem = Problem::new(model, Objective::Regression(reg)).expect("shapes");
+        let lanczos = SpectrumOptions {
+            method: Some(Method::Lanczos),
+            tol: 1e-8,
+            ..SpectrumOptions::default()
+        };
+        let mut iters = 0;
+        let t = time_per_call(
+            || {
+                let e = spectrum::hessian_extremes(&problem, &theta, &lanczos)
+                    .expect("Lanczos converges");
+                iters = e.iterations;
+            },
+            0.0,
+            3,
+        );
+        out.push(result(
+            "lanczos_sharpness_1e6",
+            problem.num_params(),
+            t,
+            Some(1.0),
+            format!(
+                "largest and smallest eigenvalue to relative residual 1e-8, {iters} iterations"
+            ),
+        ));
+    }
+    out
+}

@@ -1,0 +1,208 @@
+//! Closed forms of Marion & Chizat's sharpness analysis (univariate regression).
+//!
+//! With v = Σ^{1/2}w*, ŵ = w*/‖w*‖, depth L and head norm ‖p‖ (1 for the MLP):
+//! - LB = 2·L·a·‖w*‖^{2−2/L}·‖p‖^{2/L} (Theorem 1), a = w*ᵀΣw*/‖w*‖²;
+//! - S_bal = 2‖w*‖^{2−2/L}‖p‖^{2/L}·λ_max(Σ + (L−1)Σ^{1/2}ŵŵᵀΣ^{1/2}) (balanced rank-one
+//!   minimiser, mc.thm1.upper);
+//! - S_min = 2·min_{r>0} λ_max(rΣ + (L−1)(‖p‖²/r)^{1/(L−1)}vvᵀ) (mc.smin.exact), a convex
+//!   problem in log r solved by golden-section search to machine precision.
+//!   L = 1: S = 2‖p‖²Λ for every minimiser.
+//! - At a global minimiser ∇²R = 2JᵀΣJ, so S = 2λ_max(Σ^{1/2}KΣ^{1/2}), K = JJᵀ.
+
+use crate::hessian;
+use crate::linalg;
+use crate::objective::Regression;
+use crate::problem::Problem;
+use faer::Mat;
+
+/// Theorem 1's lower bound LB = 2·L·a·‖w*‖^{2−2/L}·‖p‖^{2/L} (0 when w* = 0).
+pub fn lower_bound(reg: &Regression, depth: usize, head_norm: f64) -> f64 {
+    let l = depth as f64;
+    match reg.alignment() {
+        None => 0.0,
+        Some(a) => 2.0 * l * a * reg.w_star_norm().powf(2.0 - 2.0 / l) * head_norm.powf(2.0 / l),
+    }
+}
+
+/// v = Σ^{1/2}w*.
+fn sqrt_sigma_w(reg: &Regression) -> Vec<f64> {
+    let s = reg.sigma_sqrt();
+    (0..reg.d)
+        .map(|i| (0..reg.d).map(|j| s[(i, j)] * reg.w_star[j]).sum())
+        .collect()
+}
+
+/// λ_max(rΣ + c·vvᵀ).
+fn lambda_max_shifted(reg: &Regression, r: f64, c: f64, v: &[f64]) -> f64 {
+    let d = reg.d;
+    let m = Mat::from_fn(d, d, |i, j| r * reg.sigma[i * d + j] + c * v[i] * v[j]);
+    linalg::sym_max_eigenvalue(m.as_ref())
+}
+
+/// Sharpness of the balanced rank-one minimiser W_k = (‖w*‖/‖p‖)^{1/L}u_{k+1}u_kᵀ.
+pub fn balanced_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> f64 {
+    let l = depth as f64;
+    let wn = reg.w_star_norm();
+    if wn == 0.0 {
+        return if depth == 1 {
+            2.0 * head_norm.powi(2) * reg.lambda_max()
+        } else {
+            0.0
+        };
+    }
+    let v: Vec<f64> = sqrt_sigma_w(reg).iter().map(|x| x / wn).collect();
+    let scale = wn.powf(2.0 - 2.0 / l) * head_norm.powf(2.0 / l);
+    2.0 * scale * lambda_max_shifted(reg, 1.0, l - 1.0, &v)
+}
+
+/// Upper bounds of mc.thm1.upper: (2(Λ + (L−1)a)‖w*‖^{2−2/L}‖p‖^{2/L}, 2LΛ‖w*‖^{2−2/L}‖p‖^{2/L}).
+pub fn balanced_upper_bounds(reg: &Regression, depth: usize, head_norm: f64) -> (f64, f64) {
+    let l = depth as f64;
+    let scale = reg.w_star_norm().powf(2.0 - 2.0 / l) * head_norm.powf(2.0 / l);
+    let a = reg.alignment().unwrap_or(0.0);
+    let big = reg.lambda_max();
+    (2.0 * (big + (l - 1.0) * a) * scale, 2.0 * l * big * scale)
+}
+
+/// The exact minimal sharpness over all global minimisers, and the optimal r = ‖a_1‖².
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MinSharpness {
+    pub value: f64,
+    /// The minimising r (‖a_1‖² of the attaining minimiser); NaN when L = 1 or v = 0.
+    pub r: f64,
+}
+
+/// S_min = 2·min_{r>0} λ_max(rΣ + (L−1)(‖p‖²/r)^{1/(L−1)}Σ^{1/2}w*w*ᵀΣ^{1/2}).
+pub fn min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> MinSharpness {
+    let big = reg.lambda_max();
+    if depth == 1 {
+        return MinSharpness {
+            value: 2.0 * head_norm.powi(2) * big,
+            r: f64::NAN,
+        };
+    }
+    let v = sqrt_sigma_w(reg);
+    let vv = linalg::dot(&v, &v);
+    if vv == 0.0 || big == 0.0 {
+        return MinSharpness {
+            value: 0.0,
+            r: f64::NAN,
+        };
+    }
+    let alpha = 1.0 / (depth as f64 - 1.0);
+    let c0 = (depth as f64 - 1.0) * head_norm.powf(2.0 * alpha);
+    let f = |t: f64| {
+        let r = t.exp();
+        lambda_max_shifted(reg, r, c0 * r.powf(-alpha), &v)
+    };
+    // f(r) ≥ max(rΛ, c0 r^{−α}‖v‖²): the minimiser lies where both are ≤ f(r0), r0 balancing them.
+    let r0 = (c0 * vv / big).powf(1.0 / (1.0 + alpha));
+    let f0 = f(r0.ln());
+    let (mut lo, mut hi) = (((c0 * vv / f0).powf(1.0 / alpha)).ln(), (f0 / big).ln());
+    if lo > hi {
+        std::mem::swap(&mut lo, &mut hi);
+    }
+    let (t, value) = golden_section(f, lo - 1e-3, hi + 1e-3);
+    MinSharpness {
+        value: 2.0 * value,
+        r: t.exp(),
+    }
+}
+
+/// Minimises a unimodal function on [lo, hi]; returns (argmin, min), iterating until the
+/// bracket stops shrinking in floating point.
+pub fn golden_section<F: Fn(f64) -> f64>(f: F, mut lo: f64, mut hi: f64) -> (f64, f64) {
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    let mut x1 = hi - g * (hi - lo);
+    let mut x2 = lo + g * (hi - lo);
+    let (mut f1, mut f2) = (f(x1), f(x2));
+    for _ in 0..400 {
+        if f1 <= f2 {
+            hi = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = hi - g * (hi - lo);
+            f1 = f(x1);
+        } else {
+            lo = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = lo + g * (hi - lo);
+            f2 = f(x2);
+        }
+        if hi - lo <= 4.0 * f64::EPSILON * (1.0 + lo.abs().max(hi.abs())) {
+            break;
+        }
+    }
+    if f1 <= f2 { (x1, f1) } else { (x2, f2) }
+}
+
+/// The sharpness a *global minimiser* θ would have: 2λ_max(Σ^{1/2}KΣ^{1/2}), K = JJᵀ
+/// (exact at minimisers; off them the Hessian has a residual term). Cost O(P·d²).
+pub fn minimizer_sharpness(problem: &Problem, theta: &[f64]) -> f64 {
+    let reg = problem
+        .objective
+        .regression()
+        .expect("regression objective");
+    let k = hessian::jacobian_gram(problem, theta);
+    let s = reg.sigma_sqrt();
+    let m = linalg::matmul_owned(
+        s.as_ref(),
+        linalg::matmul_owned(k.as_ref(), s.as_ref()).as_ref(),
+    );
+    let d = reg.d;
+    let sym = Mat::from_fn(d, d, |i, j| 0.5 * (m[(i, j)] + m[(j, i)]));
+    2.0 * linalg::sym_max_eigenvalue(sym.as_ref())
+}
+
+/// Per-layer norms of a univariate network at θ: (‖a_k‖², ‖B_k‖₂², σ_min(B_k)²) for each
+/// trained layer, where B_k is the product below and a_k the (row) product above.
+pub fn layer_norms(problem: &Problem, theta: &[f64]) -> Vec<(f64, f64, f64)> {
+    let model = &problem.model;
+    assert_eq!(model.d_out(), 1, "univariate networks only");
+    let mut out = Vec::new();
+    for k in 0..model.layers().len() {
+        if model.param_range(k).is_none() {
+            continue;
+        }
+        let a = model.above(k, theta);
+        let a2 = a.norm_l2().powi(2);
+        let b = model.below(k, theta);
+        let sv = b.singular_values().expect("SVD of a d×d product");
+        let smax = sv.first().copied().unwrap_or(0.0);
+        let smin = if b.nrows() < b.ncols() {
+            0.0
+        } else {
+            sv.last().copied().unwrap_or(0.0)
+        };
+        out.push((a2, smax * smax, smin * smin));
+    }
+    out
+}
+
+/// mc.sharpness_upper_at_minimizer: 2Λ·Σ_k ‖a_k‖²‖B_k‖₂².
+pub fn minimizer_sharpness_upper(problem: &Problem, theta: &[f64]) -> f64 {
+    let reg = problem
+        .objective
+        .regression()
+        .expect("regression objective");
+    2.0 * reg.lambda_max()
+        * layer_norms(problem, theta)
+            .iter()
+            .map(|(a, b, _)| a * b)
+            .sum::<f64>()
+}
+
+/// mc.pl_inequality: the PL constants μ = 4λ·Σ_k ‖a_k‖²σ_min(B_k)² and the weaker 4λ‖a_1‖², so
+/// that ‖∇R‖² ≥ μ(R − R_min).
+pub fn pl_constants(problem: &Problem, theta: &[f64]) -> (f64, f64) {
+    let reg = problem
+        .objective
+        .regression()
+        .expect("regression objective");
+    let lam = reg.lambda_min_nonzero();
+    let norms = layer_norms(problem, theta);
+    let full = 4.0 * lam * norms.iter().map(|(a, _, s)| a * s).sum::<f64>();
+    let first = 4.0 * lam * norms.first().map_or(0.0, |(a, _, _)| *a);
+    (full, first)
+}

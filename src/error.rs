@@ -1,0 +1,68 @@
+//! Errors that reach the user, each with a process exit code.
+//!
+//! Exit codes: 0 success; 1 a check failed (a property violated, or a control that did not
+//! fail); 2 invalid input (instance file, property spec, arguments); 3 numerical failure
+//! (e.g. an iterative eigensolver that did not converge); 4 an output could not be written.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field of an input file is missing, mis-shaped, non-finite or out of range.
+    #[error("{file}: {field}: {message}")]
+    Input {
+        file: String,
+        field: String,
+        message: String,
+    },
+    /// The file is not valid YAML for its schema.
+    #[error("{file}: {message}")]
+    Syntax { file: String, message: String },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input { .. } | Error::Syntax { .. } | Error::Read { .. } => 2,
+            Error::Numerical(_) => 3,
+            Error::Write { .. } => 4,
+        }
+    }
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same directory, then rename,
+/// so an interrupted run never leaves a half-written file.
+pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let werr = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(werr)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(werr)?;
+    f.write_all(contents).map_err(werr)?;
+    f.sync_all().map_err(werr)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(werr)
+}

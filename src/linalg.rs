@@ -1,0 +1,243 @@
+//! Small dense kernels on row-major slices, and thin wrappers over faer.
+//!
+//! The derivative passes of a deep linear network multiply thin matrices (one row per output,
+//! `d_out = 1` for univariate regression) by the layers. For those sizes a hand-written loop
+//! beats any library call overhead, so products below [`FAER_MIN_FLOPS`] multiply-adds are done
+//! here and larger ones go to faer's matmul (always sequential, so results never depend on the
+//! thread count). Everything else (eigen-decompositions, SVD) is faer.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
+
+/// Products with at least this many multiply-adds are delegated to faer (measured crossover
+/// on the development machine, see `dlncheck bench`).
+pub const FAER_MIN_FLOPS: usize = 32 * 32 * 32;
+
+/// `out (m×n) ← out·[accumulate] + a (m×k) · b (k×n)`, all row-major.
+pub fn mul_nn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
+    debug_assert_eq!(out.len(), m * n);
+    debug_assert_eq!(a.len(), m * k);
+    debug_assert_eq!(b.len(), k * n);
+    if m * k * n >= FAER_MIN_FLOPS {
+        matmul(
+            MatMut::from_row_major_slice_mut(out, m, n),
+            accum(acc),
+            MatRef::from_row_major_slice(a, m, k),
+            MatRef::from_row_major_slice(b, k, n),
+            1.0,
+            Par::Seq,
+        );
+        return;
+    }
+    if !acc {
+        out.fill(0.0);
+    }
+    for i in 0..m {
+        let out_row = &mut out[i * n..(i + 1) * n];
+        let a_row = &a[i * k..(i + 1) * k];
+        for (l, &a_il) in a_row.iter().enumerate() {
+            axpy(out_row, a_il, &b[l * n..(l + 1) * n]);
+        }
+    }
+}
+
+/// `out (m×n) ← out·[accumulate] + a (m×k) · bᵀ` where `b` is n×k, all row-major.
+pub fn mul_nt(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
+    debug_assert_eq!(out.len(), m * n);
+    debug_assert_eq!(a.len(), m * k);
+    debug_assert_eq!(b.len(), n * k);
+    if m * k * n >= FAER_MIN_FLOPS {
+        matmul(
+            MatMut::from_row_major_slice_mut(out, m, n),
+            accum(acc),
+            MatRef::from_row_major_slice(a, m, k),
+            MatRef::from_row_major_slice(b, n, k).transpose(),
+            1.0,
+            Par::Seq,
+        );
+        return;
+    }
+    for i in 0..m {
+        let a_row = &a[i * k..(i + 1) * k];
+        for j in 0..n {
+            let d = dot(a_row, &b[j * k..(j + 1) * k]);
+            if acc {
+                out[i * n + j] += d;
+            } else {
+                out[i * n + j] = d;
+            }
+        }
+    }
+}
+
+/// `out (m×n) ← out·[accumulate] + aᵀ · b` where `a` is k×m and `b` is k×n, all row-major.
+/// With k = 1 this is the outer product that forms a layer's gradient.
+pub fn mul_tn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
+    debug_assert_eq!(out.len(), m * n);
+    debug_assert_eq!(a.len(), k * m);
+    debug_assert_eq!(b.len(), k * n);
+    if m * k * n >= FAER_MIN_FLOPS {
+        matmul(
+            MatMut::from_row_major_slice_mut(out, m, n),
+            accum(acc),
+            MatRef::from_row_major_slice(a, k, m).transpose(),
+            MatRef::from_row_major_slice(b, k, n),
+            1.0,
+            Par::Seq,
+        );
+        return;
+    }
+    if !acc {
+        out.fill(0.0);
+    }
+    for l in 0..k {
+        let a_row = &a[l * m..(l + 1) * m];
+        let b_row = &b[l * n..(l + 1) * n];
+        for (i, &a_li) in a_row.iter().enumerate() {
+            axpy(&mut out[i * n..(i + 1) * n], a_li, b_row);
+        }
+    }
+}
+
+fn accum(acc: bool) -> Accum {
+    if acc { Accum::Add } else { Accum::Replace }
+}
+
+/// `y ← y + alpha·x`.
+#[inline]
+pub fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
+    debug_assert_eq!(y.len(), x.len());
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
+    }
+}
+
+/// Euclidean inner product (sequential, fixed summation order).
+#[inline]
+pub fn dot(x: &[f64], y: &[f64]) -> f64 {
+    debug_assert_eq!(x.len(), y.len());
+    // Four independent accumulators: vectorises, and the order is fixed, so bits are stable.
+    let mut s = [0.0f64; 4];
+    let chunks = x.len() / 4;
+    for c in 0..chunks {
+        for l in 0..4 {
+            s[l] += x[4 * c + l] * y[4 * c + l];
+        }
+    }
+    let mut tail = 0.0;
+    for i in 4 * chunks..x.len() {
+        tail += x[i] * y[i];
+    }
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
+}
+
+/// Euclidean norm.
+#[inline]
+pub fn norm(x: &[f64]) -> f64 {
+    dot(x, x).sqrt()
+}
+
+/// Copies a row-major slice into an owned faer matrix.
+pub fn to_mat(data: &[f64], rows: usize, cols: usize) -> Mat<f64> {
+    Mat::from_fn(rows, cols, |i, j| data[i * cols + j])
+}
+
+/// Row-major copy of a faer matrix.
+pub fn to_row_major(m: MatRef<'_, f64>) -> Vec<f64> {
+    let mut out = Vec::with_capacity(m.nrows() * m.ncols());
+    for i in 0..m.nrows() {
+        for j in 0..m.ncols() {
+            out.push(m[(i, j)]);
+        }
+    }
+    out
+}
+
+/// Eigenvalues (ascending) of a symmetric matrix; reads the lower triangle.
+/// Cost O(n³) (tridiagonalisation), eigenvalues only.
+pub fn sym_eigenvalues(a: MatRef<'_, f64>) -> Vec<f64> {
+    a.self_adjoint_eigenvalues(Side::Lower)
+        .expect("faer self-adjoint eigenvalue iteration failed to converge")
+}
+
+/// Largest eigenvalue of a symmetric matrix.
+pub fn sym_max_eigenvalue(a: MatRef<'_, f64>) -> f64 {
+    *sym_eigenvalues(a)
+        .last()
+        .expect("largest eigenvalue of an empty matrix")
+}
+
+/// Full eigen-decomposition (ascending eigenvalues, orthonormal eigenvectors as columns).
+pub fn sym_eigen(a: MatRef<'_, f64>) -> (Vec<f64>, Mat<f64>) {
+    let evd = a
+        .self_adjoint_eigen(Side::Lower)
+        .expect("faer self-adjoint eigen-decomposition failed to converge");
+    let s = evd.S();
+    let vals = (0..a.nrows()).map(|i| s[i]).collect();
+    (vals, evd.U().to_owned())
+}
+
+/// Symmetric PSD square root S^{1/2} = U diag(max(s,0))^{1/2} Uᵀ.
+pub fn psd_sqrt(a: MatRef<'_, f64>) -> Mat<f64> {
+    let (vals, u) = sym_eigen(a);
+    let n = a.nrows();
+    let roots: Vec<f64> = vals.iter().map(|v| v.max(0.0).sqrt()).collect();
+    Mat::from_fn(n, n, |i, j| {
+        (0..n).map(|l| u[(i, l)] * roots[l] * u[(j, l)]).sum()
+    })
+}
+
+/// Dense product of two faer matrices (sequential).
+pub fn matmul_owned(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
+    let mut out = Mat::zeros(a.nrows(), b.ncols());
+    matmul(out.as_mut(), Accum::Replace, a, b, 1.0, Par::Seq);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for l in 0..k {
+                    out[i * n + j] += a[i * k + l] * b[l * n + j];
+                }
+            }
+        }
+        out
+    }
+
+    fn transpose(a: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+        let mut t = vec![0.0; rows * cols];
+        for i in 0..rows {
+            for j in 0..cols {
+                t[j * rows + i] = a[i * cols + j];
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn kernels_match_naive_product_small_and_large() {
+        for &(m, k, n) in &[(1, 5, 5), (3, 4, 2), (40, 40, 40), (1, 100, 100)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7 % 11) as f64) - 5.0).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| ((i * 5 % 13) as f64) - 6.0).collect();
+            let want = naive(&a, &b, m, k, n);
+            let mut out = vec![1.0; m * n];
+            mul_nn(&mut out, &a, &b, m, k, n, false);
+            assert_eq!(out, want);
+            let bt = transpose(&b, k, n);
+            mul_nt(&mut out, &a, &bt, m, k, n, false);
+            assert_eq!(out, want);
+            let at = transpose(&a, m, k);
+            mul_tn(&mut out, &at, &b, m, k, n, false);
+            assert_eq!(out, want);
+            mul_tn(&mut out, &at, &b, m, k, n, true);
+            let twice: Vec<f64> = want.iter().map(|x| 2.0 * x).collect();
+            assert_eq!(out, twice);
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! Eigenvalues and closed forms against independent references: Lanczos against the dense
+//! eigen-decomposition, 2JᵀΣJ against the full Hessian at (and off) minimisers, and the closed
+//! forms LB, S_bal, S_min against exact Hessians of constructed minimisers and brute force.
+
+mod common;
+
+use common::*;
+use dlncheck::bounds;
+use dlncheck::data::{self, Direction, SpectrumSpec};
+use dlncheck::hessian;
+use dlncheck::init;
+use dlncheck::linalg;
+use dlncheck::model::Dln;
+use dlncheck::objective::{Objective, Regression};
+use dlncheck::problem::Problem;
+use dlncheck::rng::{Stream, stream_rng};
+use dlncheck::spectrum::{self, Method, SpectrumOptions};
+
+fn exact() -> SpectrumOptions {
+    SpectrumOptions {
+        method: Some(Method::Exact),
+        ..SpectrumOptions::default()
+    }
+}
+
+fn lanczos() -> SpectrumOptions {
+    SpectrumOptions {
+        method: Some(Method::Lanczos),
+        tol: 1e-11,
+        ..SpectrumOptions::default()
+    }
+}
+
+#[test]
+fn lanczos_agrees_with_dense_eigenvalues() {
+    dlncheck::init_determinism();
+    let cases = [
+        mlp_problem(5, 10, 1),
+        residual_problem(4, 6, 2),
+        matrix_problem(3, 6, 3, 3, 3, 0.05),
+        completion_problem(5, 5, 3, 4, 0.0),
+    ];
+    for (c, problem) in cases.iter().enumerate() {
+        let theta = point(problem, 0.5, 20 + c as u64);
+        let e = spectrum::hessian_extremes(problem, &theta, &exact()).unwrap();
+        let l = spectrum::hessian_extremes(problem, &theta, &lanczos()).unwrap();
+        let scale = e.max.abs().max(e.min.abs());
+        assert!(
+            (e.max - l.max).abs() <= 1e-9 * scale,
+            "case {c}: max {} vs {}",
+            e.max,
+            l.max
+        );
+        assert!(
+            (e.min - l.min).abs() <= 1e-9 * scale,
+            "case {c}: min {} vs {}",
+            e.min,
+            l.min
+        );
+        assert_eq!(l.method, Method::Lanczos);
+        // Top-3 too.
+        let (te, _) = spectrum::hessian_top(problem, &theta, 3, &exact()).unwrap();
+        let (tl, _) = spectrum::hessian_top(problem, &theta, 3, &lanczos()).unwrap();
+        for (a, b) in te.iter().zip(&tl) {
+            assert!(
+                (a - b).abs() <= 1e-8 * scale,
+                "case {c}: top-3 {te:?} vs {tl:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dense_eigen_decomposition_residuals_are_small() {
+    // Trust, but verify faer: ‖HU − UΛ‖ and ‖UᵀU − I‖ at machine precision.
+    dlncheck::init_determinism();
+    let problem = mlp_problem(4, 4, 5);
+    let theta = point(&problem, 0.6, 5);
+    let h = hessian::dense_hessian(&problem, &theta);
+    let (vals, u) = linalg::sym_eigen(h.as_ref());
+    let p = vals.len();
+    let hu = linalg::matmul_owned(h.as_ref(), u.as_ref());
+    let utu = linalg::matmul_owned(u.transpose(), u.as_ref());
+    let scale = vals[p - 1].abs().max(vals[0].abs());
+    for i in 0..p {
+        for j in 0..p {
+            assert!((hu[(i, j)] - u[(i, j)] * vals[j]).abs() < 1e-12 * scale);
+            assert!((utu[(i, j)] - if i == j { 1.0 } else { 0.0 }).abs() < 1e-12);
+        }
+    }
+}
+
+fn minimizers(problem: &Problem, seed: u64) -> Vec<(&'static str, Vec<f64>)> {
+    let reg = problem.objective.regression().unwrap();
+    let mut rng = stream_rng(seed, Stream::Minimizer);
+    vec![
+        ("balanced", init::balanced(&problem.model, &reg.w_star)),
+        (
+            "random unbalanced",
+            init::random_minimizer(&problem.model, &reg.w_star, 0.8, &mut rng),
+        ),
+        (
+            "S_min attaining",
+            init::min_sharpness_minimizer(&problem.model, reg, &mut rng),
+        ),
+        (
+            "rescaled",
+            init::rescale_first_two(
+                &problem.model,
+                &init::balanced(&problem.model, &reg.w_star),
+                2.5,
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn hessian_equals_gauss_newton_at_minimizers_only() {
+    dlncheck::init_determinism();
+    for (arch, problem) in [
+        ("mlp", mlp_problem(4, 4, 7)),
+        ("residual", residual_problem(3, 5, 8)),
+    ] {
+        let reg = problem.objective.regression().unwrap();
+        for (kind, theta) in minimizers(&problem, 9) {
+            // It is a global minimiser: R = R_min and ∇R = 0 up to rounding.
+            let (loss, g) = problem.loss_and_gradient(&theta);
+            assert!(
+                loss - reg.risk_min < 1e-12 * (1.0 + reg.risk_min),
+                "{arch} {kind}: excess {}",
+                loss - reg.risk_min
+            );
+            assert!(
+                max_abs(&g) < 1e-10,
+                "{arch} {kind}: gradient {}",
+                max_abs(&g)
+            );
+            let h = hessian::dense_hessian(&problem, &theta);
+            let gn = hessian::gauss_newton(&problem, &theta);
+            let p = theta.len();
+            let scale = (0..p).map(|i| h[(i, i)].abs()).fold(1.0, f64::max);
+            let diff = (0..p)
+                .flat_map(|i| (0..p).map(move |j| (i, j)))
+                .map(|(i, j)| (h[(i, j)] - gn[(i, j)]).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                diff < 1e-10 * scale,
+                "{arch} {kind}: ‖H − 2JᵀΣJ‖ = {diff:e}"
+            );
+            // Its sharpness is 2λ_max(Σ^{1/2}KΣ^{1/2}), O(P·d²) instead of O(P³).
+            let s = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
+            let s_gn = bounds::minimizer_sharpness(&problem, &theta);
+            assert!(rel_err(s, s_gn) < 1e-10, "{arch} {kind}: {s} vs {s_gn}");
+            // Control: perturbing W_L leaves the minimiser set and the residual term appears.
+            let mut off = theta.clone();
+            let last = problem.model.layers().len() - if arch == "residual" { 2 } else { 1 };
+            let range = problem.model.param_range(last).unwrap();
+            off[range].iter_mut().for_each(|x| *x += 0.3);
+            let h = hessian::dense_hessian(&problem, &off);
+            let gn = hessian::gauss_newton(&problem, &off);
+            let diff = (0..p)
+                .flat_map(|i| (0..p).map(move |j| (i, j)))
+                .map(|(i, j)| (h[(i, j)] - gn[(i, j)]).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                diff > 1e-3,
+                "{arch} {kind}: off the minimiser H − 2JᵀΣJ should not vanish ({diff:e})"
+            );
+        }
+    }
+}
+
+/// Σ = c·I: every direction is an eigendirection, so a = Λ = c and LB = 2Lc‖w*‖^{2−2/L}‖p‖^{2/L}
+/// is attained by the balanced minimiser (S_bal = LB = S_min).
+#[test]
+fn lower_bound_is_attained_on_isotropic_data() {
+    dlncheck::init_determinism();
+    for (depth, wn) in [(2usize, 1.0), (3, 2.5), (5, 0.4), (8, 1.7)] {
+        let spec = SpectrumSpec {
+            n: 6,
+            eigenvalues: vec![1.3; 3],
+            direction: Direction::Random,
+            w_star_norm: wn,
+            risk_min: 0.2,
+            rotate: true,
+        };
+        let reg = data::with_spectrum(&spec, depth as u64)
+            .regression()
+            .unwrap();
+        for model in [Dln::mlp(3, depth), Dln::residual(&[0.0, 2.0, 0.0], depth)] {
+            let head = model.head_norm();
+            let problem = Problem::new(model, Objective::Regression(reg.clone())).unwrap();
+            let theta = init::balanced(&problem.model, &reg.w_star);
+            let s = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
+            let l = depth as f64;
+            let lb_hand = 2.0 * l * 1.3 * wn.powf(2.0 - 2.0 / l) * head.powf(2.0 / l);
+            assert!(
+                rel_err(s, lb_hand) < 1e-10,
+                "L={depth}: S = {s}, 2Lc‖w*‖^(2−2/L) = {lb_hand}"
+            );
+            assert!(rel_err(bounds::lower_bound(&reg, depth, head), lb_hand) < 1e-12);
+            assert!(rel_err(bounds::min_sharpness(&reg, depth, head).value, lb_hand) < 1e-10);
+        }
+    }
+}
+
+#[test]
+fn balanced_sharpness_closed_form_matches_exact_hessian() {
+    dlncheck::init_determinism();
+    for seed in 0..4u64 {
+        let spec = SpectrumSpec {
+            n: 10,
+            eigenvalues: data::geometric_spectrum(4, 3.0, 50.0),
+            direction: Direction::Random,
+            w_star_norm: 0.5 + seed as f64,
+            risk_min: 0.1,
+            rotate: true,
+        };
+        let reg = data::with_spectrum(&spec, seed).regression().unwrap();
+        for depth in [1usize, 2, 3, 6] {
+            let problem =
+                Problem::new(Dln::mlp(4, depth), Objective::Regression(reg.clone())).unwrap();
+            let theta = init::balanced(&problem.model, &reg.w_star);
+            let s = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
+            let s_bal = bounds::balanced_sharpness(&reg, depth, 1.0);
+            assert!(
+                rel_err(s, s_bal) < 1e-10,
+                "seed {seed} L={depth}: exact {s} vs S_bal {s_bal}"
+            );
+            let (u1, u2) = bounds::balanced_upper_bounds(&reg, depth, 1.0);
+            let lb = bounds::lower_bound(&reg, depth, 1.0);
+            assert!(lb <= s * (1.0 + 1e-12) && s <= u1 * (1.0 + 1e-12) && u1 <= u2 * (1.0 + 1e-12));
+        }
+    }
+}
+
+/// S_min against (i) the exact Hessian of the minimiser built from r*, (ii) a brute-force scan of
+/// λ_max(rΣ + (L−1)(‖p‖²/r)^{1/(L−1)}vvᵀ) over a log grid of r, (iii) random minimisers.
+#[test]
+fn min_sharpness_is_attained_and_not_beaten() {
+    dlncheck::init_determinism();
+    for (seed, kappa, dir) in [
+        (1u64, 100.0, Direction::Eigenvector(0)),
+        (2, 10.0, Direction::Random),
+        (3, 1e4, Direction::Eigenvector(1)),
+    ] {
+        let spec = SpectrumSpec {
+            n: 8,
+            eigenvalues: data::geometric_spectrum(3, 2.0, kappa),
+            direction: dir,
+            w_star_norm: 1.7,
+            risk_min: 0.0,
+            rotate: true,
+        };
+        let reg = data::with_spectrum(&spec, seed).regression().unwrap();
+        for depth in [2usize, 3, 5] {
+            for model in [Dln::mlp(3, depth), Dln::residual(&[0.6, 0.0, 0.0], depth)] {
+                let head = model.head_norm();
+                let problem = Problem::new(model, Objective::Regression(reg.clone())).unwrap();
+                let smin = bounds::min_sharpness(&reg, depth, head);
+                let mut rng = stream_rng(seed, Stream::Minimizer);
+                let theta = init::min_sharpness_minimizer(&problem.model, &reg, &mut rng);
+                let s = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
+                assert!(
+                    rel_err(s, smin.value) < 1e-9,
+                    "κ={kappa} L={depth}: exact {s} vs S_min {}",
+                    smin.value
+                );
+                // Brute force over r.
+                let brute = brute_force_smin(&reg, depth, head);
+                assert!(
+                    brute >= smin.value * (1.0 - 1e-12),
+                    "grid {brute} below S_min {}",
+                    smin.value
+                );
+                assert!(
+                    brute <= smin.value * (1.0 + 1e-7),
+                    "grid {brute} far above S_min {}",
+                    smin.value
+                );
+                // Random minimisers are never flatter.
+                for _ in 0..5 {
+                    let t = init::random_minimizer(&problem.model, &reg.w_star, 0.9, &mut rng);
+                    let s = bounds::minimizer_sharpness(&problem, &t);
+                    assert!(
+                        s >= smin.value * (1.0 - 1e-10),
+                        "random minimiser {s} < S_min {}",
+                        smin.value
+                    );
+                }
+                let lb = bounds::lower_bound(&reg, depth, head);
+                let sbal = bounds::balanced_sharpness(&reg, depth, head);
+                assert!(lb <= smin.value * (1.0 + 1e-12) && smin.value <= sbal * (1.0 + 1e-12));
+            }
+        }
+    }
+}
+
+fn brute_force_smin(reg: &Regression, depth: usize, head: f64) -> f64 {
+    let v: Vec<f64> = {
+        let s = reg.sigma_sqrt();
+        (0..reg.d)
+            .map(|i| (0..reg.d).map(|j| s[(i, j)] * reg.w_star[j]).sum())
+            .collect()
+    };
+    let c = (depth as f64 - 1.0) * head.powf(2.0 / (depth as f64 - 1.0));
+    let alpha = 1.0 / (depth as f64 - 1.0);
+    let f = |log_r: f64| {
+        let r = 10f64.powf(log_r);
+        let m = faer::Mat::from_fn(reg.d, reg.d, |a, b| {
+            r * reg.sigma[a * reg.d + b] + c * r.powf(-alpha) * v[a] * v[b]
+        });
+        2.0 * linalg::sym_max_eigenvalue(m.as_ref())
+    };
+    // A coarse scan of 16 decades, then a fine scan around the best coarse point (the minimum
+    // may sit on a kink where eigenvalues cross, so the grid error is first order in spacing).
+    let scan = |lo: f64, hi: f64| {
+        (0..=4000)
+            .map(|i| lo + (hi - lo) * i as f64 / 4000.0)
+            .map(|x| (x, f(x)))
+            .fold((f64::NAN, f64::INFINITY), |best, cur| {
+                if cur.1 < best.1 { cur } else { best }
+            })
+    };
+    let (x0, _) = scan(-8.0, 8.0);
+    let step = 16.0 / 4000.0;
+    let (x1, _) = scan(x0 - step, x0 + step);
+    let step = 2.0 * step / 4000.0;
+    scan(x1 - step, x1 + step).1
+}
+
+/// theorems.md: S_min = LB exactly iff Σŵ = aŵ and La ≥ λ_max(Σ restricted to ŵ^⊥).
+#[test]
+fn min_sharpness_equals_lower_bound_exactly_when_aligned() {
+    dlncheck::init_determinism();
+    let mk = |dir: usize| {
+        let spec = SpectrumSpec {
+            n: 3,
+            eigenvalues: vec![1.0, 10.0, 100.0],
+            direction: Direction::Eigenvector(dir),
+            w_star_norm: 1.0,
+            risk_min: 0.0,
+            rotate: false,
+        };
+        data::with_spectrum(&spec, 0).regression().unwrap()
+    };
+    // w* ∝ e_1 (eigenvalue 100): a = 100 ≥ 10 restricted, so S_min = LB for all L.
+    let top = mk(2);
+    for depth in [2usize, 3, 10] {
+        let r =
+            bounds::min_sharpness(&top, depth, 1.0).value / bounds::lower_bound(&top, depth, 1.0);
+        assert!((r - 1.0).abs() < 1e-12, "L={depth}: S_min/LB = {r}");
+    }
+    // w* along eigenvalue 1: a = 1, La < 100 for small L, so S_min > LB; for L ≥ 100 equality.
+    let bottom = mk(0);
+    let r2 = bounds::min_sharpness(&bottom, 2, 1.0).value / bounds::lower_bound(&bottom, 2, 1.0);
+    assert!(r2 > 1.5, "S_min/LB = {r2} should exceed 1 markedly");
+    let r100 =
+        bounds::min_sharpness(&bottom, 120, 1.0).value / bounds::lower_bound(&bottom, 120, 1.0);
+    assert!((r100 - 1.0).abs() < 1e-10, "L=120: S_min/LB = {r100}");
+}
+
+#[test]
+fn generators_are_deterministic_and_exact() {
+    dlncheck::init_determinism();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let a = data::paper(50, 10, 5, 1.0, true, 42);
+    let b = data::paper(50, 10, 5, 1.0, true, 42);
+    let c = data::paper(50, 10, 5, 1.0, true, 43);
+    assert_eq!(bits(&a.train.y), bits(&b.train.y));
+    assert_ne!(bits(&a.train.y), bits(&c.train.y));
+    let reg = a.train.regression().unwrap();
+    assert!(
+        (reg.w_star_norm() - 1.0).abs() < 1e-14,
+        "normalised ‖w*‖ = {}",
+        reg.w_star_norm()
+    );
+    let model = Dln::mlp(5, 10);
+    let t1 = init::gaussian(&model, 0.3, &mut stream_rng(1, Stream::Init));
+    let t2 = init::gaussian(&model, 0.3, &mut stream_rng(1, Stream::Init));
+    assert_eq!(bits(&t1), bits(&t2));
+    // Prescribed spectrum, direction, norm and R_min are realised.
+    let spec = SpectrumSpec {
+        n: 9,
+        eigenvalues: data::geometric_spectrum(4, 5.0, 1e4),
+        direction: Direction::Eigenvector(0),
+        w_star_norm: 2.0,
+        risk_min: 0.3,
+        rotate: true,
+    };
+    let ds = data::with_spectrum(&spec, 7);
+    let reg = ds.regression().unwrap();
+    for (got, want) in reg.sigma_eigenvalues.iter().zip(&spec.eigenvalues) {
+        assert!(rel_err(*got, *want) < 1e-10, "eigenvalue {got} vs {want}");
+    }
+    assert!((reg.w_star_norm() - 2.0).abs() < 1e-10);
+    assert!((reg.risk_min - 0.3).abs() < 1e-12);
+    assert!(
+        rel_err(reg.alignment().unwrap(), 5.0 / 1e4) < 1e-8,
+        "a = {:?}",
+        reg.alignment()
+    );
+    assert!(rel_err(reg.condition_number(), 1e4) < 1e-8);
+    let ds2 = data::with_spectrum(&spec, 7);
+    assert_eq!(bits(&ds.y), bits(&ds2.y));
+}
+
+#[test]
+fn power_iteration_estimates_magnitude() {
+    dlncheck::init_determinism();
+    // At a minimiser (PSD Hessian, separated top eigenvalue) it converges to the sharpness.
+    let problem = mlp_problem(4, 3, 2);
+    let reg = problem.objective.regression().unwrap();
+    let theta = init::balanced(&problem.model, &reg.w_star);
+    let s = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
+    let pi = spectrum::power_iteration(&problem, &theta, 300, 1);
+    assert!(rel_err(s, pi) < 1e-6, "{s} vs {pi}");
+    // At the saddle θ = 0 of ½‖W_2W_1 − Y‖² the spectrum is ±σ_i(Y): the largest magnitude is
+    // not the largest algebraic eigenvalue, and power iteration cannot tell the signs apart.
+    let problem = matrix_problem(2, 2, 2, 2, 1, 0.0);
+    let theta = vec![0.0; problem.num_params()];
+    let e = spectrum::hessian_extremes(&problem, &theta, &exact()).unwrap();
+    assert!(
+        e.min < 0.0 && (e.min + e.max).abs() < 1e-12,
+        "spectrum symmetric about 0: {e:?}"
+    );
+    let pi = spectrum::power_iteration(&problem, &theta, 200, 3);
+    assert!(pi.abs() <= e.max * (1.0 + 1e-9));
+}
