@@ -72,7 +72,9 @@ pub fn audit(
         num_params: problem.num_params(),
         risk: loss,
         risk_min: reg.risk_min,
-        excess_risk: loss - reg.risk_min,
+        excess_risk: reg.excess(&crate::linalg::to_row_major(
+            model.end_to_end(theta).as_ref(),
+        )),
         grad_norm: norm(&grad),
         sharpness: ext.max,
         hessian_min_eig: ext.min,

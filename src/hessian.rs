@@ -4,6 +4,10 @@
 //! closed form ∂²ℓ/∂(W_k)_{ab}∂(W_j)_{ce} = N_{jk}[c,b]·M_{jk}[e,a] for k < j, where
 //! N_{jk} = a_jᵀ G B_kᵀ and M_{jk} = W_{j−1}⋯W_{k+1}. Cost O(d_out·d_in·P² + L²d³).
 //! The Hessian-vector product in [`crate::problem`] is an independent route to the same matrix.
+//!
+//! For univariate networks (d_out = 1) the Hessian factors exactly through a space of dimension
+//! m = Σ_k (rows_k + cols_k) ≈ 2Ld, much smaller than P ≈ Ld² (see [`reduced_hessian`]); its
+//! spectrum is that of an m × m matrix plus P − m zeros.
 
 use crate::linalg::{self, mul_nn, mul_tn};
 use crate::problem::Problem;
@@ -191,5 +195,244 @@ fn symmetrize(m: &mut Mat<f64>) {
             m[(i, j)] = s;
             m[(j, i)] = s;
         }
+    }
+}
+
+/// The exact low-dimensional form of a univariate network's Hessian, as an operator.
+///
+/// With x_k = V_kᵀa_kᵀ ∈ R^{cols_k} and y_k = V_kc_kᵀ ∈ R^{rows_k} (a_k the row above layer k,
+/// c_k = G B_kᵀ its cotangent), every term of vᵀ∇²ℓ v is a bilinear form in (x, y):
+/// vᵀ∇²ℓ v = Σ_{k,j} x_kᵀB_k∇²C B_jᵀx_j + 2Σ_{k<j} x_jᵀM_{jk}y_k + λ‖v‖², i.e.
+/// ∇²ℓ = TᵀQT + λI with T = ⊕_k T_k, T_k(V) = (Vᵀa_kᵀ, Vc_kᵀ), of rank ≤ m = Σ_k(rows_k + cols_k).
+/// With F = ⊕_k F_k, F_k = [[‖a‖I, 0], [â cᵀ, ‖c‖(I − ââᵀ)]] (so that FFᵀ = TTᵀ exactly, no
+/// square roots), the non-zero eigenvalues of TᵀQT are those of R = FᵀQF (m × m), and when
+/// m < P the other P − m eigenvalues are 0. A product Rz costs O(L·d²) (three passes through the
+/// layers: Horner for Σ_j B_jᵀx_j, and the recursions s_{j+1} = W_js_j + y_j,
+/// t_{k−1} = W_kᵀt_k + x_k for the M_{jk} blocks), like one HVP but on vectors of length
+/// m ≈ 2Ld instead of P ≈ Ld².
+pub struct ReducedOperator<'p> {
+    problem: &'p Problem,
+    theta: &'p [f64],
+    /// Per layer (all layers, trained or not): offset of its (x, y) block in z, if trained.
+    off: Vec<Option<usize>>,
+    /// Per trained layer: ‖a_k‖, â_k, c_k, ‖c_k‖.
+    a_norm: Vec<f64>,
+    a_hat: Vec<Vec<f64>>,
+    cot: Vec<Vec<f64>>,
+    c_norm: Vec<f64>,
+    dim: usize,
+    zeros: usize,
+    // Scratch (one vector per layer boundary).
+    fz: Vec<f64>,
+    q: Vec<f64>,
+    buf_a: Vec<f64>,
+    buf_b: Vec<f64>,
+}
+
+impl<'p> ReducedOperator<'p> {
+    /// `None` when d_out ≠ 1 or m ≥ P (then the dense Hessian is no larger).
+    pub fn new(problem: &'p Problem, theta: &'p [f64]) -> Option<Self> {
+        let model = &problem.model;
+        if model.d_out() != 1 {
+            return None;
+        }
+        let layers = model.layers();
+        let mut off = Vec::with_capacity(layers.len());
+        let mut dim = 0;
+        for l in layers {
+            if l.is_trained() {
+                off.push(Some(dim));
+                dim += l.cols + l.rows;
+            } else {
+                off.push(None);
+            }
+        }
+        let p = problem.num_params();
+        if dim >= p {
+            return None;
+        }
+        let mut ws = problem.workspace();
+        let pt = problem.at(&mut ws, theta);
+        let (mut a_norm, mut a_hat, mut cot, mut c_norm) = (vec![], vec![], vec![], vec![]);
+        for k in (0..layers.len()).filter(|&k| layers[k].is_trained()) {
+            let u = pt.suffix(k);
+            let un = linalg::norm(u);
+            a_norm.push(un);
+            a_hat.push(
+                u.iter()
+                    .map(|x| if un > 0.0 { x / un } else { 0.0 })
+                    .collect(),
+            );
+            let c = pt.cotangent(k).to_vec();
+            c_norm.push(linalg::norm(&c));
+            cot.push(c);
+        }
+        let widest = layers.iter().map(|l| l.rows.max(l.cols)).max().unwrap_or(1);
+        Some(ReducedOperator {
+            problem,
+            theta,
+            off,
+            a_norm,
+            a_hat,
+            cot,
+            c_norm,
+            dim,
+            zeros: p - dim,
+            fz: vec![0.0; dim],
+            q: vec![0.0; dim],
+            buf_a: vec![0.0; widest],
+            buf_b: vec![0.0; widest],
+        })
+    }
+
+    /// m, the dimension of the reduced space.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    /// P − m, the number of eigenvalues known to be exactly 0 (before the L2 shift).
+    pub fn zeros(&self) -> usize {
+        self.zeros
+    }
+    /// The L2 coefficient λ that shifts every eigenvalue.
+    pub fn shift(&self) -> f64 {
+        self.problem.l2
+    }
+
+    /// out = R z = FᵀQF z.
+    pub fn apply(&mut self, z: &[f64], out: &mut [f64]) {
+        let model = &self.problem.model;
+        let layers = model.layers();
+        let theta = self.theta;
+        let nl = layers.len();
+        // 1. fz = F z.
+        let mut t = 0;
+        for k in 0..nl {
+            let Some(o) = self.off[k] else { continue };
+            let (c, r) = (layers[k].cols, layers[k].rows);
+            let (zx, zy) = (&z[o..o + c], &z[o + c..o + c + r]);
+            let cz = linalg::dot(&self.cot[t], zx);
+            let az = linalg::dot(&self.a_hat[t], zy);
+            for i in 0..c {
+                self.fz[o + i] = self.a_norm[t] * zx[i];
+            }
+            for i in 0..r {
+                self.fz[o + c + i] =
+                    self.a_hat[t][i] * cz + self.c_norm[t] * (zy[i] - self.a_hat[t][i] * az);
+            }
+            t += 1;
+        }
+        // 2. q = Q fz. Gauss–Newton part: ρ = Σ_j B_jᵀx_j by Horner from the top, h = ∇²C ρ,
+        //    then q_x[k] = B_k h by a forward pass.
+        let fz = &self.fz;
+        let (rho, next) = (&mut self.buf_a, &mut self.buf_b);
+        rho[..layers[nl - 1].cols].fill(0.0);
+        for k in (0..nl).rev() {
+            let (c, r) = (layers[k].cols, layers[k].rows);
+            // ρ_k (length c) = W_kᵀ ρ_{k+1} (length r) + x_k; ρ above the top layer is 0.
+            if k + 1 < nl {
+                let w = model.weight(k, theta);
+                next[..c].fill(0.0);
+                for i in 0..r {
+                    linalg::axpy(&mut next[..c], rho[i], &w[i * c..(i + 1) * c]);
+                }
+            } else {
+                next[..c].fill(0.0);
+            }
+            if let Some(o) = self.off[k] {
+                linalg::axpy(&mut next[..c], 1.0, &fz[o..o + c]);
+            }
+            std::mem::swap(rho, next);
+        }
+        let d_in = model.d_in();
+        let mut h = vec![0.0; d_in];
+        self.problem.objective.hess_apply(&rho[..d_in], &mut h);
+        // Forward: β_0 = h, β_{k+1} = W_k β_k; q_x[k] = β_k. Simultaneously the Q_xy part
+        // s_0 = 0, s_{k+1} = W_k s_k + y_k, q_x[k] += s_k.
+        let mut beta = h;
+        let mut s_vec = vec![0.0; d_in];
+        for k in 0..nl {
+            let (c, r) = (layers[k].cols, layers[k].rows);
+            if let Some(o) = self.off[k] {
+                for i in 0..c {
+                    self.q[o + i] = beta[i] + s_vec[i];
+                }
+            }
+            if k + 1 == nl {
+                break;
+            }
+            let w = model.weight(k, theta);
+            let mut nb = vec![0.0; r];
+            let mut ns = vec![0.0; r];
+            for i in 0..r {
+                nb[i] = linalg::dot(&w[i * c..(i + 1) * c], &beta);
+                ns[i] = linalg::dot(&w[i * c..(i + 1) * c], &s_vec);
+            }
+            if let Some(o) = self.off[k] {
+                linalg::axpy(&mut ns, 1.0, &fz[o + c..o + c + r]);
+            }
+            beta = nb;
+            s_vec = ns;
+        }
+        // Q_yx part: t_{top} = 0, t_{k−1} = W_kᵀ t_k + x_k; q_y[k] = t_k.
+        let mut tv = vec![0.0; layers[nl - 1].rows];
+        for k in (0..nl).rev() {
+            let (c, r) = (layers[k].cols, layers[k].rows);
+            if let Some(o) = self.off[k] {
+                self.q[o + c..o + c + r].copy_from_slice(&tv);
+            }
+            let w = model.weight(k, theta);
+            let mut nt = vec![0.0; c];
+            for i in 0..r {
+                linalg::axpy(&mut nt, tv[i], &w[i * c..(i + 1) * c]);
+            }
+            if let Some(o) = self.off[k] {
+                linalg::axpy(&mut nt, 1.0, &fz[o..o + c]);
+            }
+            tv = nt;
+        }
+        // 3. out = Fᵀ q.
+        let mut t = 0;
+        for k in 0..nl {
+            let Some(o) = self.off[k] else { continue };
+            let (c, r) = (layers[k].cols, layers[k].rows);
+            let (qx, qy) = (&self.q[o..o + c], &self.q[o + c..o + c + r]);
+            let aq = linalg::dot(&self.a_hat[t], qy);
+            for i in 0..c {
+                out[o + i] = self.a_norm[t] * qx[i] + self.cot[t][i] * aq;
+            }
+            for i in 0..r {
+                out[o + c + i] = self.c_norm[t] * (qy[i] - self.a_hat[t][i] * aq);
+            }
+            t += 1;
+        }
+    }
+
+    /// The dense m × m matrix R (m products with unit vectors), exactly symmetrised.
+    pub fn to_dense(&mut self) -> Mat<f64> {
+        let m = self.dim;
+        let mut r = Mat::<f64>::zeros(m, m);
+        let mut e = vec![0.0; m];
+        let mut col = vec![0.0; m];
+        for j in 0..m {
+            e[j] = 1.0;
+            self.apply(&e, &mut col);
+            e[j] = 0.0;
+            for i in 0..m {
+                r[(i, j)] = col[i];
+            }
+        }
+        symmetrize(&mut r);
+        r
+    }
+
+    /// All P eigenvalues of ∇²ℓ (ascending), from the dense R.
+    pub fn eigenvalues(&mut self) -> Vec<f64> {
+        let r = self.to_dense();
+        let mut vals = linalg::sym_eigenvalues(r.as_ref());
+        vals.extend(std::iter::repeat_n(0.0, self.zeros));
+        let shift = self.shift();
+        vals.iter_mut().for_each(|v| *v += shift);
+        vals.sort_by(f64::total_cmp);
+        vals
     }
 }

@@ -4,6 +4,8 @@
 //! The numerical core (`model`, `objective`, `problem`, `hessian`, `spectrum`, `bounds`,
 //! `init`, `data`, `train`) does no I/O; `instance`, `yaml` and the CLI are thin layers over it.
 
+#![allow(clippy::needless_range_loop)] // index loops over parallel arrays read best in numerical code
+
 pub mod audit;
 pub mod bench;
 pub mod bounds;
@@ -16,6 +18,7 @@ pub mod linalg;
 pub mod model;
 pub mod objective;
 pub mod problem;
+pub mod recipe;
 pub mod rng;
 pub mod spectrum;
 pub mod train;

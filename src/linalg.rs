@@ -14,6 +14,7 @@ use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 pub const FAER_MIN_FLOPS: usize = 32 * 32 * 32;
 
 /// `out (m×n) ← out·[accumulate] + a (m×k) · b (k×n)`, all row-major.
+#[inline]
 pub fn mul_nn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), m * k);
@@ -29,19 +30,23 @@ pub fn mul_nn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
         );
         return;
     }
-    if !acc {
-        out.fill(0.0);
-    }
-    for i in 0..m {
-        let out_row = &mut out[i * n..(i + 1) * n];
-        let a_row = &a[i * k..(i + 1) * k];
-        for (l, &a_il) in a_row.iter().enumerate() {
-            axpy(out_row, a_il, &b[l * n..(l + 1) * n]);
+    for (out_row, a_row) in out.chunks_exact_mut(n).zip(a.chunks_exact(k)) {
+        let mut terms = a_row.iter().zip(b.chunks_exact(n));
+        if !acc {
+            // The first term assigns (no separate zero fill).
+            match terms.next() {
+                Some((&a0, b0)) => out_row.iter_mut().zip(b0).for_each(|(o, &x)| *o = a0 * x),
+                None => out_row.fill(0.0),
+            }
+        }
+        for (&a_il, b_row) in terms {
+            axpy(out_row, a_il, b_row);
         }
     }
 }
 
 /// `out (m×n) ← out·[accumulate] + a (m×k) · bᵀ` where `b` is n×k, all row-major.
+#[inline]
 pub fn mul_nt(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), m * k);
@@ -57,21 +62,17 @@ pub fn mul_nt(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
         );
         return;
     }
-    for i in 0..m {
-        let a_row = &a[i * k..(i + 1) * k];
-        for j in 0..n {
-            let d = dot(a_row, &b[j * k..(j + 1) * k]);
-            if acc {
-                out[i * n + j] += d;
-            } else {
-                out[i * n + j] = d;
-            }
+    for (out_row, a_row) in out.chunks_exact_mut(n).zip(a.chunks_exact(k)) {
+        for (o, b_row) in out_row.iter_mut().zip(b.chunks_exact(k)) {
+            let d = dot(a_row, b_row);
+            *o = if acc { *o + d } else { d };
         }
     }
 }
 
 /// `out (m×n) ← out·[accumulate] + aᵀ · b` where `a` is k×m and `b` is k×n, all row-major.
 /// With k = 1 this is the outer product that forms a layer's gradient.
+#[inline]
 pub fn mul_tn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), k * m);
@@ -87,14 +88,21 @@ pub fn mul_tn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
         );
         return;
     }
+    if k == 1 && !acc {
+        // Outer product a bᵀ, written once.
+        for (out_row, &a_i) in out.chunks_exact_mut(n).zip(a) {
+            for (o, &b_j) in out_row.iter_mut().zip(b) {
+                *o = a_i * b_j;
+            }
+        }
+        return;
+    }
     if !acc {
         out.fill(0.0);
     }
-    for l in 0..k {
-        let a_row = &a[l * m..(l + 1) * m];
-        let b_row = &b[l * n..(l + 1) * n];
-        for (i, &a_li) in a_row.iter().enumerate() {
-            axpy(&mut out[i * n..(i + 1) * n], a_li, b_row);
+    for (a_row, b_row) in a.chunks_exact(m).zip(b.chunks_exact(n)) {
+        for (out_row, &a_li) in out.chunks_exact_mut(n).zip(a_row) {
+            axpy(out_row, a_li, b_row);
         }
     }
 }
@@ -116,6 +124,9 @@ pub fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
 #[inline]
 pub fn dot(x: &[f64], y: &[f64]) -> f64 {
     debug_assert_eq!(x.len(), y.len());
+    if x.len() < 16 {
+        return x.iter().zip(y).fold(0.0, |acc, (a, b)| acc + a * b);
+    }
     // Four independent accumulators: vectorises, and the order is fixed, so bits are stable.
     let mut s = [0.0f64; 4];
     let chunks = x.len() / 4;

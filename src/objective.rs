@@ -167,21 +167,34 @@ impl Regression {
         }
         Some(self.quad(&self.w_star) / nn)
     }
-    /// xᵀΣx.
+    /// xᵀΣx (no allocation).
     pub fn quad(&self, x: &[f64]) -> f64 {
-        let mut sx = vec![0.0; self.d];
-        self.sigma_mul(x, &mut sx);
-        linalg::dot(x, &sx)
+        self.sigma
+            .chunks_exact(self.d)
+            .zip(x)
+            .map(|(row, xi)| xi * linalg::dot(row, x))
+            .sum()
     }
-    /// out = Σx.
+    /// out = Σx (row dots; Σ is symmetric).
     #[inline]
     pub fn sigma_mul(&self, x: &[f64], out: &mut [f64]) {
-        linalg::mul_nn(out, &self.sigma, x, self.d, self.d, 1, false);
+        for (o, row) in out.iter_mut().zip(self.sigma.chunks_exact(self.d)) {
+            *o = linalg::dot(row, x);
+        }
     }
-    /// Excess risk (w − w*)ᵀΣ(w − w*).
+    /// Excess risk (w − w*)ᵀΣ(w − w*) (no allocation).
     pub fn excess(&self, w: &[f64]) -> f64 {
-        let diff: Vec<f64> = w.iter().zip(&self.w_star).map(|(a, b)| a - b).collect();
-        self.quad(&diff).max(0.0)
+        let mut sum = 0.0;
+        for (i, row) in self.sigma.chunks_exact(self.d).enumerate() {
+            let di = w[i] - self.w_star[i];
+            let s: f64 = row
+                .iter()
+                .zip(w.iter().zip(&self.w_star))
+                .map(|(r, (a, b))| r * (a - b))
+                .sum();
+            sum += di * s;
+        }
+        sum.max(0.0)
     }
 }
 

@@ -244,6 +244,11 @@ impl Point<'_> {
         &self.ws.suf[self.ws.suf_off[k]..self.ws.suf_off[k + 1]]
     }
 
+    /// The cotangent c_k = G B_kᵀ (d_out × cols_k, row-major).
+    pub fn cotangent(&self, k: usize) -> &[f64] {
+        &self.ws.cot[self.ws.cot_off[k]..self.ws.cot_off[k + 1]]
+    }
+
     /// out = ∇ℓ(θ): ∂ℓ/∂W_k = a_kᵀ c_k + λW_k. Cost O(d_out·P).
     pub fn gradient(&self, out: &mut [f64]) {
         let model = &self.problem.model;

@@ -1,7 +1,9 @@
 //! Extreme eigenvalues of the loss Hessian.
 //!
-//! - Exact: the dense Hessian ([`crate::hessian::dense_hessian`]) and faer's self-adjoint
-//!   eigenvalue solver, O(P³); the default up to [`SpectrumOptions::exact_max_params`].
+//! - Exact: faer's self-adjoint eigenvalue solver on the dense Hessian
+//!   ([`crate::hessian::dense_hessian`], O(P³)), or, for univariate networks, on the exact
+//!   m × m reduction ([`crate::hessian::ReducedOperator`], m ≈ 2Ld, O(m³)); the default up to
+//!   [`SpectrumOptions::exact_max_params`] parameters.
 //! - Lanczos on Hessian-vector products with full re-orthogonalisation (classical Gram–Schmidt,
 //!   applied twice), O(m·HVP + m²P) for m iterations. A Ritz value is accepted when its residual
 //!   ‖Hx − θx‖ = |β_m s_m| is at most `tol`·max|θ|; for a symmetric matrix some eigenvalue then
@@ -15,8 +17,8 @@ use crate::hessian;
 use crate::linalg::{self, dot, norm};
 use crate::problem::Problem;
 use crate::rng::{Stream, stream_rng};
-use faer::Mat;
-use rand_distr::StandardNormal;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 /// How an eigenvalue was computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -94,8 +96,7 @@ pub fn hessian_top(
     let p = problem.num_params();
     match opts.choose(p) {
         Method::Exact => {
-            let h = hessian::dense_hessian(problem, theta);
-            let vals = linalg::sym_eigenvalues(h.as_ref());
+            let vals = exact_eigenvalues(problem, theta);
             let top: Vec<f64> = vals.iter().rev().take(k).copied().collect();
             let ext = Extremes {
                 max: vals[p - 1],
@@ -106,18 +107,45 @@ pub fn hessian_top(
             Ok((top, ext))
         }
         Method::Lanczos => {
-            let mut ws = problem.workspace();
-            let mut pt = problem.at(&mut ws, theta);
-            let res = lanczos(p, |v, out| pt.hvp(v, out), k, true, opts)?;
-            let top: Vec<f64> = res.ritz.iter().rev().take(k).copied().collect();
+            // Univariate networks: Lanczos on the exact m-dimensional reduction (the other
+            // P − m eigenvalues are λ); otherwise on Hessian-vector products in R^P.
+            let (mut ritz, iterations, zeros, shift) =
+                match hessian::ReducedOperator::new(problem, theta) {
+                    Some(mut op) => {
+                        let (m, zeros, shift) = (op.dim(), op.zeros(), op.shift());
+                        let res = lanczos(m, |v, out| op.apply(v, out), k, true, opts)?;
+                        (res.ritz, res.iterations, zeros, shift)
+                    }
+                    None => {
+                        let mut ws = problem.workspace();
+                        let mut pt = problem.at(&mut ws, theta);
+                        let res = lanczos(p, |v, out| pt.hvp(v, out), k, true, opts)?;
+                        (res.ritz, res.iterations, 0, 0.0)
+                    }
+                };
+            if zeros > 0 {
+                ritz.extend(std::iter::repeat_n(0.0, zeros.min(k)));
+                ritz.sort_by(f64::total_cmp);
+            }
+            ritz.iter_mut().for_each(|v| *v += shift);
+            let top: Vec<f64> = ritz.iter().rev().take(k).copied().collect();
             let ext = Extremes {
-                max: *res.ritz.last().unwrap(),
-                min: res.ritz[0],
+                max: *ritz.last().unwrap(),
+                min: ritz[0],
                 method: Method::Lanczos,
-                iterations: res.iterations,
+                iterations,
             };
             Ok((top, ext))
         }
+    }
+}
+
+/// All P eigenvalues of ∇²ℓ(θ), ascending: from the reduced m × m form for univariate networks
+/// when m < P ([`hessian::ReducedOperator`]), from the dense Hessian otherwise.
+pub fn exact_eigenvalues(problem: &Problem, theta: &[f64]) -> Vec<f64> {
+    match hessian::ReducedOperator::new(problem, theta) {
+        Some(mut r) => r.eigenvalues(),
+        None => linalg::sym_eigenvalues(hessian::dense_hessian(problem, theta).as_ref()),
     }
 }
 
@@ -159,28 +187,23 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
     opts: &SpectrumOptions,
 ) -> Result<LanczosResult, NotConverged> {
     assert!(n > 0 && k > 0);
+    let max_iter = opts.max_iter.min(n);
     let mut rng = stream_rng(opts.seed, Stream::Lanczos);
-    let mut random_unit = |basis: &[Vec<f64>]| -> Vec<f64> {
-        let mut v: Vec<f64> = (0..n)
-            .map(|_| rand::RngExt::sample(&mut rng, StandardNormal))
-            .collect();
-        orthogonalize(&mut v, basis);
-        orthogonalize(&mut v, basis);
-        let nv = norm(&v);
-        v.iter_mut().for_each(|x| *x /= nv);
-        v
-    };
-    let mut basis: Vec<Vec<f64>> = vec![random_unit(&[])];
+    // Basis vectors stored contiguously (column j = q_j), so that re-orthogonalisation is two
+    // matrix-vector products reading the basis once each.
+    let mut basis: Vec<f64> = Vec::with_capacity(n * (max_iter + 1).min(64));
+    let mut v = crate::rng::normals(&mut rng, n);
+    normalize(&mut v);
+    basis.extend_from_slice(&v);
     let (mut alpha, mut beta) = (Vec::<f64>::new(), Vec::<f64>::new());
     let mut w = vec![0.0; n];
-    let max_iter = opts.max_iter.min(n);
     let mut last_residual = f64::INFINITY;
     for j in 0..max_iter {
-        op(&basis[j], &mut w);
-        let a = dot(&basis[j], &w);
+        op(&basis[j * n..(j + 1) * n], &mut w);
+        let a = dot(&basis[j * n..(j + 1) * n], &w);
         alpha.push(a);
-        orthogonalize(&mut w, &basis);
-        orthogonalize(&mut w, &basis);
+        orthogonalize(&mut w, &basis, n);
+        orthogonalize(&mut w, &basis, n);
         let b = norm(&w);
         let m = j + 1;
         let check = m >= k && (m < 40 || m % 4 == 0 || m == max_iter || m == n);
@@ -208,14 +231,17 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
             break;
         }
         beta.push(b);
-        // Breakdown: the Krylov space is invariant; restart in its orthogonal complement.
-        let next = if b <= 1e-14 * alpha.iter().fold(0.0f64, |acc, x| acc.max(x.abs())) {
+        if b <= 1e-14 * alpha.iter().fold(0.0f64, |acc, x| acc.max(x.abs())) {
+            // Breakdown: the Krylov space is invariant; continue in its orthogonal complement.
             *beta.last_mut().unwrap() = 0.0;
-            random_unit(&basis)
+            w = crate::rng::normals(&mut rng, n);
+            orthogonalize(&mut w, &basis, n);
+            orthogonalize(&mut w, &basis, n);
+            normalize(&mut w);
         } else {
-            w.iter().map(|x| x / b).collect()
-        };
-        basis.push(next);
+            w.iter_mut().for_each(|x| *x /= b);
+        }
+        basis.extend_from_slice(&w);
     }
     Err(NotConverged {
         iterations: max_iter,
@@ -224,12 +250,32 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
     })
 }
 
-/// v ← v − Q(Qᵀv) (classical Gram–Schmidt against the basis vectors).
-fn orthogonalize(v: &mut [f64], basis: &[Vec<f64>]) {
-    let coefs: Vec<f64> = basis.iter().map(|q| dot(q, v)).collect();
-    for (q, c) in basis.iter().zip(coefs) {
-        linalg::axpy(v, -c, q);
-    }
+fn normalize(v: &mut [f64]) {
+    let nv = norm(v);
+    v.iter_mut().for_each(|x| *x /= nv);
+}
+
+/// v ← v − Q(Qᵀv) for the basis Q stored column after column (classical Gram–Schmidt).
+fn orthogonalize(v: &mut [f64], basis: &[f64], n: usize) {
+    let j = basis.len() / n;
+    let q = MatRef::from_column_major_slice(basis, n, j);
+    let mut h = Mat::<f64>::zeros(j, 1);
+    matmul(
+        h.as_mut(),
+        Accum::Replace,
+        q.transpose(),
+        MatRef::from_column_major_slice(v, n, 1),
+        1.0,
+        Par::Seq,
+    );
+    matmul(
+        MatMut::from_column_major_slice_mut(v, n, 1),
+        Accum::Add,
+        q,
+        h.as_ref(),
+        -1.0,
+        Par::Seq,
+    );
 }
 
 /// Eigenvalues (ascending) of the symmetric tridiagonal matrix (alpha, beta) and the last
@@ -257,11 +303,8 @@ fn tridiagonal_eigen(alpha: &[f64], beta: &[f64]) -> (Vec<f64>, Vec<f64>) {
 pub fn power_iteration(problem: &Problem, theta: &[f64], iters: usize, seed: u64) -> f64 {
     let p = problem.num_params();
     let mut rng = stream_rng(seed, Stream::PowerIteration);
-    let mut v: Vec<f64> = (0..p)
-        .map(|_| rand::RngExt::sample(&mut rng, StandardNormal))
-        .collect();
-    let nv = norm(&v);
-    v.iter_mut().for_each(|x| *x /= nv);
+    let mut v = crate::rng::normals(&mut rng, p);
+    normalize(&mut v);
     let mut ws = problem.workspace();
     let mut pt = problem.at(&mut ws, theta);
     let mut hv = vec![0.0; p];

@@ -427,3 +427,46 @@ fn power_iteration_estimates_magnitude() {
     let pi = spectrum::power_iteration(&problem, &theta, 200, 3);
     assert!(pi.abs() <= e.max * (1.0 + 1e-9));
 }
+
+/// The reduced m × m form (m ≈ 2Ld) carries the whole spectrum: all P eigenvalues agree with
+/// the dense Hessian's.
+#[test]
+fn reduced_hessian_has_the_dense_spectrum() {
+    dlncheck::init_determinism();
+    let mut cases: Vec<(String, Problem, Vec<f64>)> = Vec::new();
+    for (d, depth) in [(3usize, 4usize), (5, 10), (4, 2), (6, 3)] {
+        let p = mlp_problem(d, depth, d as u64);
+        let t = point(&p, 0.5, 1);
+        cases.push((format!("mlp d={d} L={depth}"), p.clone(), t));
+        let reg = p.objective.regression().unwrap().clone();
+        let t = init::random_minimizer(
+            &p.model,
+            &reg.w_star,
+            0.7,
+            &mut stream_rng(2, Stream::Minimizer),
+        );
+        cases.push((format!("mlp d={d} L={depth} minimiser"), p, t));
+        let r = residual_problem(d, depth, 7).with_l2(0.03);
+        let t = init::residual(&r.model, 0.8, &mut stream_rng(3, Stream::Init));
+        cases.push((format!("residual d={d} L={depth} l2"), r, t));
+    }
+    for (name, problem, theta) in &cases {
+        let mut red =
+            hessian::ReducedOperator::new(problem, theta).expect("m < P for these shapes");
+        let fast = red.eigenvalues();
+        let dense = linalg::sym_eigenvalues(hessian::dense_hessian(problem, theta).as_ref());
+        assert_eq!(fast.len(), dense.len());
+        let scale = dense[0].abs().max(dense[dense.len() - 1].abs());
+        let worst = max_abs_diff(&fast, &dense);
+        assert!(
+            worst <= 1e-13 * scale,
+            "{name}: spectra differ by {worst:e} (scale {scale:e})"
+        );
+    }
+    // d = 2: m ≥ P, so the dense route is used.
+    let small = mlp_problem(2, 3, 1);
+    assert!(hessian::ReducedOperator::new(&small, &point(&small, 0.5, 1)).is_none());
+    // Multi-output networks always use the dense route.
+    let multi = matrix_problem(3, 3, 2, 3, 1, 0.0);
+    assert!(hessian::ReducedOperator::new(&multi, &point(&multi, 0.5, 1)).is_none());
+}
