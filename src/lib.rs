@@ -18,6 +18,7 @@ pub mod linalg;
 pub mod model;
 pub mod objective;
 pub mod problem;
+pub mod property;
 pub mod recipe;
 pub mod rng;
 pub mod spectrum;

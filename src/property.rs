@@ -1,0 +1,296 @@
+//! The contract between property specs, claim code and the runner.
+//!
+//! A *claim* (one module per id in [`crate::claims`]) declares the grid parameters it accepts
+//! and the control variants it implements, and measures one instance: a [`GridPoint`] plus a
+//! seed, under the claim itself or under a control. The runner expands a spec's grid, calls
+//! [`Claim::measure`] for every instance (in parallel, results in order), and summarises.
+
+use crate::instance::Instance;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A scalar grid value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl Value {
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// The parameters of one instance (grid values and tolerances), validated against the claim's
+/// schema before any claim code runs, so the typed getters cannot fail on valid specs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GridPoint(pub BTreeMap<String, Value>);
+
+impl GridPoint {
+    pub fn get(&self, name: &str) -> &Value {
+        self.0
+            .get(name)
+            .unwrap_or_else(|| panic!("grid parameter `{name}` missing (schema not validated?)"))
+    }
+    pub fn f64(&self, name: &str) -> f64 {
+        self.get(name)
+            .as_f64()
+            .unwrap_or_else(|| panic!("grid parameter `{name}` is not a number"))
+    }
+    pub fn usize(&self, name: &str) -> usize {
+        match self.get(name) {
+            Value::Int(i) if *i >= 0 => *i as usize,
+            v => panic!("grid parameter `{name}` = {v} is not a non-negative integer"),
+        }
+    }
+    pub fn str(&self, name: &str) -> &str {
+        match self.get(name) {
+            Value::Str(s) => s,
+            v => panic!("grid parameter `{name}` = {v} is not a string"),
+        }
+    }
+    pub fn bool(&self, name: &str) -> bool {
+        match self.get(name) {
+            Value::Bool(b) => *b,
+            v => panic!("grid parameter `{name}` = {v} is not a boolean"),
+        }
+    }
+    pub fn with(mut self, name: &str, v: Value) -> Self {
+        self.0.insert(name.to_string(), v);
+        self
+    }
+}
+
+/// Type and range of a grid parameter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ParamKind {
+    /// An integer ≥ min.
+    Int {
+        min: i64,
+    },
+    /// A finite number > min (exclusive) when `positive`, else any finite number.
+    Float {
+        positive: bool,
+    },
+    /// One of the listed strings.
+    Choice(&'static [&'static str]),
+    Bool,
+}
+
+/// One grid parameter (or tolerance) a claim reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub doc: &'static str,
+}
+
+impl Param {
+    pub const fn int(name: &'static str, min: i64, doc: &'static str) -> Self {
+        Param {
+            name,
+            kind: ParamKind::Int { min },
+            doc,
+        }
+    }
+    pub const fn positive(name: &'static str, doc: &'static str) -> Self {
+        Param {
+            name,
+            kind: ParamKind::Float { positive: true },
+            doc,
+        }
+    }
+    pub const fn float(name: &'static str, doc: &'static str) -> Self {
+        Param {
+            name,
+            kind: ParamKind::Float { positive: false },
+            doc,
+        }
+    }
+    pub const fn choice(
+        name: &'static str,
+        options: &'static [&'static str],
+        doc: &'static str,
+    ) -> Self {
+        Param {
+            name,
+            kind: ParamKind::Choice(options),
+            doc,
+        }
+    }
+    pub const fn boolean(name: &'static str, doc: &'static str) -> Self {
+        Param {
+            name,
+            kind: ParamKind::Bool,
+            doc,
+        }
+    }
+
+    /// Checks one value; the message says what was expected.
+    pub fn check(&self, v: &Value) -> Result<(), String> {
+        match (self.kind, v) {
+            (ParamKind::Int { min }, Value::Int(i)) if *i >= min => Ok(()),
+            (ParamKind::Int { min }, _) => Err(format!("expected an integer ≥ {min}, got {v}")),
+            (ParamKind::Float { positive }, v) => match v.as_f64() {
+                Some(x) if x.is_finite() && (!positive || x > 0.0) => Ok(()),
+                _ if positive => Err(format!("expected a positive finite number, got {v}")),
+                _ => Err(format!("expected a finite number, got {v}")),
+            },
+            (ParamKind::Choice(opts), Value::Str(s)) if opts.contains(&s.as_str()) => Ok(()),
+            (ParamKind::Choice(opts), _) => {
+                Err(format!("expected one of {}, got {v}", opts.join(", ")))
+            }
+            (ParamKind::Bool, Value::Bool(_)) => Ok(()),
+            (ParamKind::Bool, _) => Err(format!("expected true or false, got {v}")),
+        }
+    }
+}
+
+/// What kind of statement a property checks (from the spec; decides the verdict rule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// A bound that must hold on every instance.
+    Bound,
+    /// Holds with high probability: the proportion of instances that hold must reach the spec's
+    /// `min_proportion` (reported with a Clopper–Pearson interval).
+    Probabilistic,
+    /// A limit (ε → 0, tolerance → 0, …): every converged instance must be within tolerance.
+    Limit,
+    /// An identity, to a stated tolerance, on every instance.
+    Equality,
+}
+
+/// The outcome of one instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Holds,
+    Violated,
+    /// The dynamics did not reach the regime the claim is about (e.g. a run that never left the
+    /// saddle at 0): counted apart, never as a pass or a violation.
+    NotConverged,
+}
+
+/// What one instance measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub status: Status,
+    /// Tightness, oriented so that the claim holds iff it is ≥ 1 and 1 means tight
+    /// (measured/bound for a lower bound, bound/measured for an upper bound). For equalities:
+    /// tolerance / |error| (≥ 1 within tolerance). `None` when not meaningful.
+    pub tightness: Option<f64>,
+    /// Named measured quantities (reported for the worst instance).
+    pub values: BTreeMap<String, f64>,
+    /// A short free-text remark (e.g. why it did not converge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Measurement {
+    /// A measurement whose status follows from the tightness (holds iff t ≥ 1 − slack).
+    pub fn from_tightness(t: f64, slack: f64) -> Self {
+        let status = if t >= 1.0 - slack {
+            Status::Holds
+        } else {
+            Status::Violated
+        };
+        Measurement {
+            status,
+            tightness: Some(t),
+            values: BTreeMap::new(),
+            note: None,
+        }
+    }
+    pub fn with_status(status: Status) -> Self {
+        Measurement {
+            status,
+            tightness: None,
+            values: BTreeMap::new(),
+            note: None,
+        }
+    }
+    pub fn not_converged(note: impl Into<String>) -> Self {
+        Measurement {
+            status: Status::NotConverged,
+            tightness: None,
+            values: BTreeMap::new(),
+            note: Some(note.into()),
+        }
+    }
+    pub fn value(mut self, name: &str, v: f64) -> Self {
+        self.values.insert(name.to_string(), v);
+        self
+    }
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+/// Which statement an instance is measured against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant<'a> {
+    /// The claim as stated.
+    Claim,
+    /// A negative control (hypotheses violated, or the bound deliberately tightened), by name.
+    Control(&'a str),
+}
+
+/// An error inside claim code that is not a violation (a numerical failure, or an input the
+/// claim needs but does not have, e.g. a singular covariance where λ > 0 is required).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ClaimError(pub String);
+
+impl From<crate::spectrum::NotConverged> for ClaimError {
+    fn from(e: crate::spectrum::NotConverged) -> Self {
+        ClaimError(e.to_string())
+    }
+}
+impl From<crate::objective::DataError> for ClaimError {
+    fn from(e: crate::objective::DataError) -> Self {
+        ClaimError(e.to_string())
+    }
+}
+
+/// One executable claim.
+pub trait Claim: Sync {
+    /// The id (as in theorems.md and `properties/<id>.yaml`).
+    fn id(&self) -> &'static str;
+    /// The grid parameters and tolerances it reads (all required in a spec's grid/tolerances).
+    fn params(&self) -> &'static [Param];
+    /// The control variants it implements.
+    fn controls(&self) -> &'static [&'static str];
+    /// Measures one instance. Deterministic in (point, seed, variant).
+    fn measure(
+        &self,
+        point: &GridPoint,
+        seed: u64,
+        variant: Variant<'_>,
+    ) -> Result<Measurement, ClaimError>;
+    /// The instance file of this (point, seed, variant), for claims on univariate regression
+    /// networks (used by `dlncheck reproduce`); `None` for other claims.
+    fn instance(&self, _point: &GridPoint, _seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+        None
+    }
+}
