@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bounds;
+pub mod claims;
 pub mod data;
 pub mod error;
 pub mod hessian;
