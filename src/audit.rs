@@ -54,10 +54,7 @@ pub fn audit(
     theta: &[f64],
     opts: &SpectrumOptions,
 ) -> Result<SharpnessAudit, NotConverged> {
-    let reg = problem
-        .objective
-        .regression()
-        .expect("the audit is for univariate regression");
+    let reg = problem.objective.regression().expect("the audit is for univariate regression");
     let model = &problem.model;
     let (loss, grad) = problem.loss_and_gradient(theta);
     let ext = spectrum::hessian_extremes(problem, theta, opts)?;
@@ -72,9 +69,7 @@ pub fn audit(
         num_params: problem.num_params(),
         risk: loss,
         risk_min: reg.risk_min,
-        excess_risk: reg.excess(&crate::linalg::to_row_major(
-            model.end_to_end(theta).as_ref(),
-        )),
+        excess_risk: reg.excess(&crate::linalg::to_row_major(model.end_to_end(theta).as_ref())),
         grad_norm: norm(&grad),
         sharpness: ext.max,
         hessian_min_eig: ext.min,

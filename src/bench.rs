@@ -50,10 +50,7 @@ fn paper_problem(d: usize, depth: usize, seed: u64) -> (Problem, Vec<f64>) {
     let reg = pd.train.regression().expect("finite data");
     let model = Dln::mlp(d, depth);
     let theta = init::gaussian(&model, 0.35, &mut stream_rng(seed, Stream::Init));
-    (
-        Problem::new(model, Objective::Regression(reg)).expect("shapes"),
-        theta,
-    )
+    (Problem::new(model, Objective::Regression(reg)).expect("shapes"), theta)
 }
 
 fn result(name: &str, p: usize, seconds: f64, goal: Option<f64>, note: String) -> BenchResult {
@@ -80,18 +77,9 @@ pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
     let p = problem.num_params();
     let steps = 10_000;
     let opts = GdOptions::new(0.005, steps);
-    let gd = time_per_call(
-        || drop(black_box(gradient_descent(&problem, &theta, &opts))),
-        target,
-        batches,
-    ) / steps as f64;
-    out.push(result(
-        "gd_step",
-        p,
-        gd,
-        Some(1e-6),
-        "one full-batch GD step, MLP, n = 50".into(),
-    ));
+    let gd = time_per_call(|| drop(black_box(gradient_descent(&problem, &theta, &opts))), target, batches)
+        / steps as f64;
+    out.push(result("gd_step", p, gd, Some(1e-6), "one full-batch GD step, MLP, n = 50".into()));
 
     let mut ws = problem.workspace();
     let mut g = vec![0.0; p];
@@ -104,13 +92,7 @@ pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
         target,
         batches,
     );
-    out.push(result(
-        "gradient",
-        p,
-        grad,
-        None,
-        "loss + gradient from scratch".into(),
-    ));
+    out.push(result("gradient", p, grad, None, "loss + gradient from scratch".into()));
     let v: Vec<f64> = (0..p).map(|i| ((i * 7919) % 13) as f64 - 6.0).collect();
     let mut hv = vec![0.0; p];
     let hvp_full = time_per_call(
@@ -139,16 +121,9 @@ pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
     });
 
     // Exact sharpness.
-    let exact = SpectrumOptions {
-        method: Some(Method::Exact),
-        ..SpectrumOptions::default()
-    };
+    let exact = SpectrumOptions { method: Some(Method::Exact), ..SpectrumOptions::default() };
     progress("exact sharpness, P = 230");
-    let t = time_per_call(
-        || drop(black_box(spectrum::sharpness(&problem, &theta, &exact))),
-        target,
-        batches,
-    );
+    let t = time_per_call(|| drop(black_box(spectrum::sharpness(&problem, &theta, &exact))), target, batches);
     let note = "exact reduced m×m form (m = 96) + faer eigenvalues".into();
     out.push(result("exact_sharpness_230", p, t, Some(2e-3), note));
     let t = time_per_call(
@@ -187,16 +162,12 @@ pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
         let model = Dln::residual(&pvec, depth);
         let theta = init::residual(&model, 0.25, &mut stream_rng(seed, Stream::Init));
         let problem = Problem::new(model, Objective::Regression(reg)).expect("shapes");
-        let lanczos = SpectrumOptions {
-            method: Some(Method::Lanczos),
-            tol: 1e-8,
-            ..SpectrumOptions::default()
-        };
+        let lanczos =
+            SpectrumOptions { method: Some(Method::Lanczos), tol: 1e-8, ..SpectrumOptions::default() };
         let mut iters = 0;
         let t = time_per_call(
             || {
-                let e = spectrum::hessian_extremes(&problem, &theta, &lanczos)
-                    .expect("Lanczos converges");
+                let e = spectrum::hessian_extremes(&problem, &theta, &lanczos).expect("Lanczos converges");
                 iters = e.iterations;
             },
             0.0,
@@ -207,9 +178,7 @@ pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
             problem.num_params(),
             t,
             Some(1.0),
-            format!(
-                "largest and smallest eigenvalue to relative residual 1e-8, {iters} iterations"
-            ),
+            format!("largest and smallest eigenvalue to relative residual 1e-8, {iters} iterations"),
         ));
     }
     out

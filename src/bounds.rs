@@ -27,9 +27,7 @@ pub fn lower_bound(reg: &Regression, depth: usize, head_norm: f64) -> f64 {
 /// v = Σ^{1/2}w*.
 fn sqrt_sigma_w(reg: &Regression) -> Vec<f64> {
     let s = reg.sigma_sqrt();
-    (0..reg.d)
-        .map(|i| (0..reg.d).map(|j| s[(i, j)] * reg.w_star[j]).sum())
-        .collect()
+    (0..reg.d).map(|i| (0..reg.d).map(|j| s[(i, j)] * reg.w_star[j]).sum()).collect()
 }
 
 /// λ_max(rΣ + c·vvᵀ).
@@ -44,11 +42,7 @@ pub fn balanced_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> f64
     let l = depth as f64;
     let wn = reg.w_star_norm();
     if wn == 0.0 {
-        return if depth == 1 {
-            2.0 * head_norm.powi(2) * reg.lambda_max()
-        } else {
-            0.0
-        };
+        return if depth == 1 { 2.0 * head_norm.powi(2) * reg.lambda_max() } else { 0.0 };
     }
     let v: Vec<f64> = sqrt_sigma_w(reg).iter().map(|x| x / wn).collect();
     let scale = wn.powf(2.0 - 2.0 / l) * head_norm.powf(2.0 / l);
@@ -76,18 +70,12 @@ pub struct MinSharpness {
 pub fn min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> MinSharpness {
     let big = reg.lambda_max();
     if depth == 1 {
-        return MinSharpness {
-            value: 2.0 * head_norm.powi(2) * big,
-            r: f64::NAN,
-        };
+        return MinSharpness { value: 2.0 * head_norm.powi(2) * big, r: f64::NAN };
     }
     let v = sqrt_sigma_w(reg);
     let vv = linalg::dot(&v, &v);
     if vv == 0.0 || big == 0.0 {
-        return MinSharpness {
-            value: 0.0,
-            r: f64::NAN,
-        };
+        return MinSharpness { value: 0.0, r: f64::NAN };
     }
     let alpha = 1.0 / (depth as f64 - 1.0);
     let c0 = (depth as f64 - 1.0) * head_norm.powf(2.0 * alpha);
@@ -103,10 +91,7 @@ pub fn min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> MinSharp
         std::mem::swap(&mut lo, &mut hi);
     }
     let (t, value) = golden_section(f, lo - 1e-3, hi + 1e-3);
-    MinSharpness {
-        value: 2.0 * value,
-        r: t.exp(),
-    }
+    MinSharpness { value: 2.0 * value, r: t.exp() }
 }
 
 /// Minimises a unimodal function on [lo, hi]; returns (argmin, min), iterating until the
@@ -140,16 +125,10 @@ pub fn golden_section<F: Fn(f64) -> f64>(f: F, mut lo: f64, mut hi: f64) -> (f64
 /// The sharpness a *global minimiser* θ would have: 2λ_max(Σ^{1/2}KΣ^{1/2}), K = JJᵀ
 /// (exact at minimisers; off them the Hessian has a residual term). Cost O(P·d²).
 pub fn minimizer_sharpness(problem: &Problem, theta: &[f64]) -> f64 {
-    let reg = problem
-        .objective
-        .regression()
-        .expect("regression objective");
+    let reg = problem.objective.regression().expect("regression objective");
     let k = hessian::jacobian_gram(problem, theta);
     let s = reg.sigma_sqrt();
-    let m = linalg::matmul_owned(
-        s.as_ref(),
-        linalg::matmul_owned(k.as_ref(), s.as_ref()).as_ref(),
-    );
+    let m = linalg::matmul_owned(s.as_ref(), linalg::matmul_owned(k.as_ref(), s.as_ref()).as_ref());
     let d = reg.d;
     let sym = Mat::from_fn(d, d, |i, j| 0.5 * (m[(i, j)] + m[(j, i)]));
     2.0 * linalg::sym_max_eigenvalue(sym.as_ref())
@@ -170,11 +149,7 @@ pub fn layer_norms(problem: &Problem, theta: &[f64]) -> Vec<(f64, f64, f64)> {
         let b = model.below(k, theta);
         let sv = b.singular_values().expect("SVD of a d×d product");
         let smax = sv.first().copied().unwrap_or(0.0);
-        let smin = if b.nrows() < b.ncols() {
-            0.0
-        } else {
-            sv.last().copied().unwrap_or(0.0)
-        };
+        let smin = if b.nrows() < b.ncols() { 0.0 } else { sv.last().copied().unwrap_or(0.0) };
         out.push((a2, smax * smax, smin * smin));
     }
     out
@@ -182,24 +157,14 @@ pub fn layer_norms(problem: &Problem, theta: &[f64]) -> Vec<(f64, f64, f64)> {
 
 /// mc.sharpness_upper_at_minimizer: 2Λ·Σ_k ‖a_k‖²‖B_k‖₂².
 pub fn minimizer_sharpness_upper(problem: &Problem, theta: &[f64]) -> f64 {
-    let reg = problem
-        .objective
-        .regression()
-        .expect("regression objective");
-    2.0 * reg.lambda_max()
-        * layer_norms(problem, theta)
-            .iter()
-            .map(|(a, b, _)| a * b)
-            .sum::<f64>()
+    let reg = problem.objective.regression().expect("regression objective");
+    2.0 * reg.lambda_max() * layer_norms(problem, theta).iter().map(|(a, b, _)| a * b).sum::<f64>()
 }
 
 /// mc.pl_inequality: the PL constants μ = 4λ·Σ_k ‖a_k‖²σ_min(B_k)² and the weaker 4λ‖a_1‖², so
 /// that ‖∇R‖² ≥ μ(R − R_min).
 pub fn pl_constants(problem: &Problem, theta: &[f64]) -> (f64, f64) {
-    let reg = problem
-        .objective
-        .regression()
-        .expect("regression objective");
+    let reg = problem.objective.regression().expect("regression objective");
     let lam = reg.lambda_min_nonzero();
     let norms = layer_norms(problem, theta);
     let full = 4.0 * lam * norms.iter().map(|(a, _, s)| a * s).sum::<f64>();

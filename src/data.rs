@@ -42,14 +42,7 @@ pub struct PaperData {
 /// Marion & Chizat's generator (seeded): `n` training and `n_test` test samples in R^d,
 /// label noise std `noise`; if `normalize`, labels (and w_true) are divided by ‖w*‖ of the
 /// training set so that ‖w*‖ = 1.
-pub fn paper(
-    n: usize,
-    n_test: usize,
-    d: usize,
-    noise: f64,
-    normalize: bool,
-    seed: u64,
-) -> PaperData {
+pub fn paper(n: usize, n_test: usize, d: usize, noise: f64, normalize: bool, seed: u64) -> PaperData {
     let mut data_rng = stream_rng(seed, Stream::Data);
     let mut noise_rng = stream_rng(seed, Stream::Noise);
     let mut test_rng = stream_rng(seed, Stream::TestData);
@@ -67,23 +60,12 @@ pub fn paper(
         let reg = Regression::from_data(x.as_ref(), &y).expect("Gaussian data is finite");
         let s = reg.w_star_norm();
         if s > 0.0 {
-            for v in y
-                .iter_mut()
-                .chain(y_test.iter_mut())
-                .chain(w_true.iter_mut())
-            {
+            for v in y.iter_mut().chain(y_test.iter_mut()).chain(w_true.iter_mut()) {
                 *v /= s;
             }
         }
     }
-    PaperData {
-        train: Dataset { x, y },
-        test: Dataset {
-            x: x_test,
-            y: y_test,
-        },
-        w_true,
-    }
+    PaperData { train: Dataset { x, y }, test: Dataset { x: x_test, y: y_test }, w_true }
 }
 
 fn gaussian_mat(n: usize, d: usize, rng: &mut Rng) -> Mat<f64> {
@@ -107,9 +89,7 @@ pub fn geometric_spectrum(d: usize, lambda_max: f64, kappa: f64) -> Vec<f64> {
     if d == 1 {
         return vec![lambda_max];
     }
-    let mut v: Vec<f64> = (0..d)
-        .map(|i| lambda_max * kappa.powf(-(i as f64) / (d as f64 - 1.0)))
-        .collect();
+    let mut v: Vec<f64> = (0..d).map(|i| lambda_max * kappa.powf(-(i as f64) / (d as f64 - 1.0))).collect();
     v.reverse();
     v
 }
@@ -136,11 +116,7 @@ pub fn with_spectrum(spec: &SpectrumSpec, seed: u64) -> Dataset {
     let mut rot_rng = stream_rng(seed, Stream::Rotation);
     let mut data_rng = stream_rng(seed, Stream::Data);
     let mut noise_rng = stream_rng(seed, Stream::Noise);
-    let q = if spec.rotate {
-        orthonormal_columns(d, d, &mut rot_rng)
-    } else {
-        Mat::identity(d, d)
-    };
+    let q = if spec.rotate { orthonormal_columns(d, d, &mut rot_rng) } else { Mat::identity(d, d) };
     // U: n × (d+1) orthonormal; the last column carries the residual.
     let u = orthonormal_columns(n, (d + 1).min(n), &mut data_rng);
     let coords: Vec<f64> = match &spec.direction {
@@ -151,14 +127,11 @@ pub fn with_spectrum(spec: &SpectrumSpec, seed: u64) -> Dataset {
             c.iter().map(|x| x / nc).collect()
         }
     };
-    let w_star: Vec<f64> = (0..d)
-        .map(|i| spec.w_star_norm * (0..d).map(|j| q[(i, j)] * coords[j]).sum::<f64>())
-        .collect();
+    let w_star: Vec<f64> =
+        (0..d).map(|i| spec.w_star_norm * (0..d).map(|j| q[(i, j)] * coords[j]).sum::<f64>()).collect();
     let sn = (n as f64).sqrt();
     let x = Mat::from_fn(n, d, |i, j| {
-        (0..d)
-            .map(|l| sn * u[(i, l)] * spec.eigenvalues[l].max(0.0).sqrt() * q[(j, l)])
-            .sum()
+        (0..d).map(|l| sn * u[(i, l)] * spec.eigenvalues[l].max(0.0).sqrt() * q[(j, l)]).sum()
     });
     let residual = (n as f64 * spec.risk_min).sqrt();
     let y = (0..n)

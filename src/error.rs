@@ -10,24 +10,14 @@ use std::path::PathBuf;
 pub enum Error {
     /// A field of an input file is missing, mis-shaped, non-finite or out of range.
     #[error("{file}: {field}: {message}")]
-    Input {
-        file: String,
-        field: String,
-        message: String,
-    },
+    Input { file: String, field: String, message: String },
     /// The file is not valid YAML for its schema.
     #[error("{file}: {message}")]
     Syntax { file: String, message: String },
     #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
     #[error("numerical failure: {0}")]
     Numerical(String),
 }
@@ -46,19 +36,10 @@ impl Error {
 /// so an interrupted run never leaves a half-written file.
 pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> Result<(), Error> {
     use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let werr = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let werr = |source| Error::Write { path: path.to_path_buf(), source };
     std::fs::create_dir_all(dir).map_err(werr)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(werr)?;
     f.write_all(contents).map_err(werr)?;

@@ -30,15 +30,7 @@ fn below_products(problem: &Problem, theta: &[f64]) -> Vec<Vec<f64>> {
     let mut b = eye(d_in);
     for (k, layer) in model.layers().iter().enumerate() {
         let mut next = vec![0.0; layer.rows * d_in];
-        mul_nn(
-            &mut next,
-            model.weight(k, theta),
-            &b,
-            layer.rows,
-            layer.cols,
-            d_in,
-            false,
-        );
+        mul_nn(&mut next, model.weight(k, theta), &b, layer.rows, layer.cols, d_in, false);
         out.push(std::mem::replace(&mut b, next));
     }
     out
@@ -258,11 +250,7 @@ impl<'p> ReducedOperator<'p> {
             let u = pt.suffix(k);
             let un = linalg::norm(u);
             a_norm.push(un);
-            a_hat.push(
-                u.iter()
-                    .map(|x| if un > 0.0 { x / un } else { 0.0 })
-                    .collect(),
-            );
+            a_hat.push(u.iter().map(|x| if un > 0.0 { x / un } else { 0.0 }).collect());
             let c = pt.cotangent(k).to_vec();
             c_norm.push(linalg::norm(&c));
             cot.push(c);
@@ -316,8 +304,7 @@ impl<'p> ReducedOperator<'p> {
                 self.fz[o + i] = self.a_norm[t] * zx[i];
             }
             for i in 0..r {
-                self.fz[o + c + i] =
-                    self.a_hat[t][i] * cz + self.c_norm[t] * (zy[i] - self.a_hat[t][i] * az);
+                self.fz[o + c + i] = self.a_hat[t][i] * cz + self.c_norm[t] * (zy[i] - self.a_hat[t][i] * az);
             }
             t += 1;
         }

@@ -12,10 +12,7 @@ use faer::Mat;
 
 /// Small-scale Gaussian initialisation: every trained entry ~ N(0, std²).
 pub fn gaussian(model: &Dln, std: f64, rng: &mut Rng) -> Vec<f64> {
-    rng::normals(rng, model.num_params())
-        .into_iter()
-        .map(|x| std * x)
-        .collect()
+    rng::normals(rng, model.num_params()).into_iter().map(|x| std * x).collect()
 }
 
 /// Residual initialisation W_k = I + (s/√(L·d))·N_k, N_k standard Gaussian (square layers).
@@ -26,10 +23,7 @@ pub fn residual(model: &Dln, s: f64, rng: &mut Rng) -> Vec<f64> {
         let Some(range) = model.param_range(k) else {
             continue;
         };
-        assert_eq!(
-            layer.rows, layer.cols,
-            "residual initialisation needs square layers"
-        );
+        assert_eq!(layer.rows, layer.cols, "residual initialisation needs square layers");
         let scale = s / (depth * layer.cols as f64).sqrt();
         for (idx, t) in theta[range].iter_mut().enumerate() {
             let (i, j) = (idx / layer.cols, idx % layer.cols);
@@ -78,9 +72,7 @@ fn head_direction(model: &Dln) -> Option<Vec<f64>> {
     match model.architecture() {
         Architecture::Residual => {
             let last = model.layers().last().unwrap();
-            let crate::model::LayerKind::Fixed(p) = &last.kind else {
-                unreachable!()
-            };
+            let crate::model::LayerKind::Fixed(p) = &last.kind else { unreachable!() };
             let n = linalg::norm(p);
             Some(p.iter().map(|x| x / n).collect())
         }
@@ -128,9 +120,7 @@ pub fn random_minimizer(model: &Dln, w_star: &[f64], std: f64, rng: &mut Rng) ->
     let rows = model.layers()[0].rows;
     let m = gaussian_mat(rows, d, std, rng);
     // W_1 = a₁ᵀw*ᵀ/‖a₁‖² + M − a₁ᵀ(a₁M)/‖a₁‖².
-    let a1m: Vec<f64> = (0..d)
-        .map(|j| (0..rows).map(|i| a1[i] * m[(i, j)]).sum())
-        .collect();
+    let a1m: Vec<f64> = (0..d).map(|j| (0..rows).map(|i| a1[i] * m[(i, j)]).sum()).collect();
     let w1 = &mut theta[range0];
     for i in 0..rows {
         for j in 0..d {

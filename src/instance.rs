@@ -55,32 +55,25 @@ pub struct Instance {
 impl Instance {
     /// Reads and validates an instance file.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.into(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates instance YAML; `name` labels errors.
     pub fn parse(text: &str, name: &str) -> Result<Self, Error> {
-        let file: InstanceFile = yaml::from_str(text).map_err(|e| Error::Syntax {
-            file: name.into(),
-            message: e.message,
-        })?;
+        let file: InstanceFile =
+            yaml::from_str(text).map_err(|e| Error::Syntax { file: name.into(), message: e.message })?;
         file.validate(name)
     }
 
     /// The regression problem (univariate least squares on the instance's data).
     pub fn problem(&self) -> Result<Problem, Error> {
-        let reg = self
-            .data
-            .regression()
-            .map_err(|DataError::Invalid { field, message }| Error::Input {
-                file: "instance".into(),
-                field,
-                message,
-            })?;
+        let reg = self.data.regression().map_err(|DataError::Invalid { field, message }| Error::Input {
+            file: "instance".into(),
+            field,
+            message,
+        })?;
         Ok(Problem::new(self.model.clone(), Objective::Regression(reg)).expect("validated shapes"))
     }
 
@@ -95,28 +88,20 @@ impl Instance {
         let projection = match architecture {
             FileArchitecture::Residual => {
                 let last = self.model.layers().last().unwrap();
-                let crate::model::LayerKind::Fixed(p) = &last.kind else {
-                    unreachable!()
-                };
+                let crate::model::LayerKind::Fixed(p) = &last.kind else { unreachable!() };
                 Some(p.clone())
             }
             FileArchitecture::Mlp => None,
         };
         InstanceFile {
             architecture,
-            x: (0..x.nrows())
-                .map(|i| (0..x.ncols()).map(|j| x[(i, j)]).collect())
-                .collect(),
+            x: (0..x.nrows()).map(|i| (0..x.ncols()).map(|j| x[(i, j)]).collect()).collect(),
             y: self.data.y.clone(),
             weights: self
                 .model
                 .trained_weights(&self.theta)
                 .iter()
-                .map(|w| {
-                    (0..w.nrows())
-                        .map(|i| (0..w.ncols()).map(|j| w[(i, j)]).collect())
-                        .collect()
-                })
+                .map(|w| (0..w.nrows()).map(|i| (0..w.ncols()).map(|j| w[(i, j)]).collect()).collect())
                 .collect(),
             projection,
             meta: self.meta.clone(),
@@ -132,11 +117,7 @@ impl Instance {
 impl InstanceFile {
     /// Checks shapes and finiteness and builds the instance.
     pub fn validate(self, name: &str) -> Result<Instance, Error> {
-        let bad = |field: String, message: String| Error::Input {
-            file: name.into(),
-            field,
-            message,
-        };
+        let bad = |field: String, message: String| Error::Input { file: name.into(), field, message };
         let n = self.x.len();
         if n == 0 {
             return Err(bad("x".into(), "must have at least one row".into()));
@@ -157,19 +138,13 @@ impl InstanceFile {
         if self.y.len() != n {
             return Err(bad(
                 "y".into(),
-                format!(
-                    "has {} entries, expected {n} (one per row of x)",
-                    self.y.len()
-                ),
+                format!("has {} entries, expected {n} (one per row of x)", self.y.len()),
             ));
         }
         check_finite(&self.y, "y").map_err(|(f, m)| bad(f, m))?;
         let depth = self.weights.len();
         if depth == 0 {
-            return Err(bad(
-                "weights".into(),
-                "must list at least one matrix".into(),
-            ));
+            return Err(bad("weights".into(), "must list at least one matrix".into()));
         }
         let model = match self.architecture {
             FileArchitecture::Mlp => {
@@ -183,10 +158,7 @@ impl InstanceFile {
             }
             FileArchitecture::Residual => {
                 let Some(p) = &self.projection else {
-                    return Err(bad(
-                        "projection".into(),
-                        "is required for architecture: residual".into(),
-                    ));
+                    return Err(bad("projection".into(), "is required for architecture: residual".into()));
                 };
                 if p.len() != d {
                     return Err(bad(
@@ -196,17 +168,13 @@ impl InstanceFile {
                 }
                 check_finite(p, "projection").map_err(|(f, m)| bad(f, m))?;
                 if p.iter().all(|v| *v == 0.0) {
-                    return Err(bad(
-                        "projection".into(),
-                        "must not be the zero vector".into(),
-                    ));
+                    return Err(bad("projection".into(), "must not be the zero vector".into()));
                 }
                 Dln::residual(p, depth)
             }
         };
-        let trained: Vec<usize> = (0..model.layers().len())
-            .filter(|&k| model.layers()[k].is_trained())
-            .collect();
+        let trained: Vec<usize> =
+            (0..model.layers().len()).filter(|&k| model.layers()[k].is_trained()).collect();
         let mut mats = Vec::with_capacity(depth);
         for (k, w) in self.weights.iter().enumerate() {
             let layer = &model.layers()[trained[k]];
@@ -238,12 +206,7 @@ impl InstanceFile {
         }
         let theta = model.flatten(&mats);
         let x = Mat::from_fn(n, d, |i, j| self.x[i][j]);
-        Ok(Instance {
-            data: Dataset { x, y: self.y },
-            model,
-            theta,
-            meta: self.meta,
-        })
+        Ok(Instance { data: Dataset { x, y: self.y }, model, theta, meta: self.meta })
     }
 }
 
@@ -257,9 +220,6 @@ fn arch_name(a: FileArchitecture) -> &'static str {
 fn check_finite(v: &[f64], field: &str) -> Result<(), (String, String)> {
     match v.iter().position(|x| !x.is_finite()) {
         None => Ok(()),
-        Some(j) => Err((
-            format!("{field}[{j}]"),
-            format!("is not a finite number ({})", v[j]),
-        )),
+        Some(j) => Err((format!("{field}[{j}]"), format!("is not a finite number ({})", v[j]))),
     }
 }

@@ -21,8 +21,12 @@ pub mod objective;
 pub mod problem;
 pub mod property;
 pub mod recipe;
+pub mod report;
 pub mod rng;
+pub mod runner;
+pub mod spec;
 pub mod spectrum;
+pub mod summary;
 pub mod train;
 pub mod yaml;
 

@@ -173,16 +173,13 @@ pub fn sym_eigenvalues(a: MatRef<'_, f64>) -> Vec<f64> {
 
 /// Largest eigenvalue of a symmetric matrix.
 pub fn sym_max_eigenvalue(a: MatRef<'_, f64>) -> f64 {
-    *sym_eigenvalues(a)
-        .last()
-        .expect("largest eigenvalue of an empty matrix")
+    *sym_eigenvalues(a).last().expect("largest eigenvalue of an empty matrix")
 }
 
 /// Full eigen-decomposition (ascending eigenvalues, orthonormal eigenvectors as columns).
 pub fn sym_eigen(a: MatRef<'_, f64>) -> (Vec<f64>, Mat<f64>) {
-    let evd = a
-        .self_adjoint_eigen(Side::Lower)
-        .expect("faer self-adjoint eigen-decomposition failed to converge");
+    let evd =
+        a.self_adjoint_eigen(Side::Lower).expect("faer self-adjoint eigen-decomposition failed to converge");
     let s = evd.S();
     let vals = (0..a.nrows()).map(|i| s[i]).collect();
     (vals, evd.U().to_owned())
@@ -193,9 +190,7 @@ pub fn psd_sqrt(a: MatRef<'_, f64>) -> Mat<f64> {
     let (vals, u) = sym_eigen(a);
     let n = a.nrows();
     let roots: Vec<f64> = vals.iter().map(|v| v.max(0.0).sqrt()).collect();
-    Mat::from_fn(n, n, |i, j| {
-        (0..n).map(|l| u[(i, l)] * roots[l] * u[(j, l)]).sum()
-    })
+    Mat::from_fn(n, n, |i, j| (0..n).map(|l| u[(i, l)] * roots[l] * u[(j, l)]).sum())
 }
 
 /// Dense product of two faer matrices (sequential).

@@ -7,6 +7,8 @@ use dlncheck::spectrum::{Method, SpectrumOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod check;
+
 /// Executable, falsifiable checks of the theory of deep linear networks.
 ///
 /// Exit codes: 0 success; 1 a check failed; 2 invalid input (instance file, property spec,
@@ -93,6 +95,62 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run the properties (every claim of the papers as an executable check) and write the
+    /// YAML tightness report.
+    ///
+    /// Each property (spec in properties/<id>.yaml) runs over seeded instances and its negative
+    /// controls; the report gives, per property, instances run / holding / violated / not
+    /// converged, tightness statistics (1 = tight; the claim holds iff ≥ 1), the worst instance
+    /// (seed and parameters, reproducible with `dlncheck reproduce`), and each control's
+    /// verdict (a control must fail; one that passes is a defect of the check). Exits with 1
+    /// when a property is violated, inconclusive, or a control does not fail.
+    Check {
+        /// Run only these property ids (repeatable).
+        #[arg(long)]
+        only: Vec<String>,
+        /// Use the specs' small `quick` grids (what `cargo test` runs).
+        #[arg(long)]
+        quick: bool,
+        /// Run seed, mixed into every instance seed (the same seed gives the same report).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Worker threads (default: all cores). The report does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Report file (written atomically, rewritten after each property). Wall times go to
+        /// the same name with `.timing.yaml`.
+        #[arg(long, default_value = "report.yaml")]
+        out: PathBuf,
+        /// Directory of property specs.
+        #[arg(long)]
+        properties: Option<PathBuf>,
+    },
+    /// Write one instance of a property (by default its worst one) as an instance file that
+    /// `dlncheck sharpness` reads, so any reported number can be audited.
+    Reproduce {
+        /// Property id, e.g. mc.thm1.lower_bound.
+        id: String,
+        /// Instance index (as in the report); default: the worst instance.
+        #[arg(long)]
+        instance: Option<usize>,
+        /// Take the instance from this control instead of the claim.
+        #[arg(long)]
+        control: Option<String>,
+        #[arg(long)]
+        quick: bool,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        properties: Option<PathBuf>,
+    },
+    /// List the properties: id, kind, provenance, title.
+    List {
+        #[arg(long)]
+        properties: Option<PathBuf>,
+    },
     /// Measure the engine's speed (GD step, gradient, HVP, exact and Lanczos sharpness) and
     /// compare with the project's goals.
     Bench {
@@ -116,13 +174,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Sharpness {
-            instance,
-            method,
-            exact_max_params,
-            tol,
-            seed,
-        } => {
+        Command::Sharpness { instance, method, exact_max_params, tol, seed } => {
             let inst = Instance::load(&instance)?;
             let problem = inst.problem()?;
             let method = match method.as_str() {
@@ -130,13 +182,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 "lanczos" => Some(Method::Lanczos),
                 _ => None,
             };
-            let opts = SpectrumOptions {
-                method,
-                exact_max_params,
-                tol,
-                seed,
-                ..SpectrumOptions::default()
-            };
+            let opts = SpectrumOptions { method, exact_max_params, tol, seed, ..SpectrumOptions::default() };
             let audit = dlncheck::audit::audit(&problem, &inst.theta, &opts)
                 .map_err(|e| Error::Numerical(e.to_string()))?;
             print!("{}", dlncheck::yaml::to_string(&audit));
@@ -162,29 +208,17 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             use dlncheck::recipe::*;
             let recipe = match recipe {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-                        path: path.clone(),
-                        source,
-                    })?;
-                    dlncheck::yaml::from_str::<Recipe>(&text).map_err(|e| Error::Syntax {
-                        file: path.display().to_string(),
-                        message: e.message,
-                    })?
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|source| Error::Read { path: path.clone(), source })?;
+                    dlncheck::yaml::from_str::<Recipe>(&text)
+                        .map_err(|e| Error::Syntax { file: path.display().to_string(), message: e.message })?
                 }
                 None => Recipe {
-                    architecture: if architecture == "mlp" {
-                        Arch::Mlp
-                    } else {
-                        Arch::Residual
-                    },
+                    architecture: if architecture == "mlp" { Arch::Mlp } else { Arch::Residual },
                     d,
                     depth,
                     data: if data == "paper" {
-                        DataRecipe::Paper {
-                            n,
-                            noise,
-                            normalize: true,
-                        }
+                        DataRecipe::Paper { n, noise, normalize: true }
                     } else {
                         DataRecipe::Spectrum {
                             n,
@@ -227,9 +261,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
                 _ => {}
             }
-            let inst = recipe.instance(seed).map_err(
-                |dlncheck::objective::DataError::Invalid { field, message }| bad(&field, message),
-            )?;
+            let inst = recipe
+                .instance(seed)
+                .map_err(|dlncheck::objective::DataError::Invalid { field, message }| bad(&field, message))?;
             let text = inst.to_yaml();
             match out {
                 Some(path) => dlncheck::error::write_atomic(&path, text.as_bytes())?,
@@ -237,6 +271,19 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check { only, quick, seed, threads, out, properties } => {
+            check::run(&only, quick, seed, threads, &out, properties.as_deref())
+        }
+        Command::Reproduce { id, instance, control, quick, seed, out, properties } => check::reproduce(
+            &id,
+            instance,
+            control.as_deref(),
+            quick,
+            seed,
+            out.as_deref(),
+            properties.as_deref(),
+        ),
+        Command::List { properties } => check::list(properties.as_deref()),
         Command::Bench { quick } => {
             let results = dlncheck::bench::run(quick, |what| eprintln!("bench: {what}"));
             print!("{}", dlncheck::yaml::to_string(&results));

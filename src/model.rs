@@ -59,20 +59,11 @@ pub struct Dln {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ModelError {
     #[error("layer {k} has {cols} columns but layer {prev} has {rows} rows")]
-    ShapeMismatch {
-        k: usize,
-        prev: usize,
-        rows: usize,
-        cols: usize,
-    },
+    ShapeMismatch { k: usize, prev: usize, rows: usize, cols: usize },
     #[error("a network needs at least one layer")]
     Empty,
     #[error("fixed layer {k}: expected {expected} entries, got {got}")]
-    FixedLen {
-        k: usize,
-        expected: usize,
-        got: usize,
-    },
+    FixedLen { k: usize, expected: usize, got: usize },
 }
 
 impl Dln {
@@ -88,22 +79,13 @@ impl Dln {
             if k > 0 {
                 let prev: &Layer = &layers[k - 1];
                 if prev.rows != cols {
-                    return Err(ModelError::ShapeMismatch {
-                        k,
-                        prev: k - 1,
-                        rows: prev.rows,
-                        cols,
-                    });
+                    return Err(ModelError::ShapeMismatch { k, prev: k - 1, rows: prev.rows, cols });
                 }
             }
             let kind = match fixed {
                 Some(m) => {
                     if m.len() != rows * cols {
-                        return Err(ModelError::FixedLen {
-                            k,
-                            expected: rows * cols,
-                            got: m.len(),
-                        });
+                        return Err(ModelError::FixedLen { k, expected: rows * cols, got: m.len() });
                     }
                     LayerKind::Fixed(m)
                 }
@@ -115,11 +97,7 @@ impl Dln {
             };
             layers.push(Layer { rows, cols, kind });
         }
-        Ok(Dln {
-            layers,
-            num_params: offset,
-            architecture: Architecture::General,
-        })
+        Ok(Dln { layers, num_params: offset, architecture: Architecture::General })
     }
 
     /// Marion & Chizat's MLP: W_1..W_{L−1} d×d, W_L 1×d, all trained. P = (L−1)d² + d.
@@ -189,9 +167,7 @@ impl Dln {
         }
         let mut prod: Option<Mat<f64>> = None;
         for layer in &self.layers[start..] {
-            let LayerKind::Fixed(m) = &layer.kind else {
-                unreachable!()
-            };
+            let LayerKind::Fixed(m) = &layer.kind else { unreachable!() };
             let w = linalg::to_mat(m, layer.rows, layer.cols);
             prod = Some(match prod {
                 None => w,
@@ -229,21 +205,12 @@ impl Dln {
     pub fn end_to_end(&self, theta: &[f64]) -> Mat<f64> {
         let d_in = self.d_in();
         // B ← W_k B, starting from the identity; row-major buffers.
-        let mut b: Vec<f64> = (0..d_in * d_in)
-            .map(|i| if i / d_in == i % d_in { 1.0 } else { 0.0 })
-            .collect();
+        let mut b: Vec<f64> =
+            (0..d_in * d_in).map(|i| if i / d_in == i % d_in { 1.0 } else { 0.0 }).collect();
         let mut rows = d_in;
         for (k, layer) in self.layers.iter().enumerate() {
             let mut next = vec![0.0; layer.rows * d_in];
-            linalg::mul_nn(
-                &mut next,
-                self.weight(k, theta),
-                &b,
-                layer.rows,
-                rows,
-                d_in,
-                false,
-            );
+            linalg::mul_nn(&mut next, self.weight(k, theta), &b, layer.rows, rows, d_in, false);
             b = next;
             rows = layer.rows;
         }
@@ -283,17 +250,11 @@ impl Dln {
     /// Flattens per-layer matrices (trained layers only, W_1 first) into θ.
     pub fn flatten(&self, weights: &[Mat<f64>]) -> Vec<f64> {
         let mut theta = vec![0.0; self.num_params];
-        let trained: Vec<usize> = (0..self.layers.len())
-            .filter(|&k| self.layers[k].is_trained())
-            .collect();
+        let trained: Vec<usize> = (0..self.layers.len()).filter(|&k| self.layers[k].is_trained()).collect();
         assert_eq!(trained.len(), weights.len(), "one matrix per trained layer");
         for (&k, w) in trained.iter().zip(weights) {
             let layer = &self.layers[k];
-            assert_eq!(
-                (w.nrows(), w.ncols()),
-                (layer.rows, layer.cols),
-                "layer {k} shape"
-            );
+            assert_eq!((w.nrows(), w.ncols()), (layer.rows, layer.cols), "layer {k} shape");
             let range = self.param_range(k).expect("trained");
             theta[range].copy_from_slice(&linalg::to_row_major(w.as_ref()));
         }
@@ -328,14 +289,6 @@ mod tests {
     #[test]
     fn shape_errors_are_reported() {
         let err = Dln::from_layers(vec![(2, 3, None), (1, 3, None)]).unwrap_err();
-        assert_eq!(
-            err,
-            ModelError::ShapeMismatch {
-                k: 1,
-                prev: 0,
-                rows: 2,
-                cols: 3
-            }
-        );
+        assert_eq!(err, ModelError::ShapeMismatch { k: 1, prev: 0, rows: 2, cols: 3 });
     }
 }

@@ -18,10 +18,7 @@ pub enum DataError {
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> DataError {
-    DataError::Invalid {
-        field: field.to_string(),
-        message: message.into(),
-    }
+    DataError::Invalid { field: field.to_string(), message: message.into() }
 }
 
 /// Sufficient statistics of a univariate least-squares problem.
@@ -56,10 +53,7 @@ impl Regression {
             return Err(invalid("x", "rows have no entries"));
         }
         if y.len() != n {
-            return Err(invalid(
-                "y",
-                format!("has {} entries but x has {n} rows", y.len()),
-            ));
+            return Err(invalid("y", format!("has {} entries but x has {n} rows", y.len())));
         }
         for i in 0..n {
             for j in 0..d {
@@ -87,13 +81,9 @@ impl Regression {
             }
         }
         let sigma = linalg::to_row_major(sigma_m.as_ref());
-        let b: Vec<f64> = (0..d)
-            .map(|j| (0..n).map(|i| x[(i, j)] * y[i]).sum::<f64>() / nf)
-            .collect();
+        let b: Vec<f64> = (0..d).map(|j| (0..n).map(|i| x[(i, j)] * y[i]).sum::<f64>() / nf).collect();
 
-        let svd = x
-            .thin_svd()
-            .map_err(|_| invalid("x", "SVD did not converge"))?;
+        let svd = x.thin_svd().map_err(|_| invalid("x", "SVD did not converge"))?;
         let s = svd.S();
         let k = n.min(d);
         let svals: Vec<f64> = (0..k).map(|i| s[i]).collect();
@@ -119,16 +109,7 @@ impl Regression {
         let mut sigma_eigenvalues: Vec<f64> = svals.iter().map(|v| v * v / nf).collect();
         sigma_eigenvalues.resize(d, 0.0);
         sigma_eigenvalues.reverse();
-        Ok(Regression {
-            n,
-            d,
-            sigma,
-            b,
-            w_star,
-            risk_min,
-            sigma_eigenvalues,
-            rank,
-        })
+        Ok(Regression { n, d, sigma, b, w_star, risk_min, sigma_eigenvalues, rank })
     }
 
     /// Σ as a faer matrix.
@@ -169,11 +150,7 @@ impl Regression {
     }
     /// xᵀΣx (no allocation).
     pub fn quad(&self, x: &[f64]) -> f64 {
-        self.sigma
-            .chunks_exact(self.d)
-            .zip(x)
-            .map(|(row, xi)| xi * linalg::dot(row, x))
-            .sum()
+        self.sigma.chunks_exact(self.d).zip(x).map(|(row, xi)| xi * linalg::dot(row, x)).sum()
     }
     /// out = Σx (row dots; Σ is symmetric).
     #[inline]
@@ -187,11 +164,7 @@ impl Regression {
         let mut sum = 0.0;
         for (i, row) in self.sigma.chunks_exact(self.d).enumerate() {
             let di = w[i] - self.w_star[i];
-            let s: f64 = row
-                .iter()
-                .zip(w.iter().zip(&self.w_star))
-                .map(|(r, (a, b))| r * (a - b))
-                .sum();
+            let s: f64 = row.iter().zip(w.iter().zip(&self.w_star)).map(|(r, (a, b))| r * (a - b)).sum();
             sum += di * s;
         }
         sum.max(0.0)
@@ -222,8 +195,14 @@ impl Objective {
 
     /// C(A) for row-major A.
     pub fn value(&self, a: &[f64]) -> f64 {
+        self.excess(a) + self.infimum()
+    }
+
+    /// C(A) − inf C, computed without cancellation (for regression the quadratic form
+    /// (w − w*)ᵀΣ(w − w*), accurate even when it is 1e-20 and R_min is 0.1).
+    pub fn excess(&self, a: &[f64]) -> f64 {
         match self {
-            Objective::Regression(r) => r.excess(a) + r.risk_min,
+            Objective::Regression(r) => r.excess(a),
             Objective::Matrix { target } => {
                 let cols = target.ncols();
                 0.5 * a
@@ -237,9 +216,7 @@ impl Objective {
                 0.5 * a
                     .iter()
                     .enumerate()
-                    .map(|(i, &v)| {
-                        mask[(i / cols, i % cols)] * (v - target[(i / cols, i % cols)]).powi(2)
-                    })
+                    .map(|(i, &v)| mask[(i / cols, i % cols)] * (v - target[(i / cols, i % cols)]).powi(2))
                     .sum::<f64>()
             }
         }
@@ -340,11 +317,6 @@ mod tests {
         let err = Regression::from_data(x.as_ref(), &[1.0]).unwrap_err();
         assert_eq!(err.to_string(), "x[0][1]: is not a finite number");
         let x = faer::mat![[1.0, 2.0]];
-        assert!(
-            Regression::from_data(x.as_ref(), &[1.0, 2.0])
-                .unwrap_err()
-                .to_string()
-                .starts_with("y:")
-        );
+        assert!(Regression::from_data(x.as_ref(), &[1.0, 2.0]).unwrap_err().to_string().starts_with("y:"));
     }
 }

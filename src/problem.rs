@@ -22,9 +22,7 @@ pub struct Problem {
 
 /// The model's end-to-end shape does not match the objective's.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error(
-    "network maps R^{net_in} to R^{net_out} but the objective expects R^{obj_in} → R^{obj_out}"
-)]
+#[error("network maps R^{net_in} to R^{net_out} but the objective expects R^{obj_in} → R^{obj_out}")]
 pub struct ShapeError {
     pub net_in: usize,
     pub net_out: usize,
@@ -36,18 +34,9 @@ impl Problem {
     pub fn new(model: Dln, objective: Objective) -> Result<Self, ShapeError> {
         let (obj_out, obj_in) = objective.shape();
         if (model.d_out(), model.d_in()) != (obj_out, obj_in) {
-            return Err(ShapeError {
-                net_in: model.d_in(),
-                net_out: model.d_out(),
-                obj_in,
-                obj_out,
-            });
+            return Err(ShapeError { net_in: model.d_in(), net_out: model.d_out(), obj_in, obj_out });
         }
-        Ok(Problem {
-            model,
-            objective,
-            l2: 0.0,
-        })
+        Ok(Problem { model, objective, l2: 0.0 })
     }
 
     pub fn with_l2(mut self, l2: f64) -> Self {
@@ -68,11 +57,7 @@ impl Problem {
     pub fn at<'p>(&'p self, ws: &'p mut Workspace, theta: &'p [f64]) -> Point<'p> {
         assert_eq!(theta.len(), self.num_params(), "θ has the wrong length");
         ws.forward_backward(self, theta);
-        Point {
-            problem: self,
-            theta,
-            ws,
-        }
+        Point { problem: self, theta, ws }
     }
 
     /// ℓ(θ) (allocates a workspace; use [`Problem::at`] in loops).
@@ -109,6 +94,7 @@ pub struct Workspace {
     end_to_end: Vec<f64>,
     grad_a: Vec<f64>,
     data_loss: f64,
+    excess: f64,
     loss: f64,
     // Tangent buffers for Hessian-vector products.
     dsuf: Vec<f64>,
@@ -136,6 +122,7 @@ impl Workspace {
             end_to_end: vec![0.0; na],
             grad_a: vec![0.0; na],
             data_loss: f64::NAN,
+            excess: f64::NAN,
             loss: f64::NAN,
             dsuf: vec![0.0; ns],
             dcot: vec![0.0; nc],
@@ -163,50 +150,25 @@ impl Workspace {
             let out = &mut lo[self.suf_off[k]..];
             let a_next = &hi[..self.suf_off[k + 2] - self.suf_off[k + 1]];
             let w = model.weight(k + 1, theta);
-            mul_nn(
-                out,
-                a_next,
-                w,
-                d,
-                layers[k + 1].rows,
-                layers[k + 1].cols,
-                false,
-            );
+            mul_nn(out, a_next, w, d, layers[k + 1].rows, layers[k + 1].cols, false);
         }
         // A = a_0 W_0.
         let a0 = &self.suf[self.suf_off[0]..self.suf_off[1]];
-        mul_nn(
-            &mut self.end_to_end,
-            a0,
-            model.weight(0, theta),
-            d,
-            layers[0].rows,
-            layers[0].cols,
-            false,
-        );
-        self.data_loss = problem.objective.value(&self.end_to_end);
+        mul_nn(&mut self.end_to_end, a0, model.weight(0, theta), d, layers[0].rows, layers[0].cols, false);
+        self.excess = problem.objective.excess(&self.end_to_end);
+        self.data_loss = self.excess + problem.objective.infimum();
         self.loss = self.data_loss;
         if problem.l2 != 0.0 {
             self.loss += 0.5 * problem.l2 * linalg::dot(theta, theta);
         }
-        problem
-            .objective
-            .gradient(&self.end_to_end, &mut self.grad_a);
+        problem.objective.gradient(&self.end_to_end, &mut self.grad_a);
         // c_0 = G; c_{k+1} = c_k W_kᵀ.
         self.cot[..self.cot_off[1]].copy_from_slice(&self.grad_a);
         for k in 0..m - 1 {
             let (lo, hi) = self.cot.split_at_mut(self.cot_off[k + 1]);
             let c = &lo[self.cot_off[k]..];
             let out = &mut hi[..self.cot_off[k + 2] - self.cot_off[k + 1]];
-            mul_nt(
-                out,
-                c,
-                model.weight(k, theta),
-                d,
-                layers[k].cols,
-                layers[k].rows,
-                false,
-            );
+            mul_nt(out, c, model.weight(k, theta), d, layers[k].cols, layers[k].rows, false);
         }
     }
 }
@@ -227,9 +189,9 @@ impl Point<'_> {
     pub fn data_loss(&self) -> f64 {
         self.ws.data_loss
     }
-    /// C(A_θ) − inf C (the excess risk R(θ) − R_min for regression).
+    /// C(A_θ) − inf C (the excess risk R(θ) − R_min for regression), without cancellation.
     pub fn excess(&self) -> f64 {
-        self.ws.data_loss - self.problem.objective.infimum()
+        self.ws.excess
     }
     /// The end-to-end map A_θ, row-major (w_prodᵀ for regression).
     pub fn end_to_end(&self) -> &[f64] {
@@ -299,15 +261,7 @@ impl Point<'_> {
             let (lo, hi) = ws.dsuf.split_at_mut(ws.suf_off[k + 1]);
             let out = &mut lo[ws.suf_off[k]..];
             let da_next = &hi[..ws.suf_off[k + 2] - ws.suf_off[k + 1]];
-            mul_nn(
-                out,
-                da_next,
-                model.weight(k + 1, theta),
-                d,
-                rows,
-                cols,
-                false,
-            );
+            mul_nn(out, da_next, model.weight(k + 1, theta), d, rows, cols, false);
             if let Some(range) = model.param_range(k + 1) {
                 let a_next = &ws.suf[ws.suf_off[k + 1]..ws.suf_off[k + 2]];
                 mul_nn(out, a_next, &v[range], d, rows, cols, true);
@@ -315,15 +269,7 @@ impl Point<'_> {
         }
         let (rows, cols) = (layers[0].rows, layers[0].cols);
         let da0 = &ws.dsuf[ws.suf_off[0]..ws.suf_off[1]];
-        mul_nn(
-            &mut ws.d_end_to_end,
-            da0,
-            model.weight(0, theta),
-            d,
-            rows,
-            cols,
-            false,
-        );
+        mul_nn(&mut ws.d_end_to_end, da0, model.weight(0, theta), d, rows, cols, false);
         if let Some(range) = model.param_range(0) {
             let a0 = &ws.suf[ws.suf_off[0]..ws.suf_off[1]];
             mul_nn(&mut ws.d_end_to_end, a0, &v[range], d, rows, cols, true);
@@ -340,9 +286,7 @@ impl Point<'_> {
         let ws = &mut *self.ws;
         let m = layers.len();
         let d = ws.d_out;
-        self.problem
-            .objective
-            .hess_apply(&ws.d_end_to_end, &mut ws.d_grad_a);
+        self.problem.objective.hess_apply(&ws.d_end_to_end, &mut ws.d_grad_a);
         ws.dcot[..ws.cot_off[1]].copy_from_slice(&ws.d_grad_a);
         for k in 0..m - 1 {
             let (rows, cols) = (layers[k].rows, layers[k].cols);

@@ -47,14 +47,10 @@ pub struct GridPoint(pub BTreeMap<String, Value>);
 
 impl GridPoint {
     pub fn get(&self, name: &str) -> &Value {
-        self.0
-            .get(name)
-            .unwrap_or_else(|| panic!("grid parameter `{name}` missing (schema not validated?)"))
+        self.0.get(name).unwrap_or_else(|| panic!("grid parameter `{name}` missing (schema not validated?)"))
     }
     pub fn f64(&self, name: &str) -> f64 {
-        self.get(name)
-            .as_f64()
-            .unwrap_or_else(|| panic!("grid parameter `{name}` is not a number"))
+        self.get(name).as_f64().unwrap_or_else(|| panic!("grid parameter `{name}` is not a number"))
     }
     pub fn usize(&self, name: &str) -> usize {
         match self.get(name) {
@@ -106,43 +102,19 @@ pub struct Param {
 
 impl Param {
     pub const fn int(name: &'static str, min: i64, doc: &'static str) -> Self {
-        Param {
-            name,
-            kind: ParamKind::Int { min },
-            doc,
-        }
+        Param { name, kind: ParamKind::Int { min }, doc }
     }
     pub const fn positive(name: &'static str, doc: &'static str) -> Self {
-        Param {
-            name,
-            kind: ParamKind::Float { positive: true },
-            doc,
-        }
+        Param { name, kind: ParamKind::Float { positive: true }, doc }
     }
     pub const fn float(name: &'static str, doc: &'static str) -> Self {
-        Param {
-            name,
-            kind: ParamKind::Float { positive: false },
-            doc,
-        }
+        Param { name, kind: ParamKind::Float { positive: false }, doc }
     }
-    pub const fn choice(
-        name: &'static str,
-        options: &'static [&'static str],
-        doc: &'static str,
-    ) -> Self {
-        Param {
-            name,
-            kind: ParamKind::Choice(options),
-            doc,
-        }
+    pub const fn choice(name: &'static str, options: &'static [&'static str], doc: &'static str) -> Self {
+        Param { name, kind: ParamKind::Choice(options), doc }
     }
     pub const fn boolean(name: &'static str, doc: &'static str) -> Self {
-        Param {
-            name,
-            kind: ParamKind::Bool,
-            doc,
-        }
+        Param { name, kind: ParamKind::Bool, doc }
     }
 
     /// Checks one value; the message says what was expected.
@@ -156,9 +128,7 @@ impl Param {
                 _ => Err(format!("expected a finite number, got {v}")),
             },
             (ParamKind::Choice(opts), Value::Str(s)) if opts.contains(&s.as_str()) => Ok(()),
-            (ParamKind::Choice(opts), _) => {
-                Err(format!("expected one of {}, got {v}", opts.join(", ")))
-            }
+            (ParamKind::Choice(opts), _) => Err(format!("expected one of {}, got {v}", opts.join(", "))),
             (ParamKind::Bool, Value::Bool(_)) => Ok(()),
             (ParamKind::Bool, _) => Err(format!("expected true or false, got {v}")),
         }
@@ -196,9 +166,13 @@ pub enum Status {
 pub struct Measurement {
     pub status: Status,
     /// Tightness, oriented so that the claim holds iff it is ≥ 1 and 1 means tight
-    /// (measured/bound for a lower bound, bound/measured for an upper bound). For equalities:
-    /// tolerance / |error| (≥ 1 within tolerance). `None` when not meaningful.
+    /// (measured/bound for a lower bound, bound/measured for an upper bound). `None` when not
+    /// meaningful.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tightness: Option<f64>,
+    /// For identities and limits: the (relative) error, to compare with the stated tolerance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<f64>,
     /// Named measured quantities (reported for the worst instance).
     pub values: BTreeMap<String, f64>,
     /// A short free-text remark (e.g. why it did not converge).
@@ -207,35 +181,24 @@ pub struct Measurement {
 }
 
 impl Measurement {
+    fn new(status: Status) -> Self {
+        Measurement { status, tightness: None, error: None, values: BTreeMap::new(), note: None }
+    }
     /// A measurement whose status follows from the tightness (holds iff t ≥ 1 − slack).
     pub fn from_tightness(t: f64, slack: f64) -> Self {
-        let status = if t >= 1.0 - slack {
-            Status::Holds
-        } else {
-            Status::Violated
-        };
-        Measurement {
-            status,
-            tightness: Some(t),
-            values: BTreeMap::new(),
-            note: None,
-        }
+        let status = if t >= 1.0 - slack { Status::Holds } else { Status::Violated };
+        Measurement { tightness: Some(t), ..Self::new(status) }
+    }
+    /// A measurement of an identity or a limit: holds iff error ≤ tol.
+    pub fn from_error(error: f64, tol: f64) -> Self {
+        let status = if error <= tol { Status::Holds } else { Status::Violated };
+        Measurement { error: Some(error), ..Self::new(status) }
     }
     pub fn with_status(status: Status) -> Self {
-        Measurement {
-            status,
-            tightness: None,
-            values: BTreeMap::new(),
-            note: None,
-        }
+        Self::new(status)
     }
     pub fn not_converged(note: impl Into<String>) -> Self {
-        Measurement {
-            status: Status::NotConverged,
-            tightness: None,
-            values: BTreeMap::new(),
-            note: Some(note.into()),
-        }
+        Measurement { note: Some(note.into()), ..Self::new(Status::NotConverged) }
     }
     pub fn value(mut self, name: &str, v: f64) -> Self {
         self.values.insert(name.to_string(), v);
@@ -282,12 +245,7 @@ pub trait Claim: Sync {
     /// The control variants it implements.
     fn controls(&self) -> &'static [&'static str];
     /// Measures one instance. Deterministic in (point, seed, variant).
-    fn measure(
-        &self,
-        point: &GridPoint,
-        seed: u64,
-        variant: Variant<'_>,
-    ) -> Result<Measurement, ClaimError>;
+    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError>;
     /// The instance file of this (point, seed, variant), for claims on univariate regression
     /// networks (used by `dlncheck reproduce`); `None` for other claims.
     fn instance(&self, _point: &GridPoint, _seed: u64, _variant: Variant<'_>) -> Option<Instance> {

@@ -37,20 +37,10 @@ pub enum WDirection {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DataRecipe {
     /// Marion & Chizat's generator (Gaussian X, Gaussian w_true, label noise), ‖w*‖ = 1 if normalised.
-    Paper {
-        n: usize,
-        noise: f64,
-        normalize: bool,
-    },
+    Paper { n: usize, noise: f64, normalize: bool },
     /// Σ with geometric spectrum from Λ = 1 down to 1/κ, randomly rotated, w* of the given
     /// norm and direction, the given R_min.
-    Spectrum {
-        n: usize,
-        kappa: f64,
-        direction: WDirection,
-        w_star_norm: f64,
-        risk_min: f64,
-    },
+    Spectrum { n: usize, kappa: f64, direction: WDirection, w_star_norm: f64, risk_min: f64 },
 }
 
 /// The parameters.
@@ -96,18 +86,10 @@ impl Recipe {
     /// The dataset for `seed`.
     pub fn dataset(&self, seed: u64) -> Dataset {
         match &self.data {
-            DataRecipe::Paper {
-                n,
-                noise,
-                normalize,
-            } => data::paper(*n, 0, self.d, *noise, *normalize, seed).train,
-            DataRecipe::Spectrum {
-                n,
-                kappa,
-                direction,
-                w_star_norm,
-                risk_min,
-            } => {
+            DataRecipe::Paper { n, noise, normalize } => {
+                data::paper(*n, 0, self.d, *noise, *normalize, seed).train
+            }
+            DataRecipe::Spectrum { n, kappa, direction, w_star_norm, risk_min } => {
                 let spec = SpectrumSpec {
                     n: *n,
                     eigenvalues: data::geometric_spectrum(self.d, 1.0, *kappa),
@@ -147,9 +129,7 @@ impl Recipe {
             WeightsRecipe::Gaussian { std } => init::gaussian(&model, *std, &mut init_rng),
             WeightsRecipe::Residual { s } => init::residual(&model, *s, &mut init_rng),
             WeightsRecipe::Balanced => init::balanced(&model, &reg.w_star),
-            WeightsRecipe::MinSharpness => {
-                init::min_sharpness_minimizer(&model, &reg, &mut min_rng)
-            }
+            WeightsRecipe::MinSharpness => init::min_sharpness_minimizer(&model, &reg, &mut min_rng),
             WeightsRecipe::RandomMinimizer { std } => {
                 init::random_minimizer(&model, &reg.w_star, *std, &mut min_rng)
             }
@@ -160,9 +140,7 @@ impl Recipe {
         let problem = Problem::new(model, Objective::Regression(reg)).expect("recipe shapes agree");
         let theta = match &self.train {
             None => theta,
-            Some(t) => {
-                train::gradient_descent(&problem, &theta, &GdOptions::new(t.eta, t.steps)).theta
-            }
+            Some(t) => train::gradient_descent(&problem, &theta, &GdOptions::new(t.eta, t.steps)).theta,
         };
         Ok((problem, theta, ds))
     }
@@ -173,12 +151,7 @@ impl Recipe {
         let mut meta = BTreeMap::new();
         meta.insert("seed".to_string(), seed.to_string());
         meta.insert("recipe".to_string(), serde_json_like(self));
-        Ok(Instance {
-            data,
-            model: problem.model,
-            theta,
-            meta,
-        })
+        Ok(Instance { data, model: problem.model, theta, meta })
     }
 }
 

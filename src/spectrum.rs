@@ -43,32 +43,23 @@ pub struct SpectrumOptions {
 
 impl Default for SpectrumOptions {
     fn default() -> Self {
-        SpectrumOptions {
-            method: None,
-            exact_max_params: 4000,
-            tol: 1e-10,
-            max_iter: 500,
-            seed: 0,
-        }
+        SpectrumOptions { method: None, exact_max_params: 4000, tol: 1e-10, max_iter: 500, seed: 0 }
     }
 }
 
 impl SpectrumOptions {
     pub fn choose(&self, num_params: usize) -> Method {
-        self.method
-            .unwrap_or(if num_params <= self.exact_max_params {
-                Method::Exact
-            } else {
-                Method::Lanczos
-            })
+        self.method.unwrap_or(if num_params <= self.exact_max_params {
+            Method::Exact
+        } else {
+            Method::Lanczos
+        })
     }
 }
 
 /// Lanczos did not reach the tolerance.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error(
-    "Lanczos did not converge in {iterations} iterations (relative residual {residual:.3e} > {tol:.1e})"
-)]
+#[error("Lanczos did not converge in {iterations} iterations (relative residual {residual:.3e} > {tol:.1e})")]
 pub struct NotConverged {
     pub iterations: usize,
     pub residual: f64,
@@ -98,43 +89,33 @@ pub fn hessian_top(
         Method::Exact => {
             let vals = exact_eigenvalues(problem, theta);
             let top: Vec<f64> = vals.iter().rev().take(k).copied().collect();
-            let ext = Extremes {
-                max: vals[p - 1],
-                min: vals[0],
-                method: Method::Exact,
-                iterations: 0,
-            };
+            let ext = Extremes { max: vals[p - 1], min: vals[0], method: Method::Exact, iterations: 0 };
             Ok((top, ext))
         }
         Method::Lanczos => {
             // Univariate networks: Lanczos on the exact m-dimensional reduction (the other
             // P − m eigenvalues are λ); otherwise on Hessian-vector products in R^P.
-            let (mut ritz, iterations, zeros, shift) =
-                match hessian::ReducedOperator::new(problem, theta) {
-                    Some(mut op) => {
-                        let (m, zeros, shift) = (op.dim(), op.zeros(), op.shift());
-                        let res = lanczos(m, |v, out| op.apply(v, out), k, true, opts)?;
-                        (res.ritz, res.iterations, zeros, shift)
-                    }
-                    None => {
-                        let mut ws = problem.workspace();
-                        let mut pt = problem.at(&mut ws, theta);
-                        let res = lanczos(p, |v, out| pt.hvp(v, out), k, true, opts)?;
-                        (res.ritz, res.iterations, 0, 0.0)
-                    }
-                };
+            let (mut ritz, iterations, zeros, shift) = match hessian::ReducedOperator::new(problem, theta) {
+                Some(mut op) => {
+                    let (m, zeros, shift) = (op.dim(), op.zeros(), op.shift());
+                    let res = lanczos(m, |v, out| op.apply(v, out), k, true, opts)?;
+                    (res.ritz, res.iterations, zeros, shift)
+                }
+                None => {
+                    let mut ws = problem.workspace();
+                    let mut pt = problem.at(&mut ws, theta);
+                    let res = lanczos(p, |v, out| pt.hvp(v, out), k, true, opts)?;
+                    (res.ritz, res.iterations, 0, 0.0)
+                }
+            };
             if zeros > 0 {
                 ritz.extend(std::iter::repeat_n(0.0, zeros.min(k)));
                 ritz.sort_by(f64::total_cmp);
             }
             ritz.iter_mut().for_each(|v| *v += shift);
             let top: Vec<f64> = ritz.iter().rev().take(k).copied().collect();
-            let ext = Extremes {
-                max: *ritz.last().unwrap(),
-                min: ritz[0],
-                method: Method::Lanczos,
-                iterations,
-            };
+            let ext =
+                Extremes { max: *ritz.last().unwrap(), min: ritz[0], method: Method::Lanczos, iterations };
             Ok((top, ext))
         }
     }
@@ -159,11 +140,7 @@ pub fn hessian_extremes(
 }
 
 /// Sharpness S(θ) = λ_max(∇²ℓ(θ)).
-pub fn sharpness(
-    problem: &Problem,
-    theta: &[f64],
-    opts: &SpectrumOptions,
-) -> Result<f64, NotConverged> {
+pub fn sharpness(problem: &Problem, theta: &[f64], opts: &SpectrumOptions) -> Result<f64, NotConverged> {
     hessian_extremes(problem, theta, opts).map(|e| e.max)
 }
 
@@ -209,22 +186,14 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
         let check = m >= k && (m < 40 || m % 4 == 0 || m == max_iter || m == n);
         if check || b == 0.0 {
             let (theta, s_last) = tridiagonal_eigen(&alpha, &beta);
-            let scale = theta
-                .iter()
-                .fold(0.0f64, |acc, t| acc.max(t.abs()))
-                .max(f64::MIN_POSITIVE);
+            let scale = theta.iter().fold(0.0f64, |acc, t| acc.max(t.abs())).max(f64::MIN_POSITIVE);
             let residuals: Vec<f64> = s_last.iter().map(|s| (b * s).abs()).collect();
-            let wanted: Vec<usize> = (m.saturating_sub(k)..m)
-                .chain(if smallest { Some(0) } else { None })
-                .collect();
+            let wanted: Vec<usize> =
+                (m.saturating_sub(k)..m).chain(if smallest { Some(0) } else { None }).collect();
             let worst = wanted.iter().map(|&i| residuals[i]).fold(0.0f64, f64::max) / scale;
             last_residual = worst;
             if worst <= opts.tol || m == n {
-                return Ok(LanczosResult {
-                    ritz: theta,
-                    residuals,
-                    iterations: m,
-                });
+                return Ok(LanczosResult { ritz: theta, residuals, iterations: m });
             }
         }
         if j + 1 == max_iter {
@@ -243,11 +212,7 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
         }
         basis.extend_from_slice(&w);
     }
-    Err(NotConverged {
-        iterations: max_iter,
-        residual: last_residual,
-        tol: opts.tol,
-    })
+    Err(NotConverged { iterations: max_iter, residual: last_residual, tol: opts.tol })
 }
 
 fn normalize(v: &mut [f64]) {
@@ -268,14 +233,7 @@ fn orthogonalize(v: &mut [f64], basis: &[f64], n: usize) {
         1.0,
         Par::Seq,
     );
-    matmul(
-        MatMut::from_column_major_slice_mut(v, n, 1),
-        Accum::Add,
-        q,
-        h.as_ref(),
-        -1.0,
-        Par::Seq,
-    );
+    matmul(MatMut::from_column_major_slice_mut(v, n, 1), Accum::Add, q, h.as_ref(), -1.0, Par::Seq);
 }
 
 /// Eigenvalues (ascending) of the symmetric tridiagonal matrix (alpha, beta) and the last

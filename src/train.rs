@@ -23,8 +23,7 @@ pub struct Stop {
 
 impl Stop {
     fn met(&self, excess: f64, grad_norm: f64) -> bool {
-        self.excess_loss.is_some_and(|t| excess <= t)
-            || self.grad_norm.is_some_and(|t| grad_norm <= t)
+        self.excess_loss.is_some_and(|t| excess <= t) || self.grad_norm.is_some_and(|t| grad_norm <= t)
     }
 }
 
@@ -107,18 +106,9 @@ fn record(
     let a = crate::linalg::to_row_major(problem.model.end_to_end(theta).as_ref());
     let target = problem.objective.target();
     let distance = a.iter().zip(&target).map(|(a, b)| (a - b).powi(2)).sum();
-    let sharpness = sharp
-        .filter(|_| loss.is_finite())
-        .and_then(|o| spectrum::sharpness(problem, theta, o).ok());
-    Record {
-        step,
-        time,
-        loss,
-        excess,
-        grad_norm,
-        distance,
-        sharpness,
-    }
+    let sharpness =
+        sharp.filter(|_| loss.is_finite()).and_then(|o| spectrum::sharpness(problem, theta, o).ok());
+    Record { step, time, loss, excess, grad_norm, distance, sharpness }
 }
 
 /// Gradient descent θ ← θ − η∇ℓ(θ). Divergence is an outcome, not an error.
@@ -146,9 +136,7 @@ pub fn gradient_descent(problem: &Problem, theta0: &[f64], opts: &GdOptions) -> 
         let at_end = diverged || converged || step == opts.max_steps;
         let time = step as f64 * opts.eta;
         if !diverged
-            && (at_end
-                || step == 0
-                || (opts.record_every > 0 && step.is_multiple_of(opts.record_every)))
+            && (at_end || step == 0 || (opts.record_every > 0 && step.is_multiple_of(opts.record_every)))
         {
             let r = record(problem, &theta, step, time, (loss, excess, gn), sharp);
             records.push(r.clone());
@@ -179,14 +167,7 @@ pub fn gradient_descent(problem: &Problem, theta0: &[f64], opts: &GdOptions) -> 
                     (theta, r)
                 }
             };
-            return TrainResult {
-                theta: theta_out,
-                outcome,
-                steps: step,
-                time,
-                last,
-                records,
-            };
+            return TrainResult { theta: theta_out, outcome, steps: step, time, last, records };
         }
         linalg::axpy(&mut theta, -opts.eta, &grad);
     }
@@ -233,41 +214,13 @@ const A: [[f64; 6]; 7] = [
     [1.0 / 5.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     [3.0 / 40.0, 9.0 / 40.0, 0.0, 0.0, 0.0, 0.0],
     [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0, 0.0, 0.0, 0.0],
-    [
-        19372.0 / 6561.0,
-        -25360.0 / 2187.0,
-        64448.0 / 6561.0,
-        -212.0 / 729.0,
-        0.0,
-        0.0,
-    ],
-    [
-        9017.0 / 3168.0,
-        -355.0 / 33.0,
-        46732.0 / 5247.0,
-        49.0 / 176.0,
-        -5103.0 / 18656.0,
-        0.0,
-    ],
-    [
-        35.0 / 384.0,
-        0.0,
-        500.0 / 1113.0,
-        125.0 / 192.0,
-        -2187.0 / 6784.0,
-        11.0 / 84.0,
-    ],
+    [19372.0 / 6561.0, -25360.0 / 2187.0, 64448.0 / 6561.0, -212.0 / 729.0, 0.0, 0.0],
+    [9017.0 / 3168.0, -355.0 / 33.0, 46732.0 / 5247.0, 49.0 / 176.0, -5103.0 / 18656.0, 0.0],
+    [35.0 / 384.0, 0.0, 500.0 / 1113.0, 125.0 / 192.0, -2187.0 / 6784.0, 11.0 / 84.0],
 ];
 /// 5th-order minus 4th-order weights (the error estimate).
-const E: [f64; 7] = [
-    71.0 / 57600.0,
-    0.0,
-    -71.0 / 16695.0,
-    71.0 / 1920.0,
-    -17253.0 / 339200.0,
-    22.0 / 525.0,
-    -1.0 / 40.0,
-];
+const E: [f64; 7] =
+    [71.0 / 57600.0, 0.0, -71.0 / 16695.0, 71.0 / 1920.0, -17253.0 / 339200.0, 22.0 / 525.0, -1.0 / 40.0];
 
 /// Gradient flow from θ_0 until `t_max`, a stopping criterion, divergence or the step budget.
 pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> TrainResult {
@@ -289,33 +242,20 @@ pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> Tra
     let first = record(problem, &theta, 0, 0.0, (loss, excess, norm(&k[0])), sharp);
     records.push(first.clone());
     let mut last = first;
-    let mut next_time = opts
-        .record_times
-        .iter()
-        .copied()
-        .filter(|&s| s > 0.0)
-        .peekable();
+    let mut next_time = opts.record_times.iter().copied().filter(|&s| s > 0.0).peekable();
     // Local error is held at tol/10, so that the accumulated (global) error stays below tol.
     let scale = |a: f64, b: f64| LOCAL_FRACTION * opts.tol * (1.0 + a.abs().max(b.abs()));
     // Initial step (Hairer, Nørsett & Wanner, II.4).
     let mut h = {
         let d0 = rms(&theta, |i| scale(theta[i], theta[i]));
         let d1 = rms(&k[0], |i| scale(theta[i], theta[i]));
-        let h0 = if d0 < 1e-5 || d1 < 1e-5 {
-            1e-6
-        } else {
-            0.01 * d0 / d1
-        };
+        let h0 = if d0 < 1e-5 || d1 < 1e-5 { 1e-6 } else { 0.01 * d0 / d1 };
         let probe: Vec<f64> = theta.iter().zip(&k[0]).map(|(y, f)| y + h0 * f).collect();
         let mut f1 = vec![0.0; p];
         field(&probe, &mut f1);
         let diff: Vec<f64> = f1.iter().zip(&k[0]).map(|(a, b)| a - b).collect();
         let d2 = rms(&diff, |i| scale(theta[i], theta[i])) / h0;
-        let h1 = if d1.max(d2) <= 1e-15 {
-            (h0 * 1e-3).max(1e-6)
-        } else {
-            (0.01 / d1.max(d2)).powf(0.2)
-        };
+        let h1 = if d1.max(d2) <= 1e-15 { (h0 * 1e-3).max(1e-6) } else { (0.01 / d1.max(d2)).powf(0.2) };
         (100.0 * h0).min(h1)
     };
     let mut stage = vec![0.0; p];
@@ -378,32 +318,17 @@ pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> Tra
                 next_time.next();
             }
             if due_time || (opts.record_every > 0 && accepted.is_multiple_of(opts.record_every)) {
-                let r = record(
-                    problem,
-                    &theta,
-                    accepted,
-                    t,
-                    (loss, excess, norm(&k[0])),
-                    sharp,
-                );
+                let r = record(problem, &theta, accepted, t, (loss, excess, norm(&k[0])), sharp);
                 records.push(r.clone());
                 last = r;
             }
-            let factor = if err == 0.0 {
-                5.0
-            } else {
-                (0.9 * err.powf(-0.2)).clamp(0.2, 5.0)
-            };
+            let factor = if err == 0.0 { 5.0 } else { (0.9 * err.powf(-0.2)).clamp(0.2, 5.0) };
             if !hit || step >= h {
                 h *= factor;
             }
         } else {
             // Rejected: θ, ℓ(θ) and f(θ) = k[0] are unchanged; shrink the step.
-            let factor = if err.is_finite() {
-                (0.9 * err.powf(-0.2)).clamp(0.1, 0.9)
-            } else {
-                0.1
-            };
+            let factor = if err.is_finite() { (0.9 * err.powf(-0.2)).clamp(0.1, 0.9) } else { 0.1 };
             h = step * factor;
             if h < 1e-300 {
                 break Outcome::Diverged;
@@ -411,30 +336,14 @@ pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> Tra
         }
     };
     let gn = norm(&k[0]);
-    if outcome != Outcome::Diverged
-        && records
-            .last()
-            .is_none_or(|r| r.step != accepted || r.time != t)
-    {
+    if outcome != Outcome::Diverged && records.last().is_none_or(|r| r.step != accepted || r.time != t) {
         let r = record(problem, &theta, accepted, t, (loss, excess, gn), sharp);
         records.push(r.clone());
         last = r;
     }
-    TrainResult {
-        theta,
-        outcome,
-        steps: accepted,
-        time: t,
-        last,
-        records,
-    }
+    TrainResult { theta, outcome, steps: accepted, time: t, last, records }
 }
 
 fn rms(v: &[f64], scale: impl Fn(usize) -> f64) -> f64 {
-    (v.iter()
-        .enumerate()
-        .map(|(i, x)| (x / scale(i)).powi(2))
-        .sum::<f64>()
-        / v.len().max(1) as f64)
-        .sqrt()
+    (v.iter().enumerate().map(|(i, x)| (x / scale(i)).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt()
 }

@@ -14,16 +14,8 @@ fn problems() -> Vec<(&'static str, Problem, f64)> {
         ("mlp d=3 L=1", mlp_problem(3, 1, 2), 0.6),
         ("mlp d=3 L=2", mlp_problem(3, 2, 3), 0.8),
         ("residual d=3 L=4", residual_problem(3, 4, 4), 0.5),
-        (
-            "matrix 3→5→2 L=3, l2",
-            matrix_problem(3, 5, 2, 3, 5, 0.1),
-            0.5,
-        ),
-        (
-            "completion 4 w=3 L=3, l2",
-            completion_problem(4, 3, 3, 6, 0.05),
-            0.6,
-        ),
+        ("matrix 3→5→2 L=3, l2", matrix_problem(3, 5, 2, 3, 5, 0.1), 0.5),
+        ("completion 4 w=3 L=3, l2", completion_problem(4, 3, 3, 6, 0.05), 0.6),
         ("matrix L=2", matrix_problem(2, 4, 3, 2, 7, 0.0), 0.7),
     ]
 }
@@ -71,11 +63,7 @@ fn hvp_matches_differences_of_gradients() {
         let tm: Vec<f64> = theta.iter().zip(&v).map(|(t, v)| t - h * v).collect();
         let (_, gp) = problem.loss_and_gradient(&tp);
         let (_, gm) = problem.loss_and_gradient(&tm);
-        let fd: Vec<f64> = gp
-            .iter()
-            .zip(&gm)
-            .map(|(a, b)| (a - b) / (2.0 * h))
-            .collect();
+        let fd: Vec<f64> = gp.iter().zip(&gm).map(|(a, b)| (a - b) / (2.0 * h)).collect();
         let err = max_abs_diff(&hv, &fd) / max_abs(&hv).max(1.0);
         assert!(err < 1e-7, "{name}: HVP vs FD relative error {err:e}");
     }
@@ -103,10 +91,7 @@ fn dense_hessian_is_symmetric_and_equals_stacked_hvps() {
         }
         assert_eq!(asym, 0.0, "{name}: dense Hessian must be exactly symmetric");
         // The HVP route is not symmetrised: its asymmetry is rounding only.
-        assert!(
-            asym_hvp <= 1e-13 * scale.max(1.0),
-            "{name}: stacked HVPs asymmetric by {asym_hvp:e}"
-        );
+        assert!(asym_hvp <= 1e-13 * scale.max(1.0), "{name}: stacked HVPs asymmetric by {asym_hvp:e}");
         assert!(
             diff <= 1e-12 * scale.max(1.0),
             "{name}: dense vs stacked HVPs differ by {diff:e} (scale {scale:e})"
@@ -120,19 +105,15 @@ fn reduced_risk_equals_risk_from_data() {
     for seed in 0..5u64 {
         let d = 3 + seed as usize % 3;
         let (data, reg) = regression(d, seed);
-        let problem = Problem::new(
-            dlncheck::model::Dln::mlp(d, 3),
-            dlncheck::objective::Objective::Regression(reg),
-        )
-        .unwrap();
+        let problem =
+            Problem::new(dlncheck::model::Dln::mlp(d, 3), dlncheck::objective::Objective::Regression(reg))
+                .unwrap();
         let theta = point(&problem, 0.7, seed);
         // w_prod by explicit naive products of the layers.
         let ws = problem.model.trained_weights(&theta);
         let mut w: Vec<f64> = (0..d).map(|j| ws[2][(0, j)]).collect();
         for m in ws[..2].iter().rev() {
-            w = (0..d)
-                .map(|j| (0..d).map(|i| w[i] * m[(i, j)]).sum())
-                .collect();
+            w = (0..d).map(|j| (0..d).map(|i| w[i] * m[(i, j)]).sum()).collect();
         }
         let n = data.n();
         let direct: f64 = (0..n)
@@ -143,10 +124,7 @@ fn reduced_risk_equals_risk_from_data() {
             .sum::<f64>()
             / n as f64;
         let reduced = problem.loss(&theta);
-        assert!(
-            rel_err(direct, reduced) < 1e-12,
-            "seed {seed}: {direct} vs {reduced}"
-        );
+        assert!(rel_err(direct, reduced) < 1e-12, "seed {seed}: {direct} vs {reduced}");
     }
 }
 
@@ -159,16 +137,10 @@ fn gradient_is_independent_of_n() {
     let x2 = faer::Mat::from_fn(2 * n, 4, |i, j| data.x[(i % n, j)]);
     let y2: Vec<f64> = (0..2 * n).map(|i| data.y[i % n]).collect();
     let reg2 = dlncheck::objective::Regression::from_data(x2.as_ref(), &y2).unwrap();
-    let p1 = Problem::new(
-        dlncheck::model::Dln::mlp(4, 3),
-        dlncheck::objective::Objective::Regression(reg),
-    )
-    .unwrap();
-    let p2 = Problem::new(
-        dlncheck::model::Dln::mlp(4, 3),
-        dlncheck::objective::Objective::Regression(reg2),
-    )
-    .unwrap();
+    let p1 = Problem::new(dlncheck::model::Dln::mlp(4, 3), dlncheck::objective::Objective::Regression(reg))
+        .unwrap();
+    let p2 = Problem::new(dlncheck::model::Dln::mlp(4, 3), dlncheck::objective::Objective::Regression(reg2))
+        .unwrap();
     let theta = point(&p1, 0.5, 1);
     let (l1, g1) = p1.loss_and_gradient(&theta);
     let (l2, g2) = p2.loss_and_gradient(&theta);

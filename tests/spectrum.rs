@@ -17,18 +17,11 @@ use dlncheck::rng::{Stream, stream_rng};
 use dlncheck::spectrum::{self, Method, SpectrumOptions};
 
 fn exact() -> SpectrumOptions {
-    SpectrumOptions {
-        method: Some(Method::Exact),
-        ..SpectrumOptions::default()
-    }
+    SpectrumOptions { method: Some(Method::Exact), ..SpectrumOptions::default() }
 }
 
 fn lanczos() -> SpectrumOptions {
-    SpectrumOptions {
-        method: Some(Method::Lanczos),
-        tol: 1e-11,
-        ..SpectrumOptions::default()
-    }
+    SpectrumOptions { method: Some(Method::Lanczos), tol: 1e-11, ..SpectrumOptions::default() }
 }
 
 #[test]
@@ -45,27 +38,14 @@ fn lanczos_agrees_with_dense_eigenvalues() {
         let e = spectrum::hessian_extremes(problem, &theta, &exact()).unwrap();
         let l = spectrum::hessian_extremes(problem, &theta, &lanczos()).unwrap();
         let scale = e.max.abs().max(e.min.abs());
-        assert!(
-            (e.max - l.max).abs() <= 1e-9 * scale,
-            "case {c}: max {} vs {}",
-            e.max,
-            l.max
-        );
-        assert!(
-            (e.min - l.min).abs() <= 1e-9 * scale,
-            "case {c}: min {} vs {}",
-            e.min,
-            l.min
-        );
+        assert!((e.max - l.max).abs() <= 1e-9 * scale, "case {c}: max {} vs {}", e.max, l.max);
+        assert!((e.min - l.min).abs() <= 1e-9 * scale, "case {c}: min {} vs {}", e.min, l.min);
         assert_eq!(l.method, Method::Lanczos);
         // Top-3 too.
         let (te, _) = spectrum::hessian_top(problem, &theta, 3, &exact()).unwrap();
         let (tl, _) = spectrum::hessian_top(problem, &theta, 3, &lanczos()).unwrap();
         for (a, b) in te.iter().zip(&tl) {
-            assert!(
-                (a - b).abs() <= 1e-8 * scale,
-                "case {c}: top-3 {te:?} vs {tl:?}"
-            );
+            assert!((a - b).abs() <= 1e-8 * scale, "case {c}: top-3 {te:?} vs {tl:?}");
         }
     }
 }
@@ -95,21 +75,11 @@ fn minimizers(problem: &Problem, seed: u64) -> Vec<(&'static str, Vec<f64>)> {
     let mut rng = stream_rng(seed, Stream::Minimizer);
     vec![
         ("balanced", init::balanced(&problem.model, &reg.w_star)),
-        (
-            "random unbalanced",
-            init::random_minimizer(&problem.model, &reg.w_star, 0.8, &mut rng),
-        ),
-        (
-            "S_min attaining",
-            init::min_sharpness_minimizer(&problem.model, reg, &mut rng),
-        ),
+        ("random unbalanced", init::random_minimizer(&problem.model, &reg.w_star, 0.8, &mut rng)),
+        ("S_min attaining", init::min_sharpness_minimizer(&problem.model, reg, &mut rng)),
         (
             "rescaled",
-            init::rescale_first_two(
-                &problem.model,
-                &init::balanced(&problem.model, &reg.w_star),
-                2.5,
-            ),
+            init::rescale_first_two(&problem.model, &init::balanced(&problem.model, &reg.w_star), 2.5),
         ),
     ]
 }
@@ -117,10 +87,7 @@ fn minimizers(problem: &Problem, seed: u64) -> Vec<(&'static str, Vec<f64>)> {
 #[test]
 fn hessian_equals_gauss_newton_at_minimizers_only() {
     dlncheck::init_determinism();
-    for (arch, problem) in [
-        ("mlp", mlp_problem(4, 4, 7)),
-        ("residual", residual_problem(3, 5, 8)),
-    ] {
+    for (arch, problem) in [("mlp", mlp_problem(4, 4, 7)), ("residual", residual_problem(3, 5, 8))] {
         let reg = problem.objective.regression().unwrap();
         for (kind, theta) in minimizers(&problem, 9) {
             // It is a global minimiser: R = R_min and ∇R = 0 up to rounding.
@@ -130,11 +97,7 @@ fn hessian_equals_gauss_newton_at_minimizers_only() {
                 "{arch} {kind}: excess {}",
                 loss - reg.risk_min
             );
-            assert!(
-                max_abs(&g) < 1e-10,
-                "{arch} {kind}: gradient {}",
-                max_abs(&g)
-            );
+            assert!(max_abs(&g) < 1e-10, "{arch} {kind}: gradient {}", max_abs(&g));
             let h = hessian::dense_hessian(&problem, &theta);
             let gn = hessian::gauss_newton(&problem, &theta);
             let p = theta.len();
@@ -143,10 +106,7 @@ fn hessian_equals_gauss_newton_at_minimizers_only() {
                 .flat_map(|i| (0..p).map(move |j| (i, j)))
                 .map(|(i, j)| (h[(i, j)] - gn[(i, j)]).abs())
                 .fold(0.0, f64::max);
-            assert!(
-                diff < 1e-10 * scale,
-                "{arch} {kind}: ‖H − 2JᵀΣJ‖ = {diff:e}"
-            );
+            assert!(diff < 1e-10 * scale, "{arch} {kind}: ‖H − 2JᵀΣJ‖ = {diff:e}");
             // Its sharpness is 2λ_max(Σ^{1/2}KΣ^{1/2}), O(P·d²) instead of O(P³).
             let s = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
             let s_gn = bounds::minimizer_sharpness(&problem, &theta);
@@ -162,10 +122,7 @@ fn hessian_equals_gauss_newton_at_minimizers_only() {
                 .flat_map(|i| (0..p).map(move |j| (i, j)))
                 .map(|(i, j)| (h[(i, j)] - gn[(i, j)]).abs())
                 .fold(0.0, f64::max);
-            assert!(
-                diff > 1e-3,
-                "{arch} {kind}: off the minimiser H − 2JᵀΣJ should not vanish ({diff:e})"
-            );
+            assert!(diff > 1e-3, "{arch} {kind}: off the minimiser H − 2JᵀΣJ should not vanish ({diff:e})");
         }
     }
 }
@@ -184,9 +141,7 @@ fn lower_bound_is_attained_on_isotropic_data() {
             risk_min: 0.2,
             rotate: true,
         };
-        let reg = data::with_spectrum(&spec, depth as u64)
-            .regression()
-            .unwrap();
+        let reg = data::with_spectrum(&spec, depth as u64).regression().unwrap();
         for model in [Dln::mlp(3, depth), Dln::residual(&[0.0, 2.0, 0.0], depth)] {
             let head = model.head_norm();
             let problem = Problem::new(model, Objective::Regression(reg.clone())).unwrap();
@@ -194,10 +149,7 @@ fn lower_bound_is_attained_on_isotropic_data() {
             let s = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
             let l = depth as f64;
             let lb_hand = 2.0 * l * 1.3 * wn.powf(2.0 - 2.0 / l) * head.powf(2.0 / l);
-            assert!(
-                rel_err(s, lb_hand) < 1e-10,
-                "L={depth}: S = {s}, 2Lc‖w*‖^(2−2/L) = {lb_hand}"
-            );
+            assert!(rel_err(s, lb_hand) < 1e-10, "L={depth}: S = {s}, 2Lc‖w*‖^(2−2/L) = {lb_hand}");
             assert!(rel_err(bounds::lower_bound(&reg, depth, head), lb_hand) < 1e-12);
             assert!(rel_err(bounds::min_sharpness(&reg, depth, head).value, lb_hand) < 1e-10);
         }
@@ -218,15 +170,11 @@ fn balanced_sharpness_closed_form_matches_exact_hessian() {
         };
         let reg = data::with_spectrum(&spec, seed).regression().unwrap();
         for depth in [1usize, 2, 3, 6] {
-            let problem =
-                Problem::new(Dln::mlp(4, depth), Objective::Regression(reg.clone())).unwrap();
+            let problem = Problem::new(Dln::mlp(4, depth), Objective::Regression(reg.clone())).unwrap();
             let theta = init::balanced(&problem.model, &reg.w_star);
             let s = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
             let s_bal = bounds::balanced_sharpness(&reg, depth, 1.0);
-            assert!(
-                rel_err(s, s_bal) < 1e-10,
-                "seed {seed} L={depth}: exact {s} vs S_bal {s_bal}"
-            );
+            assert!(rel_err(s, s_bal) < 1e-10, "seed {seed} L={depth}: exact {s} vs S_bal {s_bal}");
             let (u1, u2) = bounds::balanced_upper_bounds(&reg, depth, 1.0);
             let lb = bounds::lower_bound(&reg, depth, 1.0);
             assert!(lb <= s * (1.0 + 1e-12) && s <= u1 * (1.0 + 1e-12) && u1 <= u2 * (1.0 + 1e-12));
@@ -268,25 +216,13 @@ fn min_sharpness_is_attained_and_not_beaten() {
                 );
                 // Brute force over r.
                 let brute = brute_force_smin(&reg, depth, head);
-                assert!(
-                    brute >= smin.value * (1.0 - 1e-12),
-                    "grid {brute} below S_min {}",
-                    smin.value
-                );
-                assert!(
-                    brute <= smin.value * (1.0 + 1e-7),
-                    "grid {brute} far above S_min {}",
-                    smin.value
-                );
+                assert!(brute >= smin.value * (1.0 - 1e-12), "grid {brute} below S_min {}", smin.value);
+                assert!(brute <= smin.value * (1.0 + 1e-7), "grid {brute} far above S_min {}", smin.value);
                 // Random minimisers are never flatter.
                 for _ in 0..5 {
                     let t = init::random_minimizer(&problem.model, &reg.w_star, 0.9, &mut rng);
                     let s = bounds::minimizer_sharpness(&problem, &t);
-                    assert!(
-                        s >= smin.value * (1.0 - 1e-10),
-                        "random minimiser {s} < S_min {}",
-                        smin.value
-                    );
+                    assert!(s >= smin.value * (1.0 - 1e-10), "random minimiser {s} < S_min {}", smin.value);
                 }
                 let lb = bounds::lower_bound(&reg, depth, head);
                 let sbal = bounds::balanced_sharpness(&reg, depth, head);
@@ -299,9 +235,7 @@ fn min_sharpness_is_attained_and_not_beaten() {
 fn brute_force_smin(reg: &Regression, depth: usize, head: f64) -> f64 {
     let v: Vec<f64> = {
         let s = reg.sigma_sqrt();
-        (0..reg.d)
-            .map(|i| (0..reg.d).map(|j| s[(i, j)] * reg.w_star[j]).sum())
-            .collect()
+        (0..reg.d).map(|i| (0..reg.d).map(|j| s[(i, j)] * reg.w_star[j]).sum()).collect()
     };
     let c = (depth as f64 - 1.0) * head.powf(2.0 / (depth as f64 - 1.0));
     let alpha = 1.0 / (depth as f64 - 1.0);
@@ -315,12 +249,12 @@ fn brute_force_smin(reg: &Regression, depth: usize, head: f64) -> f64 {
     // A coarse scan of 16 decades, then a fine scan around the best coarse point (the minimum
     // may sit on a kink where eigenvalues cross, so the grid error is first order in spacing).
     let scan = |lo: f64, hi: f64| {
-        (0..=4000)
-            .map(|i| lo + (hi - lo) * i as f64 / 4000.0)
-            .map(|x| (x, f(x)))
-            .fold((f64::NAN, f64::INFINITY), |best, cur| {
+        (0..=4000).map(|i| lo + (hi - lo) * i as f64 / 4000.0).map(|x| (x, f(x))).fold(
+            (f64::NAN, f64::INFINITY),
+            |best, cur| {
                 if cur.1 < best.1 { cur } else { best }
-            })
+            },
+        )
     };
     let (x0, _) = scan(-8.0, 8.0);
     let step = 16.0 / 4000.0;
@@ -347,16 +281,14 @@ fn min_sharpness_equals_lower_bound_exactly_when_aligned() {
     // w* ∝ e_1 (eigenvalue 100): a = 100 ≥ 10 restricted, so S_min = LB for all L.
     let top = mk(2);
     for depth in [2usize, 3, 10] {
-        let r =
-            bounds::min_sharpness(&top, depth, 1.0).value / bounds::lower_bound(&top, depth, 1.0);
+        let r = bounds::min_sharpness(&top, depth, 1.0).value / bounds::lower_bound(&top, depth, 1.0);
         assert!((r - 1.0).abs() < 1e-12, "L={depth}: S_min/LB = {r}");
     }
     // w* along eigenvalue 1: a = 1, La < 100 for small L, so S_min > LB; for L ≥ 100 equality.
     let bottom = mk(0);
     let r2 = bounds::min_sharpness(&bottom, 2, 1.0).value / bounds::lower_bound(&bottom, 2, 1.0);
     assert!(r2 > 1.5, "S_min/LB = {r2} should exceed 1 markedly");
-    let r100 =
-        bounds::min_sharpness(&bottom, 120, 1.0).value / bounds::lower_bound(&bottom, 120, 1.0);
+    let r100 = bounds::min_sharpness(&bottom, 120, 1.0).value / bounds::lower_bound(&bottom, 120, 1.0);
     assert!((r100 - 1.0).abs() < 1e-10, "L=120: S_min/LB = {r100}");
 }
 
@@ -370,11 +302,7 @@ fn generators_are_deterministic_and_exact() {
     assert_eq!(bits(&a.train.y), bits(&b.train.y));
     assert_ne!(bits(&a.train.y), bits(&c.train.y));
     let reg = a.train.regression().unwrap();
-    assert!(
-        (reg.w_star_norm() - 1.0).abs() < 1e-14,
-        "normalised ‖w*‖ = {}",
-        reg.w_star_norm()
-    );
+    assert!((reg.w_star_norm() - 1.0).abs() < 1e-14, "normalised ‖w*‖ = {}", reg.w_star_norm());
     let model = Dln::mlp(5, 10);
     let t1 = init::gaussian(&model, 0.3, &mut stream_rng(1, Stream::Init));
     let t2 = init::gaussian(&model, 0.3, &mut stream_rng(1, Stream::Init));
@@ -395,11 +323,7 @@ fn generators_are_deterministic_and_exact() {
     }
     assert!((reg.w_star_norm() - 2.0).abs() < 1e-10);
     assert!((reg.risk_min - 0.3).abs() < 1e-12);
-    assert!(
-        rel_err(reg.alignment().unwrap(), 5.0 / 1e4) < 1e-8,
-        "a = {:?}",
-        reg.alignment()
-    );
+    assert!(rel_err(reg.alignment().unwrap(), 5.0 / 1e4) < 1e-8, "a = {:?}", reg.alignment());
     assert!(rel_err(reg.condition_number(), 1e4) < 1e-8);
     let ds2 = data::with_spectrum(&spec, 7);
     assert_eq!(bits(&ds.y), bits(&ds2.y));
@@ -420,10 +344,7 @@ fn power_iteration_estimates_magnitude() {
     let problem = matrix_problem(2, 2, 2, 2, 1, 0.0);
     let theta = vec![0.0; problem.num_params()];
     let e = spectrum::hessian_extremes(&problem, &theta, &exact()).unwrap();
-    assert!(
-        e.min < 0.0 && (e.min + e.max).abs() < 1e-12,
-        "spectrum symmetric about 0: {e:?}"
-    );
+    assert!(e.min < 0.0 && (e.min + e.max).abs() < 1e-12, "spectrum symmetric about 0: {e:?}");
     let pi = spectrum::power_iteration(&problem, &theta, 200, 3);
     assert!(pi.abs() <= e.max * (1.0 + 1e-9));
 }
@@ -439,29 +360,20 @@ fn reduced_hessian_has_the_dense_spectrum() {
         let t = point(&p, 0.5, 1);
         cases.push((format!("mlp d={d} L={depth}"), p.clone(), t));
         let reg = p.objective.regression().unwrap().clone();
-        let t = init::random_minimizer(
-            &p.model,
-            &reg.w_star,
-            0.7,
-            &mut stream_rng(2, Stream::Minimizer),
-        );
+        let t = init::random_minimizer(&p.model, &reg.w_star, 0.7, &mut stream_rng(2, Stream::Minimizer));
         cases.push((format!("mlp d={d} L={depth} minimiser"), p, t));
         let r = residual_problem(d, depth, 7).with_l2(0.03);
         let t = init::residual(&r.model, 0.8, &mut stream_rng(3, Stream::Init));
         cases.push((format!("residual d={d} L={depth} l2"), r, t));
     }
     for (name, problem, theta) in &cases {
-        let mut red =
-            hessian::ReducedOperator::new(problem, theta).expect("m < P for these shapes");
+        let mut red = hessian::ReducedOperator::new(problem, theta).expect("m < P for these shapes");
         let fast = red.eigenvalues();
         let dense = linalg::sym_eigenvalues(hessian::dense_hessian(problem, theta).as_ref());
         assert_eq!(fast.len(), dense.len());
         let scale = dense[0].abs().max(dense[dense.len() - 1].abs());
         let worst = max_abs_diff(&fast, &dense);
-        assert!(
-            worst <= 1e-13 * scale,
-            "{name}: spectra differ by {worst:e} (scale {scale:e})"
-        );
+        assert!(worst <= 1e-13 * scale, "{name}: spectra differ by {worst:e} (scale {scale:e})");
     }
     // d = 2: m ≥ P, so the dense route is used.
     let small = mlp_problem(2, 3, 1);

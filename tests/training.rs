@@ -13,11 +13,7 @@ use dlncheck::train::{self, GdOptions, GfOptions, Outcome, Stop};
 
 fn paper_problem(seed: u64) -> Problem {
     let pd = dlncheck::data::paper(50, 1, 5, 1.0, true, seed);
-    Problem::new(
-        Dln::mlp(5, 10),
-        Objective::Regression(pd.train.regression().unwrap()),
-    )
-    .unwrap()
+    Problem::new(Dln::mlp(5, 10), Objective::Regression(pd.train.regression().unwrap())).unwrap()
 }
 
 #[test]
@@ -26,17 +22,9 @@ fn gd_converges_on_the_paper_problem() {
     let problem = paper_problem(1);
     let theta0 = init::gaussian(&problem.model, 0.35, &mut stream_rng(1, Stream::Init));
     let mut opts = GdOptions::new(0.02, 20_000);
-    opts.stop = Stop {
-        excess_loss: Some(1e-12),
-        grad_norm: None,
-    };
+    opts.stop = Stop { excess_loss: Some(1e-12), grad_norm: None };
     let res = train::gradient_descent(&problem, &theta0, &opts);
-    assert_eq!(
-        res.outcome,
-        Outcome::Converged,
-        "last record {:?}",
-        res.last
-    );
+    assert_eq!(res.outcome, Outcome::Converged, "last record {:?}", res.last);
     assert!(res.last.excess <= 1e-12);
     // Independent: recompute the excess risk at the returned θ.
     let reg = problem.objective.regression().unwrap();
@@ -55,10 +43,7 @@ fn gd_divergence_is_an_outcome() {
     let res = train::gradient_descent(&problem, &theta0, &opts);
     assert_eq!(res.outcome, Outcome::Diverged);
     assert!(res.steps < 1000, "detected at step {}", res.steps);
-    assert!(
-        res.last.loss.is_finite(),
-        "the last record is the last finite point"
-    );
+    assert!(res.last.loss.is_finite(), "the last record is the last finite point");
     assert!(res.theta.iter().all(|x| x.is_finite()));
 }
 
@@ -73,11 +58,7 @@ fn gd_records_sharpness_on_request() {
     let res = train::gradient_descent(&problem, &theta0, &opts);
     let steps: Vec<usize> = res.records.iter().map(|r| r.step).collect();
     assert_eq!(steps, vec![0, 25, 50, 75, 100]);
-    assert!(
-        res.records
-            .iter()
-            .all(|r| r.sharpness.is_some_and(|s| s > 0.0))
-    );
+    assert!(res.records.iter().all(|r| r.sharpness.is_some_and(|s| s > 0.0)));
 }
 
 /// The documented tolerance is honest: halving it moves the end point by less than it.
@@ -108,10 +89,7 @@ fn gradient_flow_end_point_converges_with_tolerance() {
             assert_eq!(a.outcome, Outcome::Exhausted);
             assert_eq!((a.time, b.time), (*t_max, *t_max));
             let moved = max_abs_diff(&a.theta, &b.theta) / max_abs(&a.theta).max(1.0);
-            assert!(
-                moved < tol,
-                "case {c} tol {tol:e}: end point moved {moved:e}"
-            );
+            assert!(moved < tol, "case {c} tol {tol:e}: end point moved {moved:e}");
         }
     }
 }
@@ -140,12 +118,7 @@ fn gradient_flow_conserves_balance() {
         assert!(drift < 1e-7, "balance drift {drift:e}");
     }
     // The run actually went somewhere (loss decreased by orders of magnitude).
-    assert!(
-        res.last.loss < 1e-2 * problem.loss(&theta0),
-        "{} vs {}",
-        res.last.loss,
-        problem.loss(&theta0)
-    );
+    assert!(res.last.loss < 1e-2 * problem.loss(&theta0), "{} vs {}", res.last.loss, problem.loss(&theta0));
 }
 
 /// Small initialisation: the flow sits on the saddle at 0 for time ~ log(1/ε) (L = 2) and the
@@ -158,10 +131,7 @@ fn gradient_flow_crosses_plateaus_in_few_steps() {
     m.model = Dln::mlp(5, 3);
     let theta0 = init::gaussian(&m.model, 1e-3, &mut stream_rng(8, Stream::Init));
     let mut opts = GfOptions::new(1e6, 1e-8);
-    opts.stop = Stop {
-        excess_loss: Some(1e-10),
-        grad_norm: None,
-    };
+    opts.stop = Stop { excess_loss: Some(1e-10), grad_norm: None };
     let res = train::gradient_flow(&m, &theta0, &opts);
     assert_eq!(res.outcome, Outcome::Converged);
     assert!(res.time > 10.0, "escape takes a while: t = {}", res.time);
@@ -183,8 +153,5 @@ fn gradient_descent_approaches_gradient_flow() {
     };
     let (e1, e2) = (err(0.01), err(0.005));
     let ratio = e1 / e2;
-    assert!(
-        (1.6..2.4).contains(&ratio),
-        "first-order convergence: errors {e1:e}, {e2:e}, ratio {ratio}"
-    );
+    assert!((1.6..2.4).contains(&ratio), "first-order convergence: errors {e1:e}, {e2:e}, ratio {ratio}");
 }

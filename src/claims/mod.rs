@@ -6,9 +6,13 @@
 
 use crate::property::Claim;
 
+pub mod mc_hessian_at_minimizer;
+pub mod mc_thm1_lower_bound;
+pub mod setup;
+
 /// Every registered claim, in report order.
 pub fn all() -> Vec<&'static dyn Claim> {
-    vec![]
+    vec![&mc_hessian_at_minimizer::HessianAtMinimizer, &mc_thm1_lower_bound::LowerBound]
 }
 
 /// The claim with this id.

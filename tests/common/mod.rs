@@ -28,38 +28,19 @@ pub fn residual_problem(d: usize, depth: usize, seed: u64) -> Problem {
     Problem::new(Dln::residual(&p, depth), Objective::Regression(reg)).unwrap()
 }
 
-pub fn matrix_problem(
-    d_in: usize,
-    width: usize,
-    d_out: usize,
-    depth: usize,
-    seed: u64,
-    l2: f64,
-) -> Problem {
+pub fn matrix_problem(d_in: usize, width: usize, d_out: usize, depth: usize, seed: u64, l2: f64) -> Problem {
     let mut rng = stream_rng(seed, Stream::Data);
     let y = Mat::from_fn(d_out, d_in, |_, _| dlncheck::rng::normal(&mut rng));
-    Problem::new(
-        Dln::deep(d_in, width, d_out, depth),
-        Objective::Matrix { target: y },
-    )
-    .unwrap()
-    .with_l2(l2)
+    Problem::new(Dln::deep(d_in, width, d_out, depth), Objective::Matrix { target: y }).unwrap().with_l2(l2)
 }
 
 pub fn completion_problem(d: usize, width: usize, depth: usize, seed: u64, l2: f64) -> Problem {
     let mut rng = stream_rng(seed, Stream::Data);
     let y = Mat::from_fn(d, d, |_, _| dlncheck::rng::normal(&mut rng));
-    let mask = Mat::from_fn(
-        d,
-        d,
-        |i, j| if (i * 7 + j * 3) % 3 == 0 { 0.0 } else { 1.0 },
-    );
-    Problem::new(
-        Dln::deep(d, width, d, depth),
-        Objective::Completion { target: y, mask },
-    )
-    .unwrap()
-    .with_l2(l2)
+    let mask = Mat::from_fn(d, d, |i, j| if (i * 7 + j * 3) % 3 == 0 { 0.0 } else { 1.0 });
+    Problem::new(Dln::deep(d, width, d, depth), Objective::Completion { target: y, mask })
+        .unwrap()
+        .with_l2(l2)
 }
 
 /// A generic random point of scale `std`.
@@ -72,10 +53,7 @@ pub fn rel_err(a: f64, b: f64) -> f64 {
 }
 
 pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
 pub fn max_abs(a: &[f64]) -> f64 {

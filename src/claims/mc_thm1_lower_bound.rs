@@ -1,0 +1,90 @@
+//! mc.thm1.lower_bound (Marion & Chizat, Theorem 1): every global minimiser θ has
+//! S(θ) ≥ LB = 2·L·a·‖w*‖^{2−2/L}·‖p‖^{2/L}, for the MLP and the residual network, with no
+//! probability and no asymptotics. Measured on balanced, random unbalanced, S_min-attaining,
+//! rescaled and trained minimisers, with exact sharpness; tightness S/LB.
+//! Controls: Λ in place of a (violated at balanced minimisers whenever a < Λ); exponent 2 in
+//! place of 2 − 2/L (violated at balanced minimisers on isotropic data with ‖w*‖ > 1); and a
+//! non-minimiser (small initialisation, S ≈ 0 < LB).
+
+use super::setup;
+use crate::bounds;
+use crate::init;
+use crate::instance::Instance;
+use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::rng::{Stream, stream_rng};
+use crate::spectrum::{self, SpectrumOptions};
+
+pub struct LowerBound;
+
+const PARAMS: [Param; 8] = [
+    setup::DATA_PARAMS[0],
+    setup::DATA_PARAMS[1],
+    setup::DATA_PARAMS[2],
+    setup::DATA_PARAMS[3],
+    setup::DATA_PARAMS[4],
+    setup::DATA_PARAMS[5],
+    setup::MINIMIZER_PARAM,
+    Param::positive("rel", "relative slack allowed for rounding (S ≥ LB·(1 − rel))"),
+];
+
+impl LowerBound {
+    fn point_theta(
+        &self,
+        point: &GridPoint,
+        seed: u64,
+        variant: Variant<'_>,
+    ) -> Result<Option<(crate::problem::Problem, Vec<f64>, crate::data::Dataset)>, ClaimError> {
+        let (problem, ds) = setup::problem(point, seed)?;
+        let theta = if variant == Variant::Control("non_minimizer") {
+            Some(init::gaussian(&problem.model, 0.05, &mut stream_rng(seed, Stream::Init)))
+        } else {
+            setup::minimizer(&problem, point.str("minimizer"), seed)?
+        };
+        Ok(theta.map(|t| (problem, t, ds)))
+    }
+}
+
+impl Claim for LowerBound {
+    fn id(&self) -> &'static str {
+        "mc.thm1.lower_bound"
+    }
+    fn params(&self) -> &'static [Param] {
+        &PARAMS
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["lambda_max", "exponent_2", "non_minimizer"]
+    }
+    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+        let Some((problem, theta, _)) = self.point_theta(point, seed, variant)? else {
+            return Ok(Measurement::not_converged("gradient descent did not reach a minimiser"));
+        };
+        let reg = setup::regression(&problem);
+        let (depth, head) = (problem.model.depth(), problem.model.head_norm());
+        let l = depth as f64;
+        let s = spectrum::sharpness(&problem, &theta, &SpectrumOptions::default())?;
+        let lb = bounds::lower_bound(reg, depth, head);
+        let scale = head.powf(2.0 / l);
+        let bound = match variant {
+            Variant::Control("lambda_max") => {
+                2.0 * l * reg.lambda_max() * reg.w_star_norm().powf(2.0 - 2.0 / l) * scale
+            }
+            Variant::Control("exponent_2") => {
+                2.0 * l * reg.alignment().unwrap_or(0.0) * reg.w_star_norm().powi(2) * scale
+            }
+            _ => lb,
+        };
+        let w = crate::linalg::to_row_major(problem.model.end_to_end(&theta).as_ref());
+        Ok(Measurement::from_tightness(s / bound, point.f64("rel"))
+            .value("sharpness", s)
+            .value("bound", bound)
+            .value("lower_bound", lb)
+            .value("s_min", bounds::min_sharpness(reg, depth, head).value)
+            .value("a", reg.alignment().unwrap_or(f64::NAN))
+            .value("lambda_max", reg.lambda_max())
+            .value("excess_risk", reg.excess(&w)))
+    }
+    fn instance(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Option<Instance> {
+        let (problem, theta, ds) = self.point_theta(point, seed, variant).ok()??;
+        Some(setup::instance(&problem, theta, ds, self.id(), seed, point))
+    }
+}

@@ -1,0 +1,149 @@
+//! Instance construction shared by the Marion & Chizat claims: data with a prescribed
+//! covariance, the two architectures, and global minimisers of every kind.
+
+use crate::data::{self, Dataset, Direction, SpectrumSpec};
+use crate::init;
+use crate::instance::Instance;
+use crate::model::Dln;
+use crate::objective::{Objective, Regression};
+use crate::problem::Problem;
+use crate::property::{ClaimError, GridPoint, Param};
+use crate::rng::{Stream, stream_rng};
+use crate::train::{self, GfOptions, Outcome, Stop};
+use std::collections::BTreeMap;
+
+/// Grid parameters of a regression instance (data and architecture).
+pub const DATA_PARAMS: [Param; 6] = [
+    Param::choice(
+        "architecture",
+        &["mlp", "residual"],
+        "MLP (W_L is 1×d) or residual network with fixed unit p",
+    ),
+    Param::int("d", 1, "input dimension"),
+    Param::int("depth", 1, "number of trained weight matrices L"),
+    Param::positive("kappa", "condition number κ of Σ (geometric spectrum from 1 down to 1/κ)"),
+    Param::choice("direction", &["top", "bottom", "random"], "direction of w* among Σ's eigenvectors"),
+    Param::positive("w_star_norm", "‖w*‖"),
+];
+
+/// The minimiser kinds of mc.thm1.* and mc.hessian_at_minimizer.
+pub const MINIMIZER_PARAM: Param = Param::choice(
+    "minimizer",
+    &["balanced", "random", "smin", "rescaled", "trained"],
+    "balanced rank-one; random unbalanced; the S_min-attaining one; balanced with W_1·3, W_2/3; the limit of gradient flow from a perturbed balanced point",
+);
+
+/// Data with Σ = Q diag(geometric, Λ = 1, κ) Qᵀ, w* as asked, n = 2d + 1 samples, R_min = 0.1.
+pub fn dataset(point: &GridPoint, seed: u64) -> Dataset {
+    let d = point.usize("d");
+    let spec = SpectrumSpec {
+        n: 2 * d + 1,
+        eigenvalues: data::geometric_spectrum(d, 1.0, point.f64("kappa")),
+        direction: match point.str("direction") {
+            "top" => Direction::Eigenvector(d - 1),
+            "bottom" => Direction::Eigenvector(0),
+            _ => Direction::Random,
+        },
+        w_star_norm: point.f64("w_star_norm"),
+        risk_min: 0.1,
+        rotate: true,
+    };
+    data::with_spectrum(&spec, seed)
+}
+
+/// The network of the point (residual: p a random unit vector from the seed).
+pub fn model(point: &GridPoint, seed: u64) -> Dln {
+    let (d, depth) = (point.usize("d"), point.usize("depth"));
+    match point.str("architecture") {
+        "mlp" => Dln::mlp(d, depth),
+        _ => Dln::residual(&init::projection(d, &mut stream_rng(seed, Stream::Projection)), depth),
+    }
+}
+
+/// The regression problem of the point.
+pub fn problem(point: &GridPoint, seed: u64) -> Result<(Problem, Dataset), ClaimError> {
+    let ds = dataset(point, seed);
+    let reg = ds.regression()?;
+    Ok((Problem::new(model(point, seed), Objective::Regression(reg)).expect("shapes agree"), ds))
+}
+
+/// The regression statistics of a problem built by [`problem`].
+pub fn regression(problem: &Problem) -> &Regression {
+    problem.objective.regression().expect("regression objective")
+}
+
+/// A global minimiser of the given kind. `Ok(None)` when training did not converge.
+pub fn minimizer(problem: &Problem, kind: &str, seed: u64) -> Result<Option<Vec<f64>>, ClaimError> {
+    let reg = regression(problem);
+    let model = &problem.model;
+    let mut rng = stream_rng(seed, Stream::Minimizer);
+    Ok(Some(match kind {
+        "balanced" => init::balanced(model, &reg.w_star),
+        "random" => init::random_minimizer(model, &reg.w_star, 1.0 / (reg.d as f64).sqrt(), &mut rng),
+        "smin" => init::min_sharpness_minimizer(model, reg, &mut rng),
+        // L = 1 has no W_2: the family is the single (balanced) minimiser.
+        "rescaled" if model.depth() < 2 => init::balanced(model, &reg.w_star),
+        "rescaled" => init::rescale_first_two(model, &init::balanced(model, &reg.w_star), 3.0),
+        "trained" => {
+            if model.depth() < 2 {
+                // L = 1: the minimiser is unique; training adds nothing.
+                return Ok(Some(init::balanced(model, &reg.w_star)));
+            }
+            let mut theta = init::balanced(model, &reg.w_star);
+            let scale = crate::linalg::norm(&theta) / (theta.len() as f64).sqrt();
+            let noise = init::gaussian(model, 0.3 * scale, &mut stream_rng(seed, Stream::Init));
+            crate::linalg::axpy(&mut theta, 1.0, &noise);
+            // Gradient flow (adaptive: no step-size instability) until the excess risk has
+            // fallen by 1e-8, then W_1 is corrected onto the minimiser set exactly (at
+            // ill-conditioned or deep instances the last digits of training would take
+            // ~κ·L·log(1/ε) steps).
+            let mut opts = GfOptions::new(1e7, 1e-9);
+            opts.max_steps = 100_000;
+            let target = 1e-8 * reg.w_star_norm().powi(2) * reg.lambda_max();
+            opts.stop = Stop { excess_loss: Some(target), grad_norm: None };
+            let res = train::gradient_flow(problem, &theta, &opts);
+            if res.outcome != Outcome::Converged {
+                return Ok(None);
+            }
+            project_onto_minimizers(problem, res.theta)
+        }
+        other => return Err(ClaimError(format!("unknown minimizer kind `{other}`"))),
+    }))
+}
+
+/// The instance file of (problem, θ), with provenance.
+pub fn instance(
+    problem: &Problem,
+    theta: Vec<f64>,
+    data: Dataset,
+    claim: &str,
+    seed: u64,
+    point: &GridPoint,
+) -> Instance {
+    let mut meta = BTreeMap::new();
+    meta.insert("property".to_string(), claim.to_string());
+    meta.insert("seed".to_string(), seed.to_string());
+    meta.insert("point".to_string(), crate::yaml::to_string(point).trim_end().replace('\n', "; "));
+    Instance { data, model: problem.model.clone(), theta, meta }
+}
+
+/// The nearest point with the same W_2..W_L on the minimiser set: with a_1 the row above W_1
+/// and w the current end-to-end vector, W_1 ← W_1 + a_1ᵀ(w* − w)ᵀ/‖a_1‖², so that a_1W_1 = w*ᵀ
+/// exactly (up to rounding). Requires a_1 ≠ 0.
+pub fn project_onto_minimizers(problem: &Problem, mut theta: Vec<f64>) -> Vec<f64> {
+    let reg = regression(problem);
+    let model = &problem.model;
+    let a1 = model.above(0, &theta);
+    let a1: Vec<f64> = (0..a1.ncols()).map(|j| a1[(0, j)]).collect();
+    let aa = crate::linalg::dot(&a1, &a1);
+    let w = crate::linalg::to_row_major(model.end_to_end(&theta).as_ref());
+    let d = reg.d;
+    let range = model.param_range(0).expect("W_1 trained");
+    let w1 = &mut theta[range];
+    for (i, ai) in a1.iter().enumerate() {
+        for j in 0..d {
+            w1[i * d + j] += ai * (reg.w_star[j] - w[j]) / aa;
+        }
+    }
+    theta
+}

@@ -1,0 +1,117 @@
+//! The YAML tightness report and the terminal table. The report holds only deterministic
+//! content (same seed → same file, bit for bit); wall times go to a separate timing file.
+
+use crate::property::CheckKind;
+use crate::runner::{ControlRun, ControlVerdict, PropertyRun, Verdict};
+use crate::spec::{Mode, Source};
+use crate::summary::RunSummary;
+use serde::Serialize;
+
+/// One property in the report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PropertyReport {
+    pub id: String,
+    pub title: String,
+    pub source: Source,
+    pub statement: String,
+    pub kind: CheckKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_proportion: Option<f64>,
+    pub verdict: Verdict,
+    /// Every negative control failed, as it must.
+    pub controls_ok: bool,
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    pub controls: Vec<ControlRun>,
+}
+
+impl PropertyReport {
+    pub fn from_run(run: &PropertyRun) -> Self {
+        PropertyReport {
+            id: run.spec.id.clone(),
+            title: run.spec.title.clone(),
+            source: run.spec.source.clone(),
+            statement: run.spec.statement.clone(),
+            kind: run.spec.kind,
+            min_proportion: run.spec.min_proportion,
+            verdict: run.verdict,
+            controls_ok: run.controls.iter().all(|c| c.verdict == ControlVerdict::FailsAsExpected),
+            summary: run.summary.clone(),
+            controls: run.controls.clone(),
+        }
+    }
+}
+
+/// The whole report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub tool: String,
+    pub mode: String,
+    pub seed: u64,
+    /// False while properties are still running (the file is rewritten after each property).
+    pub complete: bool,
+    /// Properties that hold with all controls failing, out of those run.
+    pub passed: usize,
+    pub failed: usize,
+    pub properties: Vec<PropertyReport>,
+}
+
+impl Report {
+    pub fn new(mode: Mode, seed: u64, runs: &[PropertyRun], complete: bool) -> Self {
+        let properties: Vec<PropertyReport> = runs.iter().map(PropertyReport::from_run).collect();
+        let passed = runs.iter().filter(|r| r.ok()).count();
+        Report {
+            tool: format!("dlncheck {}", env!("CARGO_PKG_VERSION")),
+            mode: if mode == Mode::Quick { "quick".into() } else { "full".into() },
+            seed,
+            complete,
+            passed,
+            failed: runs.len() - passed,
+            properties,
+        }
+    }
+
+    pub fn to_yaml(&self) -> String {
+        crate::yaml::to_string(self)
+    }
+}
+
+/// Wall times (kept out of the report so that the report is reproducible bit for bit).
+#[derive(Clone, Debug, Serialize)]
+pub struct Timing {
+    pub property: String,
+    pub instances: usize,
+    pub seconds: f64,
+}
+
+/// The short terminal table: property, instances, worst tightness, verdict, controls.
+pub fn table(runs: &[PropertyRun]) -> String {
+    let mut out = format!(
+        "{:<34} {:>9} {:>15} {:>12} {:>10} {:>8}\n",
+        "property", "instances", "worst", "verdict", "controls", "seconds"
+    );
+    for r in runs {
+        let worst = match (&r.summary.tightness, &r.summary.error) {
+            (Some(t), _) => format!("{:.4}", t.min),
+            (None, Some(e)) => format!("err {:.1e}", e.max),
+            _ => "-".into(),
+        };
+        let nc = r.summary.not_converged;
+        let inst = if nc > 0 {
+            format!("{}({}nc)", r.summary.instances, nc)
+        } else {
+            r.summary.instances.to_string()
+        };
+        let ok_controls = r.controls.iter().filter(|c| c.verdict == ControlVerdict::FailsAsExpected).count();
+        out.push_str(&format!(
+            "{:<34} {:>9} {:>15} {:>12} {:>10} {:>8.2}\n",
+            r.spec.id,
+            inst,
+            worst,
+            format!("{:?}", r.verdict).to_lowercase(),
+            format!("{ok_controls}/{} fail", r.controls.len()),
+            r.seconds
+        ));
+    }
+    out
+}

@@ -1,0 +1,154 @@
+//! Runs a property: its claim instances and its controls, in parallel across instances
+//! (rayon; results collected in order, so the report does not depend on the thread count).
+//! A panic or a numerical failure in one instance is recorded as that instance's error;
+//! nothing else is lost.
+
+use crate::property::{CheckKind, Claim, Measurement, Variant};
+use crate::spec::{InstanceSpec, Mode, Spec};
+use crate::summary::{self, RunSummary};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Verdict of a negative control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlVerdict {
+    /// The control failed, as it must: the check can fail.
+    FailsAsExpected,
+    /// The control passed: the check cannot tell right from wrong here (a defect of the check).
+    DefectPassed,
+    /// Nothing could be measured.
+    Inconclusive,
+}
+
+/// A control's run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ControlRun {
+    pub variant: String,
+    pub description: String,
+    pub verdict: ControlVerdict,
+    #[serde(flatten)]
+    pub summary: RunSummary,
+}
+
+/// Verdict of a property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Holds,
+    Violated,
+    /// No instance could be measured (all not converged).
+    Inconclusive,
+    /// Claim code failed on some instance.
+    Error,
+}
+
+/// Everything a property run produced.
+#[derive(Clone, Debug)]
+pub struct PropertyRun {
+    pub spec: Spec,
+    pub verdict: Verdict,
+    pub summary: RunSummary,
+    pub controls: Vec<ControlRun>,
+    pub instances: Vec<InstanceSpec>,
+    pub results: Vec<Result<Measurement, String>>,
+    pub seconds: f64,
+}
+
+impl PropertyRun {
+    /// Whether the property passed as a check: the claim holds and every control fails.
+    pub fn ok(&self) -> bool {
+        self.verdict == Verdict::Holds
+            && self.controls.iter().all(|c| c.verdict == ControlVerdict::FailsAsExpected)
+    }
+}
+
+/// Measures instances in parallel; `tick` is called once per finished instance.
+pub fn measure_all(
+    claim: &dyn Claim,
+    instances: &[InstanceSpec],
+    variant: Variant<'_>,
+    tick: &(dyn Fn() + Sync),
+) -> Vec<Result<Measurement, String>> {
+    instances
+        .par_iter()
+        .map(|inst| {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                claim.measure(&inst.point, inst.seed, variant)
+            }));
+            tick();
+            match r {
+                Ok(Ok(m)) => Ok(m),
+                Ok(Err(e)) => Err(e.0),
+                Err(payload) => Err(format!("claim code panicked: {}", panic_message(&payload))),
+            }
+        })
+        .collect()
+}
+
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// Number of instances a property run will measure (claim and controls).
+pub fn count_instances(spec: &Spec, mode: Mode, seed: u64) -> usize {
+    spec.instances(mode, seed).len()
+        + (0..spec.controls.len()).map(|c| spec.control_instances(c, mode, seed).len()).sum::<usize>()
+}
+
+/// Runs the claim and its controls.
+pub fn run(spec: &Spec, claim: &dyn Claim, mode: Mode, seed: u64, tick: &(dyn Fn() + Sync)) -> PropertyRun {
+    let start = std::time::Instant::now();
+    let instances = spec.instances(mode, seed);
+    let results = measure_all(claim, &instances, Variant::Claim, tick);
+    let summary = summary::summarize(spec.kind, spec.min_proportion, &instances, &results);
+    let verdict = if summary.errors > 0 {
+        Verdict::Error
+    } else if summary.holds + summary.violated == 0 {
+        Verdict::Inconclusive
+    } else if summary.holds_overall {
+        Verdict::Holds
+    } else {
+        Verdict::Violated
+    };
+    let controls = spec
+        .controls
+        .iter()
+        .enumerate()
+        .map(|(c, ctl)| {
+            let inst = spec.control_instances(c, mode, seed);
+            let res = measure_all(claim, &inst, Variant::Control(&ctl.variant), tick);
+            let s = summary::summarize(spec.kind, spec.min_proportion, &inst, &res);
+            let failed = match spec.kind {
+                CheckKind::Probabilistic => s.proportion.is_some() && !s.holds_overall,
+                _ => s.violated > 0,
+            };
+            let verdict = if failed {
+                ControlVerdict::FailsAsExpected
+            } else if s.holds + s.violated == 0 {
+                ControlVerdict::Inconclusive
+            } else {
+                ControlVerdict::DefectPassed
+            };
+            ControlRun {
+                variant: ctl.variant.clone(),
+                description: ctl.description.clone(),
+                verdict,
+                summary: s,
+            }
+        })
+        .collect();
+    PropertyRun {
+        spec: spec.clone(),
+        verdict,
+        summary,
+        controls,
+        instances,
+        results,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}

@@ -1,0 +1,164 @@
+//! Every property: its quick grid holds, each of its negative controls is seen to fail, and the
+//! statistical summary matches the committed snapshot (numbers rounded to 4 significant digits
+//! so that snapshots are stable across CPUs; review changes with `cargo insta review`).
+
+use dlncheck::property::Claim;
+use dlncheck::runner::{self, ControlVerdict, PropertyRun, Verdict};
+use dlncheck::spec::{Mode, Spec};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+/// Quick runs, shared by the verdict and control tests of a property.
+fn quick_run(id: &str) -> PropertyRun {
+    static CACHE: OnceLock<Mutex<HashMap<String, PropertyRun>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(r) = cache.lock().unwrap().get(id) {
+        return r.clone();
+    }
+    dlncheck::init_determinism();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("properties").join(format!("{id}.yaml"));
+    let (spec, claim) = Spec::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let run = runner::run(&spec, claim, Mode::Quick, 0, &|| {});
+    cache.lock().unwrap().insert(id.to_string(), run.clone());
+    run
+}
+
+fn assert_holds(id: &str) {
+    let run = quick_run(id);
+    assert_eq!(
+        run.verdict,
+        Verdict::Holds,
+        "{id}: {:?} (violated {}, not converged {}, errors {}: {:?}; worst {:?})",
+        run.verdict,
+        run.summary.violated,
+        run.summary.not_converged,
+        run.summary.errors,
+        run.summary.first_error,
+        run.summary.worst
+    );
+    assert!(run.summary.holds > 0, "{id}: nothing was measured");
+}
+
+fn assert_controls_fail(id: &str) {
+    let run = quick_run(id);
+    assert!(!run.controls.is_empty(), "{id}: no negative control");
+    for c in &run.controls {
+        assert_eq!(
+            c.verdict,
+            ControlVerdict::FailsAsExpected,
+            "{id}: control `{}` must fail ({}): holds {}, violated {}, errors {:?}",
+            c.variant,
+            c.description,
+            c.summary.holds,
+            c.summary.violated,
+            c.summary.first_error
+        );
+    }
+}
+
+/// The machine-stable part of a run: counts, verdicts, tightness statistics and the worst
+/// instance's identity. Identity errors are rounding-level numbers that differ between CPUs
+/// (AVX2 vs AVX-512 kernels), so only whether they are within tolerance is recorded.
+#[derive(Serialize)]
+struct View {
+    verdict: String,
+    instances: usize,
+    holds: usize,
+    violated: usize,
+    not_converged: usize,
+    errors: usize,
+    tightness: Option<dlncheck::summary::Stats>,
+    proportion: Option<dlncheck::summary::Proportion>,
+    worst_index: Option<usize>,
+    worst_seed: Option<u64>,
+    worst_tightness: Option<f64>,
+}
+
+fn view(verdict: String, s: &dlncheck::summary::RunSummary) -> View {
+    View {
+        verdict,
+        instances: s.instances,
+        holds: s.holds,
+        violated: s.violated,
+        not_converged: s.not_converged,
+        errors: s.errors,
+        tightness: s.tightness.clone(),
+        proportion: s.proportion.clone(),
+        worst_index: s.worst.as_ref().filter(|w| w.measurement.tightness.is_some()).map(|w| w.index),
+        worst_seed: s.worst.as_ref().filter(|w| w.measurement.tightness.is_some()).map(|w| w.seed),
+        worst_tightness: s.worst.as_ref().and_then(|w| w.measurement.tightness),
+    }
+}
+
+fn assert_snapshot(id: &str) {
+    let run = quick_run(id);
+    let mut views = vec![(String::from("claim"), view(format!("{:?}", run.verdict), &run.summary))];
+    for c in &run.controls {
+        views.push((format!("control {}", c.variant), view(format!("{:?}", c.verdict), &c.summary)));
+    }
+    let text = dlncheck::yaml::to_string_rounded(&views, 4);
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(id.replace('.', "_"), text);
+    });
+}
+
+macro_rules! property_tests {
+    ($($name:ident => $id:literal),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn quick_grid_holds() { super::assert_holds($id) }
+                #[test]
+                fn controls_fail() { super::assert_controls_fail($id) }
+                #[test]
+                fn summary_snapshot() { super::assert_snapshot($id) }
+            }
+        )*
+        /// Every registered claim has its tests here.
+        #[test]
+        fn every_claim_is_tested() {
+            let tested = [$($id),*];
+            for c in dlncheck::claims::all() {
+                assert!(tested.contains(&c.id()), "add `{}` to property_tests! in tests/properties.rs", c.id());
+            }
+        }
+    };
+}
+
+property_tests! {
+    mc_hessian_at_minimizer => "mc.hessian_at_minimizer",
+    mc_thm1_lower_bound => "mc.thm1.lower_bound",
+}
+
+#[test]
+fn every_spec_file_is_valid_and_every_claim_has_one() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("properties");
+    let mut ids = Vec::new();
+    for f in dlncheck::spec::spec_files(&dir).unwrap() {
+        let (spec, _) = Spec::load(&f).unwrap_or_else(|e| panic!("{e}"));
+        ids.push(spec.id);
+    }
+    for c in dlncheck::claims::all() {
+        assert!(ids.iter().any(|i| i == c.id()), "{} has no spec", c.id());
+    }
+}
+
+/// Same seed → the same report, bit for bit, whatever the thread count.
+#[test]
+fn report_is_reproducible_and_thread_independent() {
+    dlncheck::init_determinism();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/mc.thm1.lower_bound.yaml");
+    let (spec, claim) = Spec::load(&path).unwrap();
+    let report = |threads: usize, seed: u64| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let run = pool.install(|| runner::run(&spec, claim, Mode::Quick, seed, &|| {}));
+        dlncheck::report::Report::new(Mode::Quick, seed, &[run], true).to_yaml()
+    };
+    let a = report(1, 7);
+    assert_eq!(a, report(2, 7));
+    assert_eq!(a, report(1, 7));
+    assert_ne!(a, report(1, 8), "a different seed gives different instances");
+    let _: &dyn Claim = claim;
+}

@@ -1,0 +1,72 @@
+//! Invalid property specs are rejected with the file, the key and the line named.
+
+use dlncheck::spec::Spec;
+
+const GOOD: &str = "id: mc.thm1.lower_bound
+title: t
+source:
+  paper: p
+  label: l
+  provenance: paper
+statement: s
+kind: bound
+seed: 1
+repetitions: 1
+grid:
+  architecture: [mlp]
+  d: [2]
+  depth: [2]
+  kappa: [1]
+  direction: [random]
+  w_star_norm: [1]
+  minimizer: [balanced]
+tolerances:
+  rel: 1.0e-10
+controls:
+  - variant: lambda_max
+    description: d
+";
+
+fn check(text: &str) -> Result<(), dlncheck::spec::SpecError> {
+    let spec = Spec::parse(text, "x.yaml")?;
+    let claim = dlncheck::claims::find(&spec.id).expect("registered");
+    spec.validate(claim, text, "x.yaml")
+}
+
+#[test]
+fn the_reference_spec_is_valid() {
+    check(GOOD).unwrap();
+}
+
+#[test]
+fn bad_specs_name_file_key_and_line() {
+    let cases: Vec<(String, &str, usize)> = vec![
+        (GOOD.replace("  d: [2]\n", "  d: [2]\n  width: [3]\n"), "grid.width", 14),
+        (GOOD.replace("  d: [2]\n", "  d: []\n"), "grid.d", 13),
+        (GOOD.replace("  d: [2]\n", "  d: [two]\n"), "grid.d", 13),
+        (GOOD.replace("  d: [2]\n", "  d: [0]\n"), "grid.d", 13),
+        (GOOD.replace("  kappa: [1]\n", "  kappa: [-1]\n"), "grid.kappa", 15),
+        (GOOD.replace("  architecture: [mlp]\n", "  architecture: [cnn]\n"), "grid.architecture", 12),
+        (GOOD.replace("  d: [2]\n", ""), "grid", 11),
+        (GOOD.replace("variant: lambda_max", "variant: nonsense"), "controls.variant", 22),
+        (GOOD.replace("kind: bound", "kind: sometimes"), "kind", 8),
+        (GOOD.replace("repetitions: 1", "repetitions: 0"), "repetitions", 10),
+        (GOOD.replace("seed: 1\n", "seed: 1\nspeed: 3\n"), "(spec)", 10),
+        (GOOD.replace("kind: bound", "kind: probabilistic"), "min_proportion", 0),
+        (GOOD.replace("  rel: 1.0e-10\n", "  rel: 1.0e-10\n  tol: 3\n"), "tolerances.tol", 21),
+        (GOOD[..GOOD.find("controls:").unwrap()].to_string() + "controls: []\n", "controls", 21),
+    ];
+    for (text, key, line) in cases {
+        let err = check(&text).expect_err(key);
+        assert_eq!(err.file, "x.yaml");
+        assert!(
+            err.key.contains(key) || err.message.contains(key.trim_start_matches("(spec)")),
+            "{key}: {err}"
+        );
+        if line > 0 {
+            assert_eq!(err.line, Some(line), "{key}: {err}");
+        }
+        let shown = err.to_string();
+        assert!(shown.starts_with("x.yaml"), "{shown}");
+    }
+}
