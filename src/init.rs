@@ -95,17 +95,24 @@ pub fn balanced(model: &Dln, w_star: &[f64]) -> Vec<f64> {
 /// The minimiser attaining S_min (mc.smin.exact): c_1 = ‖w*‖/√r*, c_k = (√r*/‖p‖)^{1/(L−1)}
 /// for k ≥ 2, intermediate directions drawn at random (S does not depend on them).
 pub fn min_sharpness_minimizer(model: &Dln, reg: &Regression, rng: &mut Rng) -> Vec<f64> {
+    min_sharpness_minimizer_for(model, reg, &reg.w_star, rng)
+}
+
+/// The same construction for another end-to-end target w with Σ^{1/2}w = Σ^{1/2}w* (an
+/// interpolator when Σ is singular, mc.underdetermined): r* depends only on Σ^{1/2}w*, so the
+/// minimiser of product w has the same sharpness S_min.
+pub fn min_sharpness_minimizer_for(model: &Dln, reg: &Regression, target: &[f64], rng: &mut Rng) -> Vec<f64> {
     let depth = model.depth();
     let head = model.head_norm();
-    let wn = reg.w_star_norm();
+    let wn = linalg::norm(target);
     let dirs: Vec<Vec<f64>> = (1..depth).map(|_| rng::unit_vector(rng, reg.d)).collect();
     if depth == 1 {
-        return rank_one(model, &reg.w_star, &[wn / head], &dirs);
+        return rank_one(model, target, &[wn / head], &dirs);
     }
     let r = bounds::min_sharpness(reg, depth, head).r;
     let mut scales = vec![(r.sqrt() / head).powf(1.0 / (depth as f64 - 1.0)); depth];
     scales[0] = wn / r.sqrt();
-    rank_one(model, &reg.w_star, &scales, &dirs)
+    rank_one(model, target, &scales, &dirs)
 }
 
 /// A random, generally unbalanced minimiser: W_2..W_L drawn N(0, std²) (the residual head p is

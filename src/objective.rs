@@ -39,6 +39,10 @@ pub struct Regression {
     pub sigma_eigenvalues: Vec<f64>,
     /// Numerical rank of X (singular values above max(n,d)·ε·σ_max).
     pub rank: usize,
+    /// F = diag(σ_i/√n)V_rᵀ (rank × d, row-major), so Σ = FᵀF: quadratic forms are evaluated as
+    /// ‖Fx‖², accurate to ε²Λ‖x‖² instead of εΛ‖x‖² (matters for interpolators when n < d,
+    /// whose w − w* is a large null-space vector).
+    pub sigma_factor: Vec<f64>,
 }
 
 impl Regression {
@@ -106,10 +110,17 @@ impl Regression {
             })
             .sum::<f64>()
             / nf;
+        let sqrt_n = nf.sqrt();
+        let mut sigma_factor = vec![0.0; rank * d];
+        for l in 0..rank {
+            for j in 0..d {
+                sigma_factor[l * d + j] = svals[l] / sqrt_n * v[(j, l)];
+            }
+        }
         let mut sigma_eigenvalues: Vec<f64> = svals.iter().map(|v| v * v / nf).collect();
         sigma_eigenvalues.resize(d, 0.0);
         sigma_eigenvalues.reverse();
-        Ok(Regression { n, d, sigma, b, w_star, risk_min, sigma_eigenvalues, rank })
+        Ok(Regression { n, d, sigma, b, w_star, risk_min, sigma_eigenvalues, rank, sigma_factor })
     }
 
     /// Σ as a faer matrix.
@@ -148,9 +159,9 @@ impl Regression {
         }
         Some(self.quad(&self.w_star) / nn)
     }
-    /// xᵀΣx (no allocation).
+    /// xᵀΣx = ‖Fx‖² (no allocation).
     pub fn quad(&self, x: &[f64]) -> f64 {
-        self.sigma.chunks_exact(self.d).zip(x).map(|(row, xi)| xi * linalg::dot(row, x)).sum()
+        self.sigma_factor.chunks_exact(self.d).map(|row| linalg::dot(row, x).powi(2)).sum()
     }
     /// out = Σx (row dots; Σ is symmetric).
     #[inline]
@@ -159,15 +170,14 @@ impl Regression {
             *o = linalg::dot(row, x);
         }
     }
-    /// Excess risk (w − w*)ᵀΣ(w − w*) (no allocation).
+    /// Excess risk (w − w*)ᵀΣ(w − w*) = ‖F(w − w*)‖² (no allocation).
     pub fn excess(&self, w: &[f64]) -> f64 {
-        let mut sum = 0.0;
-        for (i, row) in self.sigma.chunks_exact(self.d).enumerate() {
-            let di = w[i] - self.w_star[i];
-            let s: f64 = row.iter().zip(w.iter().zip(&self.w_star)).map(|(r, (a, b))| r * (a - b)).sum();
-            sum += di * s;
-        }
-        sum.max(0.0)
+        self.sigma_factor
+            .chunks_exact(self.d)
+            .map(|row| {
+                row.iter().zip(w.iter().zip(&self.w_star)).map(|(r, (a, b))| r * (a - b)).sum::<f64>().powi(2)
+            })
+            .sum()
     }
 }
 

@@ -130,6 +130,11 @@ macro_rules! property_tests {
 property_tests! {
     mc_hessian_at_minimizer => "mc.hessian_at_minimizer",
     mc_thm1_lower_bound => "mc.thm1.lower_bound",
+    mc_thm1_unbounded => "mc.thm1.unbounded",
+    mc_thm1_upper => "mc.thm1.upper",
+    mc_smin_exact => "mc.smin.exact",
+    mc_sharpness_upper_at_minimizer => "mc.sharpness_upper_at_minimizer",
+    mc_underdetermined => "mc.underdetermined",
 }
 
 #[test]

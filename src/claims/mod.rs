@@ -7,12 +7,25 @@
 use crate::property::Claim;
 
 pub mod mc_hessian_at_minimizer;
+pub mod mc_sharpness_upper_at_minimizer;
+pub mod mc_smin_exact;
 pub mod mc_thm1_lower_bound;
+pub mod mc_thm1_unbounded;
+pub mod mc_thm1_upper;
+pub mod mc_underdetermined;
 pub mod setup;
 
 /// Every registered claim, in report order.
 pub fn all() -> Vec<&'static dyn Claim> {
-    vec![&mc_hessian_at_minimizer::HessianAtMinimizer, &mc_thm1_lower_bound::LowerBound]
+    vec![
+        &mc_hessian_at_minimizer::HessianAtMinimizer,
+        &mc_thm1_lower_bound::LowerBound,
+        &mc_thm1_unbounded::Unbounded,
+        &mc_thm1_upper::Upper,
+        &mc_smin_exact::MinSharpnessExact,
+        &mc_sharpness_upper_at_minimizer::SharpnessUpperAtMinimizer,
+        &mc_underdetermined::Underdetermined,
+    ]
 }
 
 /// The claim with this id.

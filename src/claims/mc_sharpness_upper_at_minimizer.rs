@@ -1,0 +1,53 @@
+//! mc.sharpness_upper_at_minimizer (derived): at any global minimiser
+//! S = 2λ_max(Σ^{1/2}KΣ^{1/2}) ≤ 2Λλ_max(K) ≤ 2Λ·Σ_k‖a_k‖²‖B_k‖₂² (K = Σ_k‖a_k‖²B_kᵀB_k).
+//! Tightness U/S with the exact sharpness, over minimisers of every kind. Control: λ (the
+//! smallest eigenvalue of Σ) in place of Λ, violated as soon as κ > 1 at tight instances.
+
+use super::setup;
+use crate::bounds;
+use crate::instance::Instance;
+use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::spectrum::{self, SpectrumOptions};
+
+pub struct SharpnessUpperAtMinimizer;
+
+const PARAMS: [Param; 8] = [
+    setup::DATA_PARAMS[0],
+    setup::DATA_PARAMS[1],
+    setup::DATA_PARAMS[2],
+    setup::DATA_PARAMS[3],
+    setup::DATA_PARAMS[4],
+    setup::DATA_PARAMS[5],
+    setup::MINIMIZER_PARAM,
+    Param::positive("rel", "relative slack for rounding"),
+];
+
+impl Claim for SharpnessUpperAtMinimizer {
+    fn id(&self) -> &'static str {
+        "mc.sharpness_upper_at_minimizer"
+    }
+    fn params(&self) -> &'static [Param] {
+        &PARAMS
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["lambda_min"]
+    }
+    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+        let (problem, _) = setup::problem(point, seed)?;
+        let Some(theta) = setup::minimizer(&problem, point.str("minimizer"), seed)? else {
+            return Ok(Measurement::not_converged("gradient flow did not reach a minimiser"));
+        };
+        let reg = setup::regression(&problem);
+        let s = spectrum::sharpness(&problem, &theta, &SpectrumOptions::default())?;
+        let mut u = bounds::minimizer_sharpness_upper(&problem, &theta);
+        if variant == Variant::Control("lambda_min") {
+            u *= reg.lambda_min_nonzero() / reg.lambda_max();
+        }
+        Ok(Measurement::from_tightness(u / s, point.f64("rel")).value("sharpness", s).value("upper", u))
+    }
+    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+        let (problem, ds) = setup::problem(point, seed).ok()?;
+        let theta = setup::minimizer(&problem, point.str("minimizer"), seed).ok()??;
+        Some(setup::instance(&problem, theta, ds, self.id(), seed, point))
+    }
+}

@@ -1,0 +1,87 @@
+//! mc.thm1.upper (Marion & Chizat, Theorem 1; form reconstructed): the balanced rank-one
+//! minimiser W_k = (‖w*‖/‖p‖)^{1/L}u_{k+1}u_kᵀ has K = ‖w*‖^{2−2/L}‖p‖^{2/L}(I + (L−1)ŵŵᵀ), so
+//! S_bal = 2‖w*‖^{2−2/L}‖p‖^{2/L}λ_max(Σ + (L−1)Σ^{1/2}ŵŵᵀΣ^{1/2}) and
+//! LB ≤ S_min ≤ S_bal ≤ U₁ = 2(Λ + (L−1)a)‖w*‖^{2−2/L}‖p‖^{2/L} ≤ U₂ = 2LΛ‖w*‖^{2−2/L}‖p‖^{2/L}.
+//! Checked: K and the exact sharpness against the closed forms (relative error ≤ rel), the chain,
+//! and tightness U₁/S_bal (≥ 1; 1 when w* is a top eigenvector). Control: a in place of Λ in U₁
+//! (that is LB itself, exceeded by S_bal whenever Σŵ ≠ aŵ).
+
+use super::setup;
+use crate::bounds;
+use crate::hessian;
+use crate::init;
+use crate::instance::Instance;
+use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
+use crate::spectrum::{self, SpectrumOptions};
+
+pub struct Upper;
+
+const PARAMS: [Param; 7] = [
+    setup::DATA_PARAMS[0],
+    setup::DATA_PARAMS[1],
+    setup::DATA_PARAMS[2],
+    setup::DATA_PARAMS[3],
+    setup::DATA_PARAMS[4],
+    setup::DATA_PARAMS[5],
+    Param::positive("rel", "relative tolerance of the closed forms and slack of the chain"),
+];
+
+impl Claim for Upper {
+    fn id(&self) -> &'static str {
+        "mc.thm1.upper"
+    }
+    fn params(&self) -> &'static [Param] {
+        &PARAMS
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["a_instead_of_lambda_max"]
+    }
+    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+        let (problem, _) = setup::problem(point, seed)?;
+        let reg = setup::regression(&problem);
+        let (depth, head) = (problem.model.depth(), problem.model.head_norm());
+        let l = depth as f64;
+        let rel = point.f64("rel");
+        let theta = init::balanced(&problem.model, &reg.w_star);
+        // K against its closed form.
+        let k = hessian::jacobian_gram(&problem, &theta);
+        let wn = reg.w_star_norm();
+        let scale = wn.powf(2.0 - 2.0 / l) * head.powf(2.0 / l);
+        let d = reg.d;
+        let mut k_err = 0.0f64;
+        for i in 0..d {
+            for j in 0..d {
+                let want = scale
+                    * ((if i == j { 1.0 } else { 0.0 })
+                        + (l - 1.0) * reg.w_star[i] * reg.w_star[j] / (wn * wn));
+                k_err = k_err.max((k[(i, j)] - want).abs() / (scale * l));
+            }
+        }
+        let s = spectrum::sharpness(&problem, &theta, &SpectrumOptions::default())?;
+        let s_bal = bounds::balanced_sharpness(reg, depth, head);
+        let s_err = (s - s_bal).abs() / s_bal;
+        let lb = bounds::lower_bound(reg, depth, head);
+        let s_min = bounds::min_sharpness(reg, depth, head).value;
+        let (u1, u2) = bounds::balanced_upper_bounds(reg, depth, head);
+        let u1 = if variant == Variant::Control("a_instead_of_lambda_max") { lb } else { u1 };
+        let slack = 1.0 + rel;
+        let chain = lb <= s_min * slack && s_min <= s_bal * slack && u1 <= u2 * slack;
+        let mut m = Measurement::from_tightness(u1 / s, rel);
+        if !(chain && k_err <= rel && s_err <= rel) {
+            m.status = Status::Violated;
+        }
+        Ok(m.value("sharpness", s)
+            .value("s_bal", s_bal)
+            .value("s_min", s_min)
+            .value("lower_bound", lb)
+            .value("upper_1", u1)
+            .value("upper_2", u2)
+            .value("k_rel_error", k_err)
+            .value("s_rel_error", s_err))
+    }
+    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+        let (problem, ds) = setup::problem(point, seed).ok()?;
+        let theta = init::balanced(&problem.model, &setup::regression(&problem).w_star);
+        Some(setup::instance(&problem, theta, ds, self.id(), seed, point))
+    }
+}
