@@ -163,21 +163,25 @@ pub fn dense_hessian(problem: &Problem, theta: &[f64]) -> Mat<f64> {
 /// The Hessian assembled column by column from Hessian-vector products (P HVPs); used as an
 /// independent check of [`dense_hessian`]. Not symmetrised.
 pub fn hessian_from_hvps(problem: &Problem, theta: &[f64]) -> Mat<f64> {
-    let p = problem.num_params();
     let mut ws = problem.workspace();
     let mut pt = problem.at(&mut ws, theta);
-    let mut h = Mat::<f64>::zeros(p, p);
-    let mut e = vec![0.0; p];
-    let mut col = vec![0.0; p];
-    for j in 0..p {
+    operator_matrix(problem.num_params(), |v, out| pt.hvp(v, out))
+}
+
+/// The n × n matrix of a linear operator, column j = op(e_j).
+pub fn operator_matrix(n: usize, mut op: impl FnMut(&[f64], &mut [f64])) -> Mat<f64> {
+    let mut m = Mat::<f64>::zeros(n, n);
+    let mut e = vec![0.0; n];
+    let mut col = vec![0.0; n];
+    for j in 0..n {
         e[j] = 1.0;
-        pt.hvp(&e, &mut col);
+        op(&e, &mut col);
         e[j] = 0.0;
-        for i in 0..p {
-            h[(i, j)] = col[i];
+        for i in 0..n {
+            m[(i, j)] = col[i];
         }
     }
-    h
+    m
 }
 
 fn symmetrize(m: &mut Mat<f64>) {
@@ -396,18 +400,7 @@ impl<'p> ReducedOperator<'p> {
 
     /// The dense m × m matrix R (m products with unit vectors), exactly symmetrised.
     pub fn to_dense(&mut self) -> Mat<f64> {
-        let m = self.dim;
-        let mut r = Mat::<f64>::zeros(m, m);
-        let mut e = vec![0.0; m];
-        let mut col = vec![0.0; m];
-        for j in 0..m {
-            e[j] = 1.0;
-            self.apply(&e, &mut col);
-            e[j] = 0.0;
-            for i in 0..m {
-                r[(i, j)] = col[i];
-            }
-        }
+        let mut r = operator_matrix(self.dim, |v, out| self.apply(v, out));
         symmetrize(&mut r);
         r
     }

@@ -13,18 +13,6 @@ use crate::spectrum::{self, SpectrumOptions};
 
 pub struct HessianAtMinimizer;
 
-const PARAMS: [Param; 9] = [
-    setup::DATA_PARAMS[0],
-    setup::DATA_PARAMS[1],
-    setup::DATA_PARAMS[2],
-    setup::DATA_PARAMS[3],
-    setup::DATA_PARAMS[4],
-    setup::DATA_PARAMS[5],
-    setup::MINIMIZER_PARAM,
-    Param::positive("rel", "relative tolerance of the identity"),
-    Param::positive("perturbation", "control: entries added to W_L, relative to its scale"),
-];
-
 impl HessianAtMinimizer {
     fn point_theta(
         &self,
@@ -55,6 +43,13 @@ impl Claim for HessianAtMinimizer {
         "mc.hessian_at_minimizer"
     }
     fn params(&self) -> &'static [Param] {
+        static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+            setup::data_params(&[
+                setup::MINIMIZER_PARAM,
+                Param::positive("rel", "relative tolerance of the identity"),
+                Param::positive("perturbation", "control: entries added to W_L, relative to its scale"),
+            ])
+        });
         &PARAMS
     }
     fn controls(&self) -> &'static [&'static str] {

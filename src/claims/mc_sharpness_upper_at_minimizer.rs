@@ -11,22 +11,17 @@ use crate::spectrum::{self, SpectrumOptions};
 
 pub struct SharpnessUpperAtMinimizer;
 
-const PARAMS: [Param; 8] = [
-    setup::DATA_PARAMS[0],
-    setup::DATA_PARAMS[1],
-    setup::DATA_PARAMS[2],
-    setup::DATA_PARAMS[3],
-    setup::DATA_PARAMS[4],
-    setup::DATA_PARAMS[5],
-    setup::MINIMIZER_PARAM,
-    Param::positive("rel", "relative slack for rounding"),
-];
-
 impl Claim for SharpnessUpperAtMinimizer {
     fn id(&self) -> &'static str {
         "mc.sharpness_upper_at_minimizer"
     }
     fn params(&self) -> &'static [Param] {
+        static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+            setup::data_params(&[
+                setup::MINIMIZER_PARAM,
+                Param::positive("rel", "relative slack for rounding"),
+            ])
+        });
         &PARAMS
     }
     fn controls(&self) -> &'static [&'static str] {

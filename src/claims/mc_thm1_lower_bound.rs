@@ -16,17 +16,6 @@ use crate::spectrum::{self, SpectrumOptions};
 
 pub struct LowerBound;
 
-const PARAMS: [Param; 8] = [
-    setup::DATA_PARAMS[0],
-    setup::DATA_PARAMS[1],
-    setup::DATA_PARAMS[2],
-    setup::DATA_PARAMS[3],
-    setup::DATA_PARAMS[4],
-    setup::DATA_PARAMS[5],
-    setup::MINIMIZER_PARAM,
-    Param::positive("rel", "relative slack allowed for rounding (S ≥ LB·(1 − rel))"),
-];
-
 impl LowerBound {
     fn point_theta(
         &self,
@@ -49,6 +38,12 @@ impl Claim for LowerBound {
         "mc.thm1.lower_bound"
     }
     fn params(&self) -> &'static [Param] {
+        static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+            setup::data_params(&[
+                setup::MINIMIZER_PARAM,
+                Param::positive("rel", "relative slack allowed for rounding (S ≥ LB·(1 − rel))"),
+            ])
+        });
         &PARAMS
     }
     fn controls(&self) -> &'static [&'static str] {

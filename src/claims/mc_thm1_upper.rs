@@ -16,21 +16,17 @@ use crate::spectrum::{self, SpectrumOptions};
 
 pub struct Upper;
 
-const PARAMS: [Param; 7] = [
-    setup::DATA_PARAMS[0],
-    setup::DATA_PARAMS[1],
-    setup::DATA_PARAMS[2],
-    setup::DATA_PARAMS[3],
-    setup::DATA_PARAMS[4],
-    setup::DATA_PARAMS[5],
-    Param::positive("rel", "relative tolerance of the closed forms and slack of the chain"),
-];
-
 impl Claim for Upper {
     fn id(&self) -> &'static str {
         "mc.thm1.upper"
     }
     fn params(&self) -> &'static [Param] {
+        static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+            setup::data_params(&[Param::positive(
+                "rel",
+                "relative tolerance of the closed forms and slack of the chain",
+            )])
+        });
         &PARAMS
     }
     fn controls(&self) -> &'static [&'static str] {

@@ -26,6 +26,11 @@ pub const DATA_PARAMS: [Param; 6] = [
     Param::positive("w_star_norm", "‖w*‖"),
 ];
 
+/// [`DATA_PARAMS`] followed by `extra` (for a claim's `params()`).
+pub fn data_params(extra: &[Param]) -> Vec<Param> {
+    DATA_PARAMS.iter().chain(extra).copied().collect()
+}
+
 /// The minimiser kinds of mc.thm1.* and mc.hessian_at_minimizer.
 pub const MINIMIZER_PARAM: Param = Param::choice(
     "minimizer",
