@@ -15,7 +15,13 @@ mod check;
 /// arguments); 3 numerical failure (e.g. Lanczos did not converge); 4 an output could not be
 /// written.
 #[derive(Parser, Debug)]
-#[command(name = "dlncheck", version, about, long_about)]
+#[command(
+    name = "dlncheck",
+    version,
+    about,
+    long_about,
+    after_help = "Start here:\n  dlncheck check                     every property, full grids → report.yaml\n  dlncheck check --quick --only mc.thm1.lower_bound\n  dlncheck reproduce mc.thm1.lower_bound --out worst.yaml   (its worst instance)\n  dlncheck sharpness worst.yaml      audit that instance\n  dlncheck list                      the properties, their kind and provenance"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
