@@ -4,11 +4,13 @@
 //! [`crate::property::Claim`], declare the module here, add it to [`all`], and write its spec
 //! `properties/<id>.yaml`.
 
+pub mod mc_gd_stability;
+
 use crate::property::Claim;
 
 /// Every registered claim, in report order.
 pub fn all() -> Vec<&'static dyn Claim> {
-    vec![]
+    vec![&mc_gd_stability::McGdStability]
 }
 
 /// The claim with this id.
