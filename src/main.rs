@@ -110,7 +110,8 @@ enum Command {
     /// probability by scale). Exit code 1 if one of those checks fails.
     ///
     /// Runs are seeded by (figure, configuration, repetition): the files are bit-reproducible
-    /// for any thread count. Full settings take about a minute on 2 cores; --quick seconds.
+    /// for any thread count. Full settings take 1–2.5 minutes on 2 cores (figure 6 dominates);
+    /// --quick takes seconds.
     Figures {
         /// At most 2 repetitions and a tenth of the steps (the same grids and seeds): checks the
         /// pipeline and the output shapes in seconds.
