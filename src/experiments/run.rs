@@ -311,11 +311,18 @@ pub fn point_stats(problem: &Problem, test: &Dataset, theta: &[f64], seed: u64) 
     }
 }
 
-/// 2√E/((1 − ηS/2)√μ) with μ = 4λ‖a_1‖²: the certified remaining path length of GD from θ
-/// (∞ when ηS ≥ 2 or μ = 0).
+/// 2√E/((1 − ηS/2)√μ) with μ = 4λ‖a_1‖² (the weaker constant of
+/// [`bounds::pl_constants`], with a_1 = (pᵀ)W_L⋯W_2 read off the forward pass): the certified
+/// remaining path length of GD from θ (∞ when ηS ≥ 2 or μ = 0).
 pub fn drift_bound(problem: &Problem, theta: &[f64], eta: f64, excess: f64, sharpness: f64) -> f64 {
     let c = 1.0 - eta * sharpness / 2.0;
-    let (_, mu) = bounds::pl_constants(problem, theta);
+    let reg = problem
+        .objective
+        .regression()
+        .expect("experiments are regressions");
+    let mut ws = problem.workspace();
+    let a1 = problem.at(&mut ws, theta).suffix(0).to_vec();
+    let mu = 4.0 * reg.lambda_min_nonzero() * a1.iter().map(|v| v * v).sum::<f64>();
     if c <= 0.0 || mu <= 0.0 {
         return f64::INFINITY;
     }
