@@ -134,6 +134,15 @@ fn early_stop_certificate_bounds_the_rest_of_the_run() {
             "moved {moved} > certified {}",
             r.drift_bound
         );
+        // The same bound with the library's PL constant 4λ‖a_1‖² (products, not the pass).
+        let (_, mu) = dlncheck::bounds::pl_constants(problem, &stop.theta);
+        let c = 1.0 - cfg.eta * r.last.sharpness / 2.0;
+        let bound = 2.0 * r.last.excess.sqrt() / (c * mu.sqrt());
+        assert!(
+            (bound - r.drift_bound).abs() <= 1e-9 * bound,
+            "{bound} vs {}",
+            r.drift_bound
+        );
         checked += 1;
     }
     assert!(checked > 0, "no certified run to check");
