@@ -231,6 +231,11 @@ fn quick_grid_holds_with_independently_derived_numbers() {
         let inst = claim
             .instance(&point, seed, Variant::Claim)
             .expect("an instance file");
+        let back = dlncheck::instance::Instance::parse(&inst.to_yaml(), "instance").unwrap();
+        assert_eq!(
+            back.theta, inst.theta,
+            "{tag}: the instance file round-trips"
+        );
         let (sigma, w) = moments(&inst.data.x, &inst.data.y);
         let arch = point.str("architecture");
         // S_min by the scan (the formula with ‖p‖ = 1: the residual p is a unit vector).
