@@ -12,6 +12,8 @@ pub mod bounds;
 pub mod claims;
 pub mod data;
 pub mod error;
+pub mod experiments;
+pub mod figures;
 pub mod hessian;
 pub mod init;
 pub mod instance;

@@ -135,6 +135,7 @@ property_tests! {
     mc_smin_exact => "mc.smin.exact",
     mc_sharpness_upper_at_minimizer => "mc.sharpness_upper_at_minimizer",
     mc_underdetermined => "mc.underdetermined",
+    mc_gd_stability => "mc.gd.stability",
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 use crate::property::Claim;
 
+pub mod mc_gd_stability;
 pub mod mc_hessian_at_minimizer;
 pub mod mc_sharpness_upper_at_minimizer;
 pub mod mc_smin_exact;
@@ -25,6 +26,7 @@ pub fn all() -> Vec<&'static dyn Claim> {
         &mc_smin_exact::MinSharpnessExact,
         &mc_sharpness_upper_at_minimizer::SharpnessUpperAtMinimizer,
         &mc_underdetermined::Underdetermined,
+        &mc_gd_stability::McGdStability,
     ]
 }
 

@@ -1,0 +1,198 @@
+//! mc.gd.stability (Marion & Chizat, the learning-rate claim of Figure 2; argument: linear
+//! stability). If gradient descent with step η converges to a minimiser, that minimiser has
+//! S ≤ 2/η; since every minimiser has S ≥ S_min ≥ LB (Theorem 1), no run with η > 2/S_min
+//! converges, and the largest workable η is ≈ 2/S_min ≤ 2/LB = 1/(La‖w*‖^{2−2/L}).
+//!
+//! One instance: the paper's data generator (n samples in R^d, ‖w*‖ = 1), an MLP (Gaussian
+//! init of std `init_scale`) or a residual network (s = `init_scale`), and `steps` steps of GD
+//! at η = `eta_factor`·2/S_min. A run *converges* when its final excess risk is
+//! ≤ `converged_excess`.
+//! - converged: tightness (2/η)/S (≥ 1 holds, 1 is exactly at the edge of stability); a
+//!   converged run also has S ≥ S_min, hence η·S/2 ∈ [eta_factor, 1]: the clamp.
+//! - not converged (diverged or oscillating) with eta_factor > 1: holds, as predicted.
+//! - not converged with eta_factor ≤ 1: not converged (outside the claim's regime).
+//!
+//! Controls: `tightened` (S ≤ 1/η, violated by every converged run with eta_factor > 1/2) and
+//! `converges_above` (asserts that GD converges at the given η; violated above the threshold).
+
+use crate::bounds;
+use crate::instance::Instance;
+use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
+use crate::recipe::{Arch, DataRecipe, Recipe, TrainRecipe, WeightsRecipe};
+use crate::spectrum::{self, SpectrumOptions};
+use crate::train::{self, GdOptions, Outcome};
+
+/// The claim.
+pub struct McGdStability;
+
+const PARAMS: &[Param] = &[
+    Param::choice(
+        "architecture",
+        &["mlp", "residual"],
+        "MLP (Gaussian init) or residual network (W_k = I + (s/√(Ld))N_k, random unit p)",
+    ),
+    Param::int("depth", 2, "number of trained weight matrices L"),
+    Param::int("d", 1, "input dimension"),
+    Param::int("n", 1, "training samples of the paper's generator"),
+    Param::float("init_scale", "Gaussian std (MLP) or residual scale s (≥ 0) of the initialisation"),
+    Param::positive("eta_factor", "η in units of the threshold 2/S_min"),
+    Param::int("steps", 1, "gradient-descent steps"),
+    Param::positive("converged_excess", "a run converged when its final excess risk R − R_min is ≤ this"),
+    Param::positive(
+        "rel",
+        "relative slack on η·S/2 ≤ 1 and S ≥ S_min at the last point (it approximates its limit)",
+    ),
+];
+
+/// What one run gave.
+struct RunResult {
+    recipe: Recipe,
+    eta: f64,
+    eta_factor: f64,
+    s_min: f64,
+    lower_bound: f64,
+    outcome: Outcome,
+    excess: f64,
+    sharpness: Option<f64>,
+}
+
+impl McGdStability {
+    fn recipe(point: &GridPoint) -> Result<Recipe, ClaimError> {
+        let scale = point.f64("init_scale");
+        if scale < 0.0 {
+            return Err(ClaimError(format!("init_scale = {scale} must be ≥ 0")));
+        }
+        let (architecture, weights) = match point.str("architecture") {
+            "mlp" => (Arch::Mlp, WeightsRecipe::Gaussian { std: scale }),
+            _ => (Arch::Residual, WeightsRecipe::Residual { s: scale }),
+        };
+        Ok(Recipe {
+            architecture,
+            d: point.usize("d"),
+            depth: point.usize("depth"),
+            data: DataRecipe::Paper { n: point.usize("n"), noise: 1.0, normalize: true },
+            weights,
+            train: None,
+        })
+    }
+
+    /// Builds the instance, runs GD at η = eta_factor·2/S_min, measures the last point.
+    fn run(point: &GridPoint, seed: u64) -> Result<RunResult, ClaimError> {
+        let mut recipe = Self::recipe(point)?;
+        let (problem, theta0, _) = recipe.build(seed)?;
+        let reg = problem.objective.regression().expect("recipes build regressions");
+        let (depth, head) = (problem.model.depth(), problem.model.head_norm());
+        let s_min = bounds::min_sharpness(reg, depth, head).value;
+        let lower_bound = bounds::lower_bound(reg, depth, head);
+        if s_min.is_nan() || s_min <= 0.0 {
+            return Err(ClaimError(format!("S_min = {s_min}: w* = 0, no threshold")));
+        }
+        let eta_factor = point.f64("eta_factor");
+        let eta = eta_factor * 2.0 / s_min;
+        let steps = point.usize("steps");
+        let res = train::gradient_descent(&problem, &theta0, &GdOptions::new(eta, steps));
+        let (excess, sharpness) = if res.outcome == Outcome::Diverged {
+            (f64::NAN, None)
+        } else {
+            let mut ws = problem.workspace();
+            let excess = problem.at(&mut ws, &res.theta).excess();
+            let s = spectrum::sharpness(&problem, &res.theta, &SpectrumOptions::default())?;
+            (excess, Some(s))
+        };
+        recipe.train = Some(TrainRecipe { eta, steps });
+        Ok(RunResult { recipe, eta, eta_factor, s_min, lower_bound, outcome: res.outcome, excess, sharpness })
+    }
+}
+
+impl Claim for McGdStability {
+    fn id(&self) -> &'static str {
+        "mc.gd.stability"
+    }
+
+    fn params(&self) -> &'static [Param] {
+        PARAMS
+    }
+
+    fn controls(&self) -> &'static [&'static str] {
+        &["tightened", "converges_above"]
+    }
+
+    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+        let r = Self::run(point, seed)?;
+        let rel = point.f64("rel");
+        let diverged = r.outcome == Outcome::Diverged;
+        let converged = !diverged && r.excess <= point.f64("converged_excess");
+        let threshold = 2.0 / r.s_min;
+        let with_values = |m: Measurement| {
+            let mut m = m
+                .value("eta", r.eta)
+                .value("eta_factor", r.eta_factor)
+                .value("s_min", r.s_min)
+                .value("lower_bound", r.lower_bound)
+                .value("eta_threshold", threshold)
+                .value("eta_lower_bound", 2.0 / r.lower_bound)
+                .value("excess", r.excess)
+                .value("diverged", if diverged { 1.0 } else { 0.0 })
+                .value("converged", if converged { 1.0 } else { 0.0 });
+            if let Some(s) = r.sharpness {
+                m = m
+                    .value("sharpness", s)
+                    .value("edge_ratio", r.eta * s / 2.0)
+                    .value("s_over_s_min", s / r.s_min);
+            }
+            m
+        };
+        let how = if diverged { "diverged" } else { "did not converge" };
+        // Theorem 1 in closed form: 2/S_min ≤ 2/LB.
+        if r.s_min < r.lower_bound * (1.0 - 1e-12) {
+            return Ok(with_values(Measurement::with_status(Status::Violated))
+                .note("S_min < LB: the threshold 2/S_min exceeds 1/(La‖w*‖^{2−2/L})"));
+        }
+        let m = match variant {
+            Variant::Claim | Variant::Control("tightened") => {
+                let bound = match variant {
+                    Variant::Claim => 2.0 / r.eta,
+                    _ => 1.0 / r.eta,
+                };
+                match (converged, r.sharpness) {
+                    (true, Some(s)) => {
+                        let mut m = Measurement::from_tightness(bound / s, rel);
+                        if s < r.s_min * (1.0 - rel) {
+                            m.status = Status::Violated;
+                            m = m.note("converged to S < S_min, contradicting Theorem 1");
+                        }
+                        m
+                    }
+                    _ if r.eta_factor > 1.0 && variant == Variant::Claim => {
+                        Measurement::with_status(Status::Holds)
+                            .note(format!("{how} at η > 2/S_min, as predicted"))
+                    }
+                    _ => Measurement::not_converged(format!(
+                        "{how} in {} steps (final excess {:.3e})",
+                        point.usize("steps"),
+                        r.excess
+                    )),
+                }
+            }
+            Variant::Control("converges_above") => {
+                if converged {
+                    Measurement::with_status(Status::Holds)
+                } else {
+                    Measurement::with_status(Status::Violated).note(format!(
+                        "asserted convergence at η = {:.4}·2/S_min, but GD {how}",
+                        r.eta_factor
+                    ))
+                }
+            }
+            Variant::Control(other) => {
+                return Err(ClaimError(format!("unknown control `{other}`")));
+            }
+        };
+        Ok(with_values(m))
+    }
+
+    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+        let r = Self::run(point, seed).ok()?;
+        r.recipe.instance(seed).ok()
+    }
+}

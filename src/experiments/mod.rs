@@ -1,0 +1,75 @@
+//! The paper's gradient-descent experiments (Marion & Chizat §5 and appendix; settings in
+//! theorems.md §3), as data: no I/O. [`crate::figures`] plots them and writes the files.
+//!
+//! | experiment | runs | figures |
+//! |---|---|---|
+//! | [`Experiment::Mlp`] | MLP d = 5, L = 10, Gaussian init std ∈ [0.25, 0.6], 5 learning rates | 1 (sharpness vs scale, training curves), 3 (distance, divergence probability) |
+//! | [`Experiment::LearningRate`] | residual, s = 0.25, L ∈ {5, 10, 20, 40}, 25 learning rates | 2 (final distance vs η with 1/(La) per depth) |
+//! | [`Experiment::Residual`] | residual d = 5, L = 10, s ∈ [0, 1.7], 5 learning rates | 4 (sharpness, curves), 5 (distance, divergence) |
+//! | [`Experiment::Underdetermined`] | MLP n = 15 < d = 20, L = 5, 3 learning rates | 6 (sharpness, generalisation gap vs sharpness) |
+//!
+//! Runs are independent and seeded by (experiment, configuration, repetition)
+//! ([`grid::run_seed`]); they run in parallel (rayon) and are collected in grid order, so the
+//! data are bit-identical whatever the thread count.
+
+pub mod grid;
+pub mod run;
+pub mod stats;
+pub mod summary;
+
+pub use grid::{Experiment, Figure, Grid};
+
+use rayon::prelude::*;
+use run::{Curve, DataFacts, Run, Setup};
+use std::time::Instant;
+
+/// The runs of one experiment and the closed forms of its dataset.
+#[derive(Clone, Debug)]
+pub struct ExperimentData {
+    pub grid: Grid,
+    /// One per depth of the grid.
+    pub facts: Vec<DataFacts>,
+    pub runs: Vec<Run>,
+    pub curves: Vec<Curve>,
+    pub timing: Timing,
+}
+
+/// Where the time went (not part of the data files: it varies run to run).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// Wall-clock seconds of the whole experiment.
+    pub wall: f64,
+    /// Summed over runs (CPU seconds across threads): gradient-descent steps, and the
+    /// spectral work (exact eigenvalues, the authors' estimator, the PL certificate).
+    pub gd: f64,
+    pub spectra: f64,
+    /// GD steps taken in total.
+    pub steps: u64,
+}
+
+/// Runs every configuration of `grid` (in parallel) and its training curves. `progress` is
+/// called with 1 after each finished run (from worker threads).
+pub fn run_experiment(grid: &Grid, progress: &(dyn Fn(u64) + Sync)) -> ExperimentData {
+    let start = Instant::now();
+    let setup = Setup::new(grid);
+    let configs = grid.configs();
+    let results: Vec<(Run, run::RunTiming)> = configs
+        .par_iter()
+        .map(|c| {
+            let r = run::run_one(grid, &setup, c);
+            progress(1);
+            r
+        })
+        .collect();
+    let curves = run::curves(grid, &setup);
+    let mut timing = Timing::default();
+    let mut runs = Vec::with_capacity(results.len());
+    for (r, t) in results {
+        timing.gd += t.gd;
+        timing.spectra += t.spectra;
+        timing.steps += r.steps_run as u64;
+        runs.push(r);
+    }
+    timing.wall = start.elapsed().as_secs_f64();
+    ExperimentData { grid: grid.clone(), facts: setup.facts, runs, curves, timing }
+}

@@ -1,0 +1,146 @@
+//! Aggregates drawn in the figures: means with 95 % bootstrap bands (as seaborn's `lineplot`
+//! draws them: 1000 resamples, percentile interval, here seeded), proportions, and the
+//! least-squares line with its t-test (as scipy's `linregress`).
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Bootstrap resamples per band.
+pub const BOOTSTRAP_RESAMPLES: usize = 1000;
+
+/// A mean with its 95 % band.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Band {
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub n: usize,
+}
+
+/// Mean of the finite values and the 2.5–97.5 % percentiles of the means of
+/// [`BOOTSTRAP_RESAMPLES`] resamples (with replacement, seeded). `None` without finite values.
+pub fn mean_band(values: &[f64], seed: u64) -> Option<Band> {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n == 0 {
+        return None;
+    }
+    let mean = v.iter().sum::<f64>() / n as f64;
+    if n == 1 {
+        return Some(Band { mean, lo: mean, hi: mean, n });
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut means: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
+        .map(|_| (0..n).map(|_| v[rng.random_range(0..n)]).sum::<f64>() / n as f64)
+        .collect();
+    means.sort_by(f64::total_cmp);
+    Some(Band { mean, lo: percentile(&means, 2.5), hi: percentile(&means, 97.5), n })
+}
+
+/// Linear-interpolated percentile of sorted data (numpy's default).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q / 100.0 * (sorted.len() - 1) as f64;
+    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+    if i + 1 >= sorted.len() {
+        return sorted[sorted.len() - 1];
+    }
+    sorted[i] + frac * (sorted[i + 1] - sorted[i])
+}
+
+/// Median of the finite values (NaN if none).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    percentile(&v, 50.0)
+}
+
+/// Ordinary least squares y = intercept + slope·x with the t-test of slope = 0.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct LinearFit {
+    pub n: usize,
+    pub slope: f64,
+    pub intercept: f64,
+    pub r_squared: f64,
+    /// Standard error of the slope.
+    pub slope_stderr: f64,
+    pub intercept_stderr: f64,
+    /// Two-sided p-value of H0: slope = 0 (t with n − 2 degrees of freedom).
+    pub p_value: f64,
+    /// One-sided p-value against H1: slope > 0.
+    pub p_value_greater: f64,
+    /// One-sided p-value against H1: slope < 0 (scipy's `alternative="less"`, which the
+    /// authors' script prints).
+    pub p_value_less: f64,
+    /// Residual standard deviation and the x statistics (for the band of the fitted line).
+    pub residual_std: f64,
+    pub x_mean: f64,
+    pub x_sxx: f64,
+}
+
+impl LinearFit {
+    /// The least-squares fit of the finite pairs; `None` with fewer than 3 pairs or constant x.
+    pub fn fit(points: &[(f64, f64)]) -> Option<LinearFit> {
+        let p: Vec<(f64, f64)> =
+            points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+        let n = p.len();
+        if n < 3 {
+            return None;
+        }
+        let nf = n as f64;
+        let xm = p.iter().map(|q| q.0).sum::<f64>() / nf;
+        let ym = p.iter().map(|q| q.1).sum::<f64>() / nf;
+        let sxx: f64 = p.iter().map(|q| (q.0 - xm).powi(2)).sum();
+        let syy: f64 = p.iter().map(|q| (q.1 - ym).powi(2)).sum();
+        let sxy: f64 = p.iter().map(|q| (q.0 - xm) * (q.1 - ym)).sum();
+        if sxx == 0.0 {
+            return None;
+        }
+        let slope = sxy / sxx;
+        let intercept = ym - slope * xm;
+        let r_squared = if syy == 0.0 { 1.0 } else { (sxy * sxy / (sxx * syy)).min(1.0) };
+        let df = nf - 2.0;
+        let sse = (syy - slope * sxy).max(0.0);
+        let residual_std = (sse / df).sqrt();
+        let slope_stderr = residual_std / sxx.sqrt();
+        let intercept_stderr = residual_std * (1.0 / nf + xm * xm / sxx).sqrt();
+        let t_dist = StudentsT::new(0.0, 1.0, df).expect("df ≥ 1");
+        let (p_value, p_greater, p_less) = if slope_stderr > 0.0 {
+            let t = slope / slope_stderr;
+            (2.0 * t_dist.cdf(-t.abs()), 1.0 - t_dist.cdf(t), t_dist.cdf(t))
+        } else {
+            let p = if slope == 0.0 { 1.0 } else { 0.0 };
+            (p, if slope > 0.0 { 0.0 } else { 1.0 }, if slope < 0.0 { 0.0 } else { 1.0 })
+        };
+        Some(LinearFit {
+            n,
+            slope,
+            intercept,
+            r_squared,
+            slope_stderr,
+            intercept_stderr,
+            p_value,
+            p_value_greater: p_greater,
+            p_value_less: p_less,
+            residual_std,
+            x_mean: xm,
+            x_sxx: sxx,
+        })
+    }
+
+    pub fn predict(&self, x: f64) -> f64 {
+        self.intercept + self.slope * x
+    }
+
+    /// The 95 % confidence interval of the fitted mean at x (t quantile with n − 2 df).
+    pub fn band(&self, x: f64) -> (f64, f64) {
+        let t = StudentsT::new(0.0, 1.0, self.n as f64 - 2.0).expect("df ≥ 1").inverse_cdf(0.975);
+        let se = self.residual_std * (1.0 / self.n as f64 + (x - self.x_mean).powi(2) / self.x_sxx).sqrt();
+        let y = self.predict(x);
+        (y - t * se, y + t * se)
+    }
+}

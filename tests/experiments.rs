@@ -1,0 +1,134 @@
+//! The experiment core against independent facts: the paper's grids (numpy's linspace and
+//! logspace values, run counts), the least-squares t-test against the closed-form Student
+//! distribution with 2 degrees of freedom, bootstrap bands against the normal approximation,
+//! the early-stopping certificate against continued gradient descent, and the authors'
+//! estimator against the dense Hessian's spectrum.
+
+use dlncheck::experiments::grid::{Experiment, Grid, linspace, logspace};
+use dlncheck::experiments::run::{self, RunOutcome, Setup};
+use dlncheck::experiments::stats::{LinearFit, mean_band};
+use dlncheck::train::{GdOptions, gradient_descent};
+
+#[test]
+fn paper_grids() {
+    // numpy: linspace(0.25, 0.6, 10)[1] = 0.25 + 0.35/9; logspace(-2, -0.3, 25)[-1] = 10^-0.3.
+    let s = linspace(0.25, 0.6, 10);
+    assert_eq!(s.len(), 10);
+    assert!((s[1] - (0.25 + 0.35 / 9.0)).abs() < 1e-16 && s[9] == 0.6);
+    let e = logspace(-2.0, -0.3, 25);
+    assert!((e[0] - 0.01).abs() < 1e-17 && (e[24] - 0.501_187_233_627_272_2).abs() < 1e-15);
+    let runs = |e| Grid::paper(e).num_runs();
+    assert_eq!(runs(Experiment::Mlp), 10 * (20 + 20 + 20 + 20 + 80));
+    assert_eq!(runs(Experiment::Residual), 10 * 5 * 20);
+    assert_eq!(runs(Experiment::LearningRate), 4 * 25 * 50);
+    assert_eq!(runs(Experiment::Underdetermined), 9 * (100 + 20 + 20));
+    let g = Grid::paper(Experiment::Mlp);
+    let configs = g.configs();
+    assert_eq!(configs.len(), g.num_runs());
+    let mut seeds: Vec<u64> = configs.iter().map(|c| c.seed).collect();
+    seeds.sort();
+    seeds.dedup();
+    assert_eq!(seeds.len(), configs.len(), "one seed per run");
+    // Quick mode keeps the seeds of the first repetitions; --reps-scale scales counts.
+    let q = g.clone().quick();
+    assert!(q.configs().iter().all(|c| configs.iter().any(|d| d.seed == c.seed)));
+    assert_eq!(g.with_reps_scale(0.5).num_runs(), 10 * (10 + 10 + 10 + 10 + 40));
+}
+
+#[test]
+fn linear_fit_matches_closed_forms() {
+    // y = 1 + 2x + (+e, −e, −e, +e) at x = 0..3: slope 2 − 0·e (symmetric residuals).
+    let e = 0.3;
+    let pts = [(0.0, 1.0 + e), (1.0, 3.0 - e), (2.0, 5.0 - e), (3.0, 7.0 + e)];
+    let f = LinearFit::fit(&pts).unwrap();
+    assert!((f.slope - 2.0).abs() < 1e-14 && (f.intercept - 1.0).abs() < 1e-14);
+    // SSE = 4e², σ² = SSE/2, Sxx = 5: se = sqrt(2e²/5); df = 2 Student CDF in closed form,
+    // F(t) = 1/2 + t/(2√(2 + t²)), so the two-sided p is 1 − |t|/√(2 + t²).
+    let se = (2.0 * e * e / 5.0f64).sqrt();
+    assert!((f.slope_stderr - se).abs() < 1e-14);
+    let t = 2.0 / se;
+    let p = 1.0 - t / (2.0 + t * t).sqrt();
+    assert!((f.p_value - p).abs() < 1e-12, "{} vs {p}", f.p_value);
+    assert!((f.p_value_greater - p / 2.0).abs() < 1e-12 && (f.p_value_less - (1.0 - p / 2.0)).abs() < 1e-12);
+    // r² = 1 − SSE/SST with SST = Σ(y − ȳ)².
+    let ym = pts.iter().map(|p| p.1).sum::<f64>() / 4.0;
+    let sst: f64 = pts.iter().map(|p| (p.1 - ym).powi(2)).sum();
+    assert!((f.r_squared - (1.0 - 4.0 * e * e / sst)).abs() < 1e-14);
+    // The band of the fitted mean at x̄ is ±t_{0.975,2}·σ/√n with t_{0.975,2} = 4.302652729911275.
+    let (lo, hi) = f.band(1.5);
+    let half = 4.302_652_729_911_275 * (2.0 * e * e).sqrt() / 2.0;
+    assert!(((hi - lo) / 2.0 - half).abs() < 1e-9, "{} vs {half}", (hi - lo) / 2.0);
+    assert!(LinearFit::fit(&pts[..2]).is_none());
+}
+
+#[test]
+fn bootstrap_band_matches_the_normal_approximation() {
+    // 400 values i/400: mean 0.49875, sd ≈ 0.2887; the 95 % band of the mean ≈ ±1.96·sd/√n.
+    let v: Vec<f64> = (0..400).map(|i| i as f64 / 400.0).collect();
+    let b = mean_band(&v, 7).unwrap();
+    let sd = (v.iter().map(|x| (x - b.mean).powi(2)).sum::<f64>() / 399.0).sqrt();
+    let half = 1.96 * sd / 20.0;
+    assert!((b.mean - 0.49875).abs() < 1e-15);
+    assert!(((b.hi - b.lo) / 2.0 - half).abs() < 0.15 * half, "{:?} vs ±{half}", b);
+    assert!(b.lo < b.mean && b.mean < b.hi);
+    assert_eq!(mean_band(&v, 7), mean_band(&v, 7), "seeded");
+    let c = mean_band(&[2.0, 2.0, f64::NAN], 1).unwrap();
+    assert_eq!((c.mean, c.lo, c.hi, c.n), (2.0, 2.0, 2.0, 2));
+    assert!(mean_band(&[f64::NAN], 1).is_none());
+}
+
+#[test]
+fn early_stop_certificate_bounds_the_rest_of_the_run() {
+    dlncheck::init_determinism();
+    // Figure 2's setting (quick, L = 5): certified runs, continued far beyond their budget.
+    let grid = Grid::paper(Experiment::LearningRate).quick();
+    let setup = Setup::new(&grid);
+    let mut checked = 0;
+    for cfg in grid.configs().iter().filter(|c| c.depth_index == 0 && (0.03..0.06).contains(&c.eta)) {
+        let (r, _) = run::run_one(&grid, &setup, cfg);
+        if r.outcome != RunOutcome::Certified {
+            continue;
+        }
+        assert!(r.last.excess <= run::CONVERGED_EXCESS && r.drift_bound <= run::DRIFT_TOL);
+        // Re-run to the stopping point (no early stop) and then 20000 more steps.
+        let problem = &setup.problems[cfg.depth_index];
+        let theta0 = run::initial_theta(problem, grid.arch, cfg.scale, cfg.seed);
+        let stop = gradient_descent(problem, &theta0, &GdOptions::new(cfg.eta, r.steps_run));
+        let more = gradient_descent(problem, &stop.theta, &GdOptions::new(cfg.eta, 20_000));
+        let moved = stop.theta.iter().zip(&more.theta).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+        assert!(moved <= r.drift_bound, "moved {moved} > certified {}", r.drift_bound);
+        // The same bound with the library's PL constant 4λ‖a_1‖² (products, not the pass).
+        let (_, mu) = dlncheck::bounds::pl_constants(problem, &stop.theta);
+        let c = 1.0 - cfg.eta * r.last.sharpness / 2.0;
+        let bound = 2.0 * r.last.excess.sqrt() / (c * mu.sqrt());
+        assert!((bound - r.drift_bound).abs() <= 1e-9 * bound, "{bound} vs {}", r.drift_bound);
+        checked += 1;
+    }
+    assert!(checked > 0, "no certified run to check");
+}
+
+#[test]
+fn authors_estimator_is_a_magnitude_estimate() {
+    dlncheck::init_determinism();
+    let grid = Grid::paper(Experiment::Mlp);
+    let setup = Setup::new(&grid);
+    let problem = &setup.problems[0];
+    // A trained network (converged, S well separated) and a near-saddle start (small scale).
+    let theta0 = run::initial_theta(problem, grid.arch, 0.3, 11);
+    let trained = gradient_descent(problem, &theta0, &GdOptions::new(0.02, 4000)).theta;
+    for theta in [&trained, &run::initial_theta(problem, grid.arch, 0.25, 12)] {
+        let h = dlncheck::hessian::dense_hessian(problem, theta);
+        let eig = dlncheck::linalg::sym_eigenvalues(h.as_ref());
+        let mut mags: Vec<f64> = eig.iter().map(|v| v.abs()).collect();
+        mags.sort_by(f64::total_cmp);
+        let (top, second) = (mags[mags.len() - 1], mags[mags.len() - 2]);
+        let est = run::authors_estimate(problem, theta, 20, 3);
+        // ‖Hv‖ for a unit v never exceeds the spectral norm max|λ|.
+        assert!(est >= 0.0 && est <= top * (1.0 + 1e-12), "{est} vs {top}");
+        // With a gap, 18 normalised products converge like (|λ₂|/|λ₁|)^18.
+        let ratio = second / top;
+        if ratio < 0.5 {
+            assert!((est - top).abs() <= top * (4.0 * ratio.powi(18)).max(1e-12), "{est} vs {top}");
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! mc.gd.stability measured directly: its spec matches the claim's schema, every instance of
+//! the spec's quick grid holds, with the numbers re-derived independently (S from the dense
+//! P × P Hessian instead of the reduced form; S_min by a brute-force scan of the 1-D problem
+//! on data moments computed here, not by the library's golden-section search), and both
+//! negative controls fail.
+#![allow(clippy::needless_range_loop)] // Gaussian elimination reads best with indices
+
+use dlncheck::claims::mc_gd_stability::McGdStability;
+use dlncheck::property::{Claim, GridPoint, Status, Value, Variant};
+use faer::{Mat, Side};
+use std::collections::BTreeMap;
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    Many(Vec<Value>),
+    One(Value),
+}
+
+impl OneOrMany {
+    fn values(&self) -> Vec<Value> {
+        match self {
+            OneOrMany::Many(v) => v.clone(),
+            OneOrMany::One(v) => vec![v.clone()],
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    id: String,
+    title: String,
+    source: Source,
+    statement: String,
+    kind: String,
+    seed: u64,
+    repetitions: usize,
+    grid: BTreeMap<String, OneOrMany>,
+    tolerances: BTreeMap<String, Value>,
+    quick: Quick,
+    controls: Vec<Control>,
+}
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Source {
+    paper: String,
+    label: String,
+    provenance: String,
+}
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Quick {
+    repetitions: usize,
+    grid: BTreeMap<String, OneOrMany>,
+}
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Control {
+    variant: String,
+    description: String,
+    grid: Option<BTreeMap<String, OneOrMany>>,
+}
+
+fn spec() -> Spec {
+    let text = std::fs::read_to_string("properties/mc.gd.stability.yaml").unwrap();
+    dlncheck::yaml::from_str(&text).unwrap()
+}
+
+/// The instances (point, seed) of `grid` with `overrides` applied last, × repetitions.
+fn expand(s: &Spec, overrides: &[&BTreeMap<String, OneOrMany>], reps: usize) -> Vec<(GridPoint, u64)> {
+    let mut axes: BTreeMap<String, Vec<Value>> =
+        s.grid.iter().map(|(k, v)| (k.clone(), v.values())).collect();
+    for o in overrides {
+        for (k, v) in o.iter() {
+            axes.insert(k.clone(), v.values());
+        }
+    }
+    let mut points = vec![GridPoint::default()];
+    for (k, vals) in &axes {
+        points =
+            points.into_iter().flat_map(|p| vals.iter().map(move |v| p.clone().with(k, v.clone()))).collect();
+    }
+    let mut out = Vec::new();
+    for p in points {
+        let p = s.tolerances.iter().fold(p, |p, (k, v)| p.with(k, v.clone()));
+        for r in 0..reps {
+            out.push((p.clone(), s.seed + r as u64));
+        }
+    }
+    out
+}
+
+#[test]
+fn spec_matches_the_claim_schema() {
+    let s = spec();
+    let c = McGdStability;
+    assert_eq!(s.id, c.id());
+    assert!(!s.title.is_empty() && !s.statement.is_empty() && !s.source.label.is_empty());
+    assert!(s.source.paper.contains("2405.13456"));
+    assert_eq!(s.source.provenance, "paper");
+    assert_eq!(s.kind, "bound");
+    assert!(s.repetitions >= 1 && s.quick.repetitions >= 1);
+    let mut keys: Vec<&str> = s.grid.keys().chain(s.tolerances.keys()).map(|k| k.as_str()).collect();
+    keys.sort();
+    let mut params: Vec<&str> = c.params().iter().map(|p| p.name).collect();
+    params.sort();
+    assert_eq!(keys, params, "grid ∪ tolerances = declared parameters");
+    for p in c.params() {
+        let vals =
+            s.grid.get(p.name).map(|v| v.values()).unwrap_or_else(|| vec![s.tolerances[p.name].clone()]);
+        for v in vals {
+            p.check(&v).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        }
+    }
+    for k in s.quick.grid.keys() {
+        assert!(s.grid.contains_key(k), "quick override {k} is a grid key");
+    }
+    let names: Vec<&str> = s.controls.iter().map(|c| c.variant.as_str()).collect();
+    assert_eq!(names, c.controls());
+    assert!(s.controls.iter().all(|c| !c.description.is_empty()));
+}
+
+/// Σ = XᵀX/n and w* = Σ⁻¹Xᵀy/n (n > d here) from the instance's data, by hand.
+fn moments(x: &Mat<f64>, y: &[f64]) -> (Mat<f64>, Vec<f64>) {
+    let (n, d) = (x.nrows(), x.ncols());
+    let sigma = Mat::from_fn(d, d, |i, j| (0..n).map(|l| x[(l, i)] * x[(l, j)]).sum::<f64>() / n as f64);
+    let mut a: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| sigma[(i, j)]).collect()).collect();
+    let mut b: Vec<f64> = (0..d).map(|j| (0..n).map(|l| x[(l, j)] * y[l]).sum::<f64>() / n as f64).collect();
+    for c in 0..d {
+        let p = (c..d).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs())).unwrap();
+        a.swap(c, p);
+        b.swap(c, p);
+        for r in c + 1..d {
+            let f = a[r][c] / a[c][c];
+            for k in c..d {
+                a[r][k] -= f * a[c][k];
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut w = vec![0.0; d];
+    for r in (0..d).rev() {
+        w[r] = (b[r] - (r + 1..d).map(|k| a[r][k] * w[k]).sum::<f64>()) / a[r][r];
+    }
+    (sigma, w)
+}
+
+fn lambda_max(m: &Mat<f64>) -> f64 {
+    *m.self_adjoint_eigenvalues(Side::Lower).unwrap().last().unwrap()
+}
+
+/// S_min = 2·min_r λ_max(rΣ + (L−1)r^{−1/(L−1)}Σ^{1/2}w*w*ᵀΣ^{1/2}) (‖p‖ = 1), by a
+/// log-grid scan refined twice. λ_max(rΣ + cΣ^{1/2}wwᵀΣ^{1/2}) = λ_max(A^{1/2}ΣA^{1/2}) with
+/// A = rI + cwwᵀ, whose square root is explicit.
+fn s_min_scan(sigma: &Mat<f64>, w: &[f64], depth: usize) -> f64 {
+    let d = w.len();
+    let ww: f64 = w.iter().map(|v| v * v).sum();
+    let f = |t: f64| {
+        let r = t.exp();
+        let c = (depth as f64 - 1.0) * r.powf(-1.0 / (depth as f64 - 1.0));
+        let (s0, s1) = (r.sqrt(), (r + c * ww).sqrt());
+        let half = Mat::from_fn(d, d, |i, j| {
+            let proj = w[i] * w[j] / ww;
+            s0 * (if i == j { 1.0 } else { 0.0 } - proj) + s1 * proj
+        });
+        let b = &half * sigma * &half;
+        let b = Mat::from_fn(d, d, |i, j| 0.5 * (b[(i, j)] + b[(j, i)]));
+        lambda_max(&b)
+    };
+    let (mut lo, mut hi) = (-12.0f64, 12.0f64);
+    let mut best = (0.0, f64::INFINITY);
+    for _ in 0..4 {
+        let k = 400;
+        for i in 0..=k {
+            let t = lo + (hi - lo) * i as f64 / k as f64;
+            let v = f(t);
+            if v < best.1 {
+                best = (t, v);
+            }
+        }
+        let step = (hi - lo) / k as f64;
+        (lo, hi) = (best.0 - step, best.0 + step);
+    }
+    2.0 * best.1
+}
+
+#[test]
+fn quick_grid_holds_with_independently_derived_numbers() {
+    dlncheck::init_determinism();
+    let s = spec();
+    let claim = McGdStability;
+    let mut converged = BTreeMap::new();
+    for (point, seed) in expand(&s, &[&s.quick.grid], s.quick.repetitions) {
+        let m = claim.measure(&point, seed, Variant::Claim).unwrap();
+        let tag = format!("{:?} seed {seed}", point.0);
+        assert_eq!(m.status, Status::Holds, "{tag}: {m:?}");
+        let f = point.f64("eta_factor");
+        let v = &m.values;
+        let inst = claim.instance(&point, seed, Variant::Claim).expect("an instance file");
+        let back = dlncheck::instance::Instance::parse(&inst.to_yaml(), "instance").unwrap();
+        assert_eq!(back.theta, inst.theta, "{tag}: the instance file round-trips");
+        let (sigma, w) = moments(&inst.data.x, &inst.data.y);
+        let arch = point.str("architecture");
+        // S_min by the scan (the formula with ‖p‖ = 1: the residual p is a unit vector).
+        let smin = s_min_scan(&sigma, &w, point.usize("depth"));
+        assert!((v["s_min"] - smin).abs() <= 1e-7 * smin, "{tag}: S_min {} vs scan {smin}", v["s_min"]);
+        assert!((v["eta"] - f * 2.0 / v["s_min"]).abs() <= 1e-15 * v["eta"]);
+        if v["converged"] == 1.0 {
+            *converged.entry(arch.to_string()).or_insert(0) += 1;
+            // The dense P × P Hessian of the instance file's network: a second algorithm.
+            let problem = inst.problem().unwrap();
+            let h = dlncheck::hessian::dense_hessian(&problem, &inst.theta);
+            let s_dense = *dlncheck::linalg::sym_eigenvalues(h.as_ref()).last().unwrap();
+            assert!(
+                (s_dense - v["sharpness"]).abs() <= 1e-9 * s_dense,
+                "{tag}: {s_dense} vs {}",
+                v["sharpness"]
+            );
+            let edge = v["eta"] * s_dense / 2.0;
+            // Stable (≤ 1) and above the floor η/(2/S_min) = f set by S ≥ S_min.
+            assert!(edge <= 1.0 + 1e-6 && edge >= f * (1.0 - 1e-6), "{tag}: η·S/2 = {edge}");
+            let t = m.tightness.unwrap();
+            assert!((t - 1.0 / edge).abs() <= 1e-9 * t, "{tag}: tightness {t} vs 2/(ηS) {}", 1.0 / edge);
+        } else {
+            assert!(f > 1.0, "{tag}: holds without converging only above the threshold");
+        }
+    }
+    assert!(converged.get("mlp").is_some_and(|&n| n > 0), "{converged:?}");
+    assert!(converged.get("residual").is_some_and(|&n| n > 0), "{converged:?}");
+}
+
+#[test]
+fn negative_controls_fail() {
+    dlncheck::init_determinism();
+    let s = spec();
+    let claim = McGdStability;
+    for control in &s.controls {
+        let mut overrides = vec![&s.quick.grid];
+        if let Some(g) = &control.grid {
+            overrides.push(g);
+        }
+        for (point, seed) in expand(&s, &overrides, s.quick.repetitions) {
+            let m = claim.measure(&point, seed, Variant::Control(&control.variant)).unwrap();
+            let tag = format!("{} {:?} seed {seed}", control.variant, point.0);
+            assert_eq!(m.status, Status::Violated, "{tag}: {m:?}");
+            let f = point.f64("eta_factor");
+            match control.variant.as_str() {
+                // (1/η)/S ≤ (1/η)/S_min = 1/(2f) < 1 at any minimiser.
+                "tightened" => {
+                    let t = m.tightness.unwrap();
+                    assert!(t <= 1.0 / (2.0 * f) * (1.0 + 1e-9), "{tag}: tightness {t}");
+                }
+                "converges_above" => {
+                    assert!(f > 1.0);
+                    assert_eq!(m.values["converged"], 0.0, "{tag}");
+                }
+                other => panic!("unexpected control {other}"),
+            }
+        }
+    }
+    let point = expand(&s, &[&s.quick.grid], 1).remove(0).0;
+    assert!(claim.measure(&point, 1, Variant::Control("nonsense")).is_err());
+}
