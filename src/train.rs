@@ -95,17 +95,19 @@ impl GdOptions {
     }
 }
 
+/// A trajectory record at θ; `end_to_end` is A_θ from the training pass itself (so that the
+/// recorded distance is the one the run's stopping rule saw).
 fn record(
     problem: &Problem,
     theta: &[f64],
+    end_to_end: &[f64],
     step: usize,
     time: f64,
     (loss, excess, grad_norm): (f64, f64, f64),
     sharp: Option<&SpectrumOptions>,
 ) -> Record {
-    let a = crate::linalg::to_row_major(problem.model.end_to_end(theta).as_ref());
     let target = problem.objective.target();
-    let distance = a.iter().zip(&target).map(|(a, b)| (a - b).powi(2)).sum();
+    let distance = end_to_end.iter().zip(&target).map(|(a, b)| (a - b).powi(2)).sum();
     let sharpness =
         sharp.filter(|_| loss.is_finite()).and_then(|o| spectrum::sharpness(problem, theta, o).ok());
     Record { step, time, loss, excess, grad_norm, distance, sharpness }
@@ -122,12 +124,10 @@ pub fn gradient_descent(problem: &Problem, theta0: &[f64], opts: &GdOptions) -> 
     let mut last_good: Option<(Vec<f64>, Record)> = None;
     let sharp = opts.record_sharpness.as_ref();
     for step in 0..=opts.max_steps {
-        let (loss, excess) = {
-            let pt = problem.at(&mut ws, &theta);
-            pt.gradient(&mut grad);
-            (pt.loss(), pt.excess())
-        };
+        let pt = problem.at(&mut ws, &theta);
+        pt.gradient(&mut grad);
         let gn = norm(&grad);
+        let (loss, excess) = (pt.loss(), pt.excess());
         if step == 0 {
             limit = opts.divergence_factor * loss.max(1.0);
         }
@@ -138,7 +138,8 @@ pub fn gradient_descent(problem: &Problem, theta0: &[f64], opts: &GdOptions) -> 
         if !diverged
             && (at_end || step == 0 || (opts.record_every > 0 && step.is_multiple_of(opts.record_every)))
         {
-            let r = record(problem, &theta, step, time, (loss, excess, gn), sharp);
+            let a = pt.end_to_end().to_vec();
+            let r = record(problem, &theta, &a, step, time, (loss, excess, gn), sharp);
             records.push(r.clone());
             last_good = Some((theta.clone(), r));
         }
@@ -234,12 +235,13 @@ pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> Tra
         out.iter_mut().for_each(|v| *v = -*v);
         (pt.loss(), pt.excess())
     };
+    let a_of = |theta: &[f64]| linalg::to_row_major(problem.model.end_to_end(theta).as_ref());
     let mut theta = theta0.to_vec();
     let mut k: Vec<Vec<f64>> = vec![vec![0.0; p]; 7];
     let (mut loss, mut excess) = field(&theta, &mut k[0]);
     let mut t = 0.0;
     let mut records = Vec::new();
-    let first = record(problem, &theta, 0, 0.0, (loss, excess, norm(&k[0])), sharp);
+    let first = record(problem, &theta, &a_of(&theta), 0, 0.0, (loss, excess, norm(&k[0])), sharp);
     records.push(first.clone());
     let mut last = first;
     let mut next_time = opts.record_times.iter().copied().filter(|&s| s > 0.0).peekable();
@@ -318,7 +320,7 @@ pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> Tra
                 next_time.next();
             }
             if due_time || (opts.record_every > 0 && accepted.is_multiple_of(opts.record_every)) {
-                let r = record(problem, &theta, accepted, t, (loss, excess, norm(&k[0])), sharp);
+                let r = record(problem, &theta, &a_of(&theta), accepted, t, (loss, excess, norm(&k[0])), sharp);
                 records.push(r.clone());
                 last = r;
             }
@@ -337,7 +339,7 @@ pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> Tra
     };
     let gn = norm(&k[0]);
     if outcome != Outcome::Diverged && records.last().is_none_or(|r| r.step != accepted || r.time != t) {
-        let r = record(problem, &theta, accepted, t, (loss, excess, gn), sharp);
+        let r = record(problem, &theta, &a_of(&theta), accepted, t, (loss, excess, gn), sharp);
         records.push(r.clone());
         last = r;
     }
