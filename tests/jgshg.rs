@@ -1,12 +1,250 @@
-//! Jacot et al. (jgshg.*): the core functions of `lowrank` agree with independent references
-//! (closed forms derived here, finite differences, brute force, hand computations).
+//! Jacot et al. (jgshg.*): every property's quick grid holds and every control fails, the specs
+//! match their claims' schemas, and the core functions of `lowrank` agree with independent
+//! references (closed forms derived here, finite differences, brute force, hand computations).
 
+use dlncheck::claims;
 use dlncheck::lowrank::{self, ScalarProblem};
 use dlncheck::model::Dln;
 use dlncheck::objective::Objective;
 use dlncheck::problem::Problem;
+use dlncheck::property::{GridPoint, Status, Value, Variant};
 use dlncheck::rng::{Stream, stream_rng};
 use faer::Mat;
+use std::collections::BTreeMap;
+
+// ---------------------------------------------------------------------------------------------
+// Specs: a minimal reader of the property format (the project's parser lives elsewhere).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    Many(Vec<Value>),
+    One(Value),
+}
+
+impl OneOrMany {
+    fn values(&self) -> Vec<Value> {
+        match self {
+            OneOrMany::Many(v) => v.clone(),
+            OneOrMany::One(v) => vec![v.clone()],
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Source {
+    paper: String,
+    label: String,
+    provenance: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Quick {
+    repetitions: Option<usize>,
+    #[serde(default)]
+    grid: BTreeMap<String, OneOrMany>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Control {
+    variant: String,
+    description: String,
+    #[serde(default)]
+    grid: BTreeMap<String, OneOrMany>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    id: String,
+    title: String,
+    source: Source,
+    statement: String,
+    kind: String,
+    min_proportion: Option<f64>,
+    seed: u64,
+    repetitions: usize,
+    grid: BTreeMap<String, OneOrMany>,
+    #[serde(default)]
+    tolerances: BTreeMap<String, Value>,
+    #[serde(default)]
+    quick: Quick,
+    controls: Vec<Control>,
+}
+
+fn load(id: &str) -> Spec {
+    let path = format!("{}/properties/{id}.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    dlncheck::yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The cartesian product of a grid, each point merged with the tolerances.
+fn expand(
+    grid: &BTreeMap<String, OneOrMany>,
+    tolerances: &BTreeMap<String, Value>,
+) -> Vec<GridPoint> {
+    let mut points = vec![GridPoint::default()];
+    for (k, v) in grid {
+        points = points
+            .into_iter()
+            .flat_map(|p| v.values().into_iter().map(move |x| p.clone().with(k, x)))
+            .collect();
+    }
+    points
+        .into_iter()
+        .map(|mut p| {
+            for (k, v) in tolerances {
+                p = p.with(k, v.clone());
+            }
+            p
+        })
+        .collect()
+}
+
+fn overridden(
+    base: &BTreeMap<String, OneOrMany>,
+    over: &BTreeMap<String, OneOrMany>,
+) -> BTreeMap<String, OneOrMany> {
+    let mut g: BTreeMap<String, OneOrMany> = base
+        .iter()
+        .map(|(k, v)| (k.clone(), OneOrMany::Many(v.values())))
+        .collect();
+    for (k, v) in over {
+        g.insert(k.clone(), OneOrMany::Many(v.values()));
+    }
+    g
+}
+
+/// Checks the spec against the claim's schema, then measures the quick grid (every instance
+/// must hold) and every control on its quick grid (every instance must be violated).
+fn check_property(id: &str) {
+    dlncheck::init_determinism();
+    let spec = load(id);
+    let claim = claims::find(id).unwrap_or_else(|| panic!("{id} not registered"));
+    assert_eq!(spec.id, id);
+    assert!(!spec.title.is_empty() && !spec.statement.is_empty());
+    assert!(spec.source.paper.contains("2106.15933 v1"));
+    assert!(!spec.source.label.is_empty());
+    assert!(
+        ["paper", "paper, form reconstructed", "derived"]
+            .contains(&spec.source.provenance.as_str())
+    );
+    assert!(["bound", "probabilistic", "limit", "equality"].contains(&spec.kind.as_str()));
+    assert_eq!(spec.min_proportion.is_some(), spec.kind == "probabilistic");
+    assert!(spec.repetitions >= 1);
+    // Schema: every declared parameter present exactly once, every value valid.
+    let mut keys: Vec<&String> = spec.grid.keys().chain(spec.tolerances.keys()).collect();
+    keys.sort();
+    let mut declared: Vec<&str> = claim.params().iter().map(|p| p.name).collect();
+    declared.sort();
+    assert_eq!(
+        keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        declared,
+        "{id}: grid + tolerances must be exactly the declared parameters"
+    );
+    for p in claim.params() {
+        let values = match (spec.grid.get(p.name), spec.tolerances.get(p.name)) {
+            (Some(g), None) => g.values(),
+            (None, Some(t)) => vec![t.clone()],
+            _ => panic!(
+                "{id}: {} must be in exactly one of grid, tolerances",
+                p.name
+            ),
+        };
+        for v in &values {
+            p.check(v)
+                .unwrap_or_else(|e| panic!("{id}: {} = {v}: {e}", p.name));
+        }
+    }
+    assert!(!spec.controls.is_empty(), "{id}: at least one control");
+    for c in &spec.controls {
+        assert!(claim.controls().contains(&c.variant.as_str()));
+        assert!(!c.description.is_empty());
+        for k in c.grid.keys().chain(spec.quick.grid.keys()) {
+            assert!(
+                spec.grid.contains_key(k),
+                "{id}: override of unknown key {k}"
+            );
+        }
+    }
+    // The quick grid holds.
+    let quick = overridden(&spec.grid, &spec.quick.grid);
+    let reps = spec.quick.repetitions.unwrap_or(spec.repetitions);
+    for point in expand(&quick, &spec.tolerances) {
+        for rep in 0..reps as u64 {
+            let m = claim
+                .measure(&point, spec.seed + rep, Variant::Claim)
+                .unwrap_or_else(|e| panic!("{id} {point:?}: {e}"));
+            assert_eq!(m.status, Status::Holds, "{id} {point:?}: {m:?}");
+            assert!(m.tightness.unwrap() >= 1.0);
+        }
+    }
+    // Every control fails.
+    for c in &spec.controls {
+        let grid = overridden(&quick, &c.grid);
+        for point in expand(&grid, &spec.tolerances) {
+            let m = claim
+                .measure(&point, spec.seed, Variant::Control(&c.variant))
+                .unwrap_or_else(|e| panic!("{id} {} {point:?}: {e}", c.variant));
+            assert_eq!(
+                m.status,
+                Status::Violated,
+                "{id} {} {point:?}: {m:?}",
+                c.variant
+            );
+        }
+    }
+}
+
+#[test]
+fn property_schatten() {
+    check_property("jgshg.schatten");
+}
+#[test]
+fn property_balance_decay() {
+    check_property("jgshg.balance_decay");
+}
+#[test]
+fn property_lazy() {
+    check_property("jgshg.lazy");
+}
+#[test]
+fn property_saddle_to_saddle() {
+    check_property("jgshg.saddle_to_saddle");
+}
+#[test]
+fn property_landscape() {
+    check_property("jgshg.landscape");
+}
+#[test]
+fn property_local_minima_generalize() {
+    check_property("jgshg.local_minima_generalize");
+}
+
+#[test]
+fn claims_are_registered_once_with_their_module_names() {
+    let ids: Vec<&str> = claims::all().iter().map(|c| c.id()).collect();
+    for id in [
+        "jgshg.schatten",
+        "jgshg.balance_decay",
+        "jgshg.lazy",
+        "jgshg.saddle_to_saddle",
+        "jgshg.landscape",
+        "jgshg.local_minima_generalize",
+    ] {
+        assert_eq!(ids.iter().filter(|&&x| x == id).count(), 1, "{id}");
+        let file = format!(
+            "{}/src/claims/{}.rs",
+            env!("CARGO_MANIFEST_DIR"),
+            id.replace('.', "_")
+        );
+        assert!(std::path::Path::new(&file).exists(), "{file}");
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The scalar problem against independent references.
@@ -488,5 +726,92 @@ fn figure_data_functions() {
         }
         // Smaller ε escapes later.
         assert!(s.escape_times[1][0].unwrap() > s.escape_times[0][0].unwrap());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Full grids (not part of the default run): `cargo test --release --test jgshg -- --ignored
+// --nocapture full_grids` measures every instance of every spec and its controls, and prints
+// one line per instance (status, tightness, the measured values).
+// ---------------------------------------------------------------------------------------------
+
+fn run_full(id: &str) -> (usize, usize, usize) {
+    let spec = load(id);
+    let claim = claims::find(id).unwrap();
+    let (mut holds, mut violated, mut nc) = (0, 0, 0);
+    let started = std::time::Instant::now();
+    for point in expand(&spec.grid, &spec.tolerances) {
+        for rep in 0..spec.repetitions as u64 {
+            let m = claim
+                .measure(&point, spec.seed + rep, Variant::Claim)
+                .unwrap_or_else(|e| panic!("{id} {point:?}: {e}"));
+            match m.status {
+                Status::Holds => holds += 1,
+                Status::Violated => violated += 1,
+                Status::NotConverged => nc += 1,
+            }
+            let grid: Vec<String> = spec
+                .grid
+                .iter()
+                .filter(|(_, v)| v.values().len() > 1)
+                .map(|(k, _)| format!("{k}={}", point.get(k)))
+                .collect();
+            let values: Vec<String> = m
+                .values
+                .iter()
+                .map(|(k, v)| format!("{k}={v:.4e}"))
+                .collect();
+            println!(
+                "{id} [{}] seed {} {:?} t={:.3e} {} {}",
+                grid.join(" "),
+                spec.seed + rep,
+                m.status,
+                m.tightness.unwrap_or(f64::NAN),
+                values.join(" "),
+                m.note.unwrap_or_default()
+            );
+        }
+    }
+    for c in &spec.controls {
+        let grid = overridden(&spec.grid, &c.grid);
+        for point in expand(&grid, &spec.tolerances) {
+            let m = claim
+                .measure(&point, spec.seed, Variant::Control(&c.variant))
+                .unwrap();
+            println!(
+                "{id} control {} {:?} t={:.3e} {}",
+                c.variant,
+                m.status,
+                m.tightness.unwrap_or(f64::NAN),
+                m.note.unwrap_or_default()
+            );
+            assert_eq!(m.status, Status::Violated, "{id} control {}", c.variant);
+        }
+    }
+    println!(
+        "{id}: {holds} hold, {violated} violated, {nc} not converged ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    (holds, violated, nc)
+}
+
+#[test]
+#[ignore = "full grids: minutes; run with --ignored --nocapture"]
+fn full_grids() {
+    dlncheck::init_determinism();
+    let only = std::env::var("JGSHG_ONLY").ok();
+    for id in [
+        "jgshg.schatten",
+        "jgshg.balance_decay",
+        "jgshg.lazy",
+        "jgshg.saddle_to_saddle",
+        "jgshg.landscape",
+        "jgshg.local_minima_generalize",
+    ] {
+        if only.as_deref().is_some_and(|o| !id.contains(o)) {
+            continue;
+        }
+        let (_, violated, _) = run_full(id);
+        assert_eq!(violated, 0, "{id}");
     }
 }

@@ -6,9 +6,23 @@
 
 use crate::property::Claim;
 
+pub mod jgshg_balance_decay;
+pub mod jgshg_landscape;
+pub mod jgshg_lazy;
+pub mod jgshg_local_minima_generalize;
+pub mod jgshg_saddle_to_saddle;
+pub mod jgshg_schatten;
+
 /// Every registered claim, in report order.
 pub fn all() -> Vec<&'static dyn Claim> {
-    vec![]
+    vec![
+        &jgshg_schatten::Schatten,
+        &jgshg_balance_decay::BalanceDecay,
+        &jgshg_lazy::Lazy,
+        &jgshg_saddle_to_saddle::SaddleToSaddle,
+        &jgshg_landscape::Landscape,
+        &jgshg_local_minima_generalize::LocalMinimaGeneralize,
+    ]
 }
 
 /// The claim with this id.
