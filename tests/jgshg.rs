@@ -225,6 +225,29 @@ fn property_local_minima_generalize() {
     check_property("jgshg.local_minima_generalize");
 }
 
+/// The lazy claim's control is also a positive statement of theorems.md: small initialisation on
+/// the same completion task recovers the low-rank target (the unobserved entries travel the whole
+/// gap), at both widths.
+#[test]
+fn lazy_small_init_recovers_the_low_rank_target() {
+    dlncheck::init_determinism();
+    let spec = load("jgshg.lazy");
+    let control = spec
+        .controls
+        .iter()
+        .find(|c| c.variant == "small_init")
+        .unwrap();
+    let grid = overridden(&overridden(&spec.grid, &spec.quick.grid), &control.grid);
+    let point = expand(&grid, &spec.tolerances).remove(0);
+    let m = claims::find("jgshg.lazy")
+        .unwrap()
+        .measure(&point, spec.seed, Variant::Control("small_init"))
+        .unwrap();
+    assert!(m.values["recovery_rel_error"] < 1e-2, "{m:?}");
+    assert!(m.values["unobserved_fraction_width"] > 0.99, "{m:?}");
+    assert!(m.values["unobserved_fraction_4width"] > 0.99, "{m:?}");
+}
+
 #[test]
 fn claims_are_registered_once_with_their_module_names() {
     let ids: Vec<&str> = claims::all().iter().map(|c| c.id()).collect();
