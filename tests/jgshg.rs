@@ -82,6 +82,23 @@ fn load(id: &str) -> Spec {
     dlncheck::yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// Instance seeds as the project's runner derives them (src/spec.rs on main: splitmix64 mixing of
+/// the spec seed, the run seed, the stream — 0 for the claim, 1 + c for control c — and the
+/// instance index), so that these tests measure the instances the runner will measure.
+fn instance_seed(spec_seed: u64, run_seed: u64, stream: u64, index: u64) -> u64 {
+    let splitmix64 = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut x = spec_seed;
+    for v in [run_seed, stream, index] {
+        x = splitmix64(x ^ splitmix64(v));
+    }
+    x
+}
+
 /// The cartesian product of a grid, each point merged with the tolerances.
 fn expand(
     grid: &BTreeMap<String, OneOrMany>,
@@ -239,9 +256,10 @@ fn lazy_small_init_recovers_the_low_rank_target() {
         .unwrap();
     let grid = overridden(&overridden(&spec.grid, &spec.quick.grid), &control.grid);
     let point = expand(&grid, &spec.tolerances).remove(0);
+    let seed = instance_seed(spec.seed, 0, 1, 0);
     let m = claims::find("jgshg.lazy")
         .unwrap()
-        .measure(&point, spec.seed, Variant::Control("small_init"))
+        .measure(&point, seed, Variant::Control("small_init"))
         .unwrap();
     assert!(m.values["recovery_rel_error"] < 1e-2, "{m:?}");
     assert!(m.values["unobserved_fraction_width"] > 0.99, "{m:?}");
@@ -754,19 +772,23 @@ fn figure_data_functions() {
 
 // ---------------------------------------------------------------------------------------------
 // Full grids (not part of the default run): `cargo test --release --test jgshg -- --ignored
-// --nocapture full_grids` measures every instance of every spec and its controls, and prints
-// one line per instance (status, tightness, the measured values).
+// --nocapture full_grids` measures every instance of every spec and its controls (seeds as the
+// runner derives them; run seed from JGSHG_RUN_SEED, default 0; JGSHG_ONLY=<part of an id>
+// restricts), and prints one line per instance (status, tightness, the measured values).
 // ---------------------------------------------------------------------------------------------
 
-fn run_full(id: &str) -> (usize, usize, usize) {
+fn run_full(id: &str, run_seed: u64) -> (usize, usize, usize) {
     let spec = load(id);
     let claim = claims::find(id).unwrap();
     let (mut holds, mut violated, mut nc) = (0, 0, 0);
     let started = std::time::Instant::now();
+    let mut index = 0;
     for point in expand(&spec.grid, &spec.tolerances) {
-        for rep in 0..spec.repetitions as u64 {
+        for _ in 0..spec.repetitions {
+            let seed = instance_seed(spec.seed, run_seed, 0, index);
+            index += 1;
             let m = claim
-                .measure(&point, spec.seed + rep, Variant::Claim)
+                .measure(&point, seed, Variant::Claim)
                 .unwrap_or_else(|e| panic!("{id} {point:?}: {e}"));
             match m.status {
                 Status::Holds => holds += 1,
@@ -787,7 +809,7 @@ fn run_full(id: &str) -> (usize, usize, usize) {
             println!(
                 "{id} [{}] seed {} {:?} t={:.3e} {} {}",
                 grid.join(" "),
-                spec.seed + rep,
+                seed,
                 m.status,
                 m.tightness.unwrap_or(f64::NAN),
                 values.join(" "),
@@ -795,20 +817,25 @@ fn run_full(id: &str) -> (usize, usize, usize) {
             );
         }
     }
-    for c in &spec.controls {
+    for (c_index, c) in spec.controls.iter().enumerate() {
         let grid = overridden(&spec.grid, &c.grid);
+        let mut index = 0;
         for point in expand(&grid, &spec.tolerances) {
-            let m = claim
-                .measure(&point, spec.seed, Variant::Control(&c.variant))
-                .unwrap();
-            println!(
-                "{id} control {} {:?} t={:.3e} {}",
-                c.variant,
-                m.status,
-                m.tightness.unwrap_or(f64::NAN),
-                m.note.unwrap_or_default()
-            );
-            assert_eq!(m.status, Status::Violated, "{id} control {}", c.variant);
+            for _ in 0..spec.repetitions {
+                let seed = instance_seed(spec.seed, run_seed, 1 + c_index as u64, index);
+                index += 1;
+                let m = claim
+                    .measure(&point, seed, Variant::Control(&c.variant))
+                    .unwrap();
+                println!(
+                    "{id} control {} seed {seed} {:?} t={:.3e} {}",
+                    c.variant,
+                    m.status,
+                    m.tightness.unwrap_or(f64::NAN),
+                    m.note.unwrap_or_default()
+                );
+                assert_eq!(m.status, Status::Violated, "{id} control {}", c.variant);
+            }
         }
     }
     println!(
@@ -823,6 +850,9 @@ fn run_full(id: &str) -> (usize, usize, usize) {
 fn full_grids() {
     dlncheck::init_determinism();
     let only = std::env::var("JGSHG_ONLY").ok();
+    let run_seed: u64 = std::env::var("JGSHG_RUN_SEED")
+        .ok()
+        .map_or(0, |s| s.parse().expect("JGSHG_RUN_SEED is a u64"));
     for id in [
         "jgshg.schatten",
         "jgshg.balance_decay",
@@ -834,7 +864,7 @@ fn full_grids() {
         if only.as_deref().is_some_and(|o| !id.contains(o)) {
             continue;
         }
-        let (_, violated, _) = run_full(id);
+        let (_, violated, _) = run_full(id, run_seed);
         assert_eq!(violated, 0, "{id}");
     }
 }

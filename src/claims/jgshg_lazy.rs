@@ -4,7 +4,7 @@
 //!
 //! One instance (depth L, base width w): a rank-`rank` target Y (dim × dim, Y = G_1G_2/√rank with
 //! Gaussian G's), for completion a random mask observing each entry with probability `observed`
-//! (every row and column observed at least once). For each width w' ∈ {w, 4w}: θ_0 by
+//! (redrawn until its row–column graph is connected, so that the rank-1 completion is unique). For each width w' ∈ {w, 4w}: θ_0 by
 //! [`lowrank::ntk_init`], gradient flow (tolerance `gf_tol`) with snapshots at
 //! t_j = τ_j/κ, τ_j = τ_max·j/`snapshots`, κ = 1 + (L−1)w'/dim ([`lowrank::ntk_scale`]), and
 //! dev(w') = max_j ‖A(t_j) − A_lin(τ_j)‖_F with A_lin the linear model
@@ -92,13 +92,40 @@ pub fn task(
                 0.0
             }
         });
-        let rows_ok = (0..dim).all(|i| (0..dim).any(|j| mask[(i, j)] == 1.0));
-        let cols_ok = (0..dim).all(|j| (0..dim).any(|i| mask[(i, j)] == 1.0));
         let some_hidden = (0..dim).any(|i| (0..dim).any(|j| mask[(i, j)] == 0.0));
-        if rows_ok && cols_ok && some_hidden {
+        if some_hidden && connected(&mask) {
             return (y, Some(mask));
         }
     }
+}
+
+/// Whether the bipartite graph of rows and columns joined by observed entries is connected (then
+/// every row and column is observed and a generic rank-1 target is the unique rank-1
+/// completion; otherwise the completion is not identifiable and the control could not recover
+/// it). Breadth-first search, O(rows·cols).
+fn connected(mask: &Mat<f64>) -> bool {
+    let (r, c) = (mask.nrows(), mask.ncols());
+    // Nodes 0..r are rows, r..r + c columns.
+    let mut seen = vec![false; r + c];
+    let mut stack = vec![0];
+    seen[0] = true;
+    while let Some(n) = stack.pop() {
+        let next: Vec<usize> = if n < r {
+            (0..c)
+                .filter(|&j| mask[(n, j)] == 1.0)
+                .map(|j| r + j)
+                .collect()
+        } else {
+            (0..r).filter(|&i| mask[(i, n - r)] == 1.0).collect()
+        };
+        for m in next {
+            if !seen[m] {
+                seen[m] = true;
+                stack.push(m);
+            }
+        }
+    }
+    seen.iter().all(|&s| s)
 }
 
 /// ‖P_Ω^c(A − A_0)‖_F / ‖P_Ω^c(Y − A_0)‖_F: the fraction of the way from the initial values to

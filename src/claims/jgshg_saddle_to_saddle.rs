@@ -12,8 +12,9 @@
 //! 10⁻³·½σ_r², else not converged within `t_max`) and the checks:
 //! - always: the rank starts at 0, every change is +1, and it ends at rank Y (minimal);
 //! - where σ_k/σ_{k+1} ≥ 2: the loss plateaus ([`lowrank::detect_plateaus`], band
-//!   `plateau_band`, at least `plateau_duration` long and spanning a factor 1.25 in time) are
-//!   exactly r, at the levels ½Σ_{i∉S}σ_i² of learned sets S of sizes 0, 1, …, r−1 in order
+//!   `plateau_band`, at least `plateau_duration` long and spanning a factor 1.05 in time) are
+//!   exactly r (consecutive pieces at the same level merged), at the levels ½Σ_{i∉S}σ_i² of
+//!   learned sets S of sizes 0, 1, …, r−1 in order
 //!   (relative error ≤ `level_tol`), with rank |S| on each (for closer σ the plateaus shorten;
 //!   they are measured, not asserted);
 //! - where theorems.md says it is reliable (L = 2, or ratios ≥ 2): the target's modes are learned
@@ -94,7 +95,8 @@ pub struct RunAnalysis {
 }
 
 /// Analyses a staircase run against the target U diag(σ) Vᵀ (σ descending): ranks, plateaus
-/// matched to the levels ½Σ_{i∉S}σ_i² of every learned set S, per-mode escape times.
+/// matched to the levels ½Σ_{i∉S}σ_i² of every learned set S (consecutive pieces at the same S
+/// merged), per-mode escape times.
 pub fn analyse(
     st: &Staircase,
     target: &lowrank::DenoisingInstance,
@@ -105,8 +107,8 @@ pub fn analyse(
 ) -> RunAnalysis {
     let r = sigma.len();
     let floor = 1e-2 * 0.5 * sigma[r - 1].powi(2);
-    let found = lowrank::detect_plateaus(&st.times, &st.loss, band, min_duration, 1.25, floor);
-    let plateaus = found
+    let found = lowrank::detect_plateaus(&st.times, &st.loss, band, min_duration, 1.05, floor);
+    let matched: Vec<(f64, f64, f64, u32, f64)> = found
         .iter()
         .map(|p| {
             let (mut best, mut best_err) = (0u32, f64::INFINITY);
@@ -125,12 +127,35 @@ pub fn analyse(
                     best_err = err;
                 }
             }
-            let mid = 0.5 * (p.start + p.end);
+            (p.start, p.end, p.level, best, best_err)
+        })
+        .collect();
+    // A plateau is the time spent near one saddle: consecutive pieces at the same learned set
+    // (a slowly drifting plateau leaves the band and re-enters it) are one plateau, with the
+    // level of its longest piece and the worst level error of its pieces.
+    let mut merged: Vec<(f64, f64, f64, u32, f64, f64)> = Vec::new();
+    for &(start, end, level, set, err) in &matched {
+        match merged.last_mut() {
+            Some(m) if m.3 == set => {
+                if end - start > m.5 {
+                    m.2 = level;
+                    m.5 = end - start;
+                }
+                m.1 = end;
+                m.4 = m.4.max(err);
+            }
+            _ => merged.push((start, end, level, set, err, end - start)),
+        }
+    }
+    let plateaus = merged
+        .into_iter()
+        .map(|(start, end, level, set, err, _)| {
+            let mid = 0.5 * (start + end);
             let j = st
                 .times
                 .partition_point(|&t| t < mid)
                 .min(st.times.len() - 1);
-            (p.start, p.end, p.level, best, best_err, st.rank[j])
+            (start, end, level, set, err, st.rank[j])
         })
         .collect();
     RunAnalysis {
