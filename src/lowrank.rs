@@ -1091,56 +1091,73 @@ pub fn linear_fit(x: &[f64], y: &[f64], confidence: f64) -> LinearFit {
     }
 }
 
-/// A conjunction of checks folded into one tightness (claims with several requirements):
-/// numeric checks contribute their margin (≥ 1 iff the check holds, 1 tight), yes/no checks
-/// contribute +∞ when they hold and 0 when they fail.
-#[derive(Clone, Debug)]
+/// A conjunction of checks (claims with several requirements), folded into one measurement:
+/// - [`Margins::margin`]: a bound-type margin (≥ 1 iff it holds, 1 tight); the tightness is the
+///   smallest of them, `None` if there are none;
+/// - [`Margins::within`]: an identity to a tolerance (error ≤ tol), pass/fail only — its error is
+///   often rounding-level, neither meaningful as a tightness nor stable across CPUs; the largest
+///   error/tol ratio is reported as the value `worst_error_over_tol`;
+/// - [`Margins::require`]: a yes/no requirement.
+#[derive(Clone, Debug, Default)]
 pub struct Margins {
-    pub tightness: f64,
+    tightness: Option<f64>,
+    worst_error_ratio: Option<f64>,
     pub failed: Vec<String>,
 }
 
-impl Default for Margins {
-    fn default() -> Self {
-        Margins {
-            tightness: f64::INFINITY,
-            failed: Vec::new(),
+impl Margins {
+    fn fail(&mut self, name: &str) {
+        if !self.failed.iter().any(|f| f == name) {
+            self.failed.push(name.to_string());
         }
     }
-}
-
-impl Margins {
-    /// A numeric check: holds iff `margin` ≥ 1 (NaN fails).
+    /// A bound-type check: holds iff `margin` ≥ 1 (NaN fails).
     pub fn margin(&mut self, name: &str, margin: f64) {
         let m = if margin.is_nan() { 0.0 } else { margin };
         if m < 1.0 {
-            self.failed.push(name.to_string());
+            self.fail(name);
         }
-        self.tightness = self.tightness.min(m);
+        self.tightness = Some(self.tightness.map_or(m, |t| t.min(m)));
+    }
+    /// An identity: holds iff error ≤ tol (NaN fails).
+    pub fn within(&mut self, name: &str, error: f64, tol: f64) {
+        let ratio = if error.is_nan() {
+            f64::INFINITY
+        } else {
+            error / tol
+        };
+        if ratio > 1.0 {
+            self.fail(name);
+        }
+        self.worst_error_ratio = Some(self.worst_error_ratio.map_or(ratio, |w| w.max(ratio)));
     }
     /// A yes/no check.
     pub fn require(&mut self, name: &str, ok: bool) {
-        self.margin(name, if ok { f64::INFINITY } else { 0.0 });
+        if !ok {
+            self.fail(name);
+        }
     }
     pub fn holds(&self) -> bool {
         self.failed.is_empty()
     }
+    /// The smallest bound margin, if any.
+    pub fn tightness(&self) -> Option<f64> {
+        self.tightness
+    }
     /// The measurement: holds iff every check held; the note lists the failed checks.
     pub fn measurement(&self) -> crate::property::Measurement {
-        let t = if self.tightness.is_finite() {
-            self.tightness
+        use crate::property::{Measurement, Status};
+        let mut m = Measurement::with_status(if self.holds() {
+            Status::Holds
         } else {
-            f64::MAX
-        };
-        let mut m = crate::property::Measurement::from_tightness(t, 0.0);
+            Status::Violated
+        });
+        m.tightness = self.tightness;
+        if let Some(w) = self.worst_error_ratio {
+            m = m.value("worst_error_over_tol", w);
+        }
         if !self.failed.is_empty() {
-            let mut names: Vec<&str> = Vec::new();
-            for n in &self.failed {
-                if !names.contains(&n.as_str()) {
-                    names.push(n);
-                }
-            }
-            m = m.note(format!("failed: {}", names.join(", ")));
+            m = m.note(format!("failed: {}", self.failed.join(", ")));
         }
         m
     }

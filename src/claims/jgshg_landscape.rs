@@ -24,8 +24,8 @@
 //!    is global (loss within `loss_tol`); for L ≥ 3, when item 1 found a non-global local minimum
 //!    other than the origin, the search finds one too. (Skipped in the `no_l2` control.)
 //!
-//! Tightness: the smallest margin over the numeric requirements (grad_tol/‖∇ℓ‖, loss_tol/error,
-//! ±λ_min/hess_tol), 0 if a yes/no requirement fails ([`lowrank::Margins`]).
+//! A structural claim: no tightness (`None`); holds iff every requirement holds
+//! ([`lowrank::Margins`]); the smallest |transverse eigenvalue| met is reported.
 
 use crate::lowrank::{self, ScalarProblem};
 use crate::model::Dln;
@@ -199,6 +199,7 @@ impl Claim for Landscape {
         let (mut n_min, mut n_saddle, mut n_degenerate, mut n_nonglobal_min) = (0, 0, 0, 0);
         let (mut rule_points, mut rule_agree) = (0, 0);
         let mut origin_hessian_err = f64::NAN;
+        let mut min_abs_eig = f64::INFINITY;
         let mut minim = stream_rng(seed, Stream::Minimizer);
         for &(s1, m1) in &cands[0] {
             for &(s2, m2) in &cands[1] {
@@ -210,12 +211,10 @@ impl Claim for Landscape {
                 let predicted: f64 = scalar.iter().zip(&s).map(|(g, &x)| g.value(x)).sum();
                 worst_grad = worst_grad.max(c.grad_norm);
                 worst_loss_err = worst_loss_err.max((c.loss - predicted).abs());
-                checks.margin("critical", grad_tol / c.grad_norm.max(1e-300));
-                checks.margin(
-                    "loss = Σ g_i(s_i)",
-                    loss_tol / (c.loss - predicted).abs().max(1e-300),
-                );
-                checks.margin("non-degenerate", c.min_transverse.abs() / hess_tol);
+                checks.within("critical", c.grad_norm, grad_tol);
+                checks.within("loss = Σ g_i(s_i)", (c.loss - predicted).abs(), loss_tol);
+                checks.require("non-degenerate", c.min_transverse.abs() >= hess_tol);
+                min_abs_eig = min_abs_eig.min(c.min_transverse.abs());
                 let is_global = (c.loss - global_loss).abs() <= loss_tol;
                 match c.kind {
                     Kind::LocalMin => n_min += 1,
@@ -226,24 +225,27 @@ impl Claim for Landscape {
                     n_nonglobal_min += 1;
                 }
                 if is_global {
-                    checks.margin(
+                    checks.require(
                         "global minimum is a local minimum",
-                        c.min_transverse / hess_tol,
+                        c.min_transverse >= hess_tol,
                     );
                 }
                 if m1 || m2 {
-                    checks.margin("s₋ points are strict saddles", -c.min_transverse / hess_tol);
+                    checks.require(
+                        "s₋ points are strict saddles",
+                        c.min_transverse <= -hess_tol,
+                    );
                 }
                 if depth == 2 && !is_global {
-                    checks.margin(
+                    checks.require(
                         "L = 2: non-global points are strict saddles",
-                        -c.min_transverse / hess_tol,
+                        c.min_transverse <= -hess_tol,
                     );
                 }
                 if depth >= 3 && is_top_k(s) {
-                    checks.margin(
+                    checks.require(
                         "L ≥ 3: top-k points are local minima",
-                        c.min_transverse / hess_tol,
+                        c.min_transverse >= hess_tol,
                     );
                 }
                 if depth >= 3 && on_off(s) {
@@ -261,8 +263,8 @@ impl Claim for Landscape {
                         }
                     }
                     origin_hessian_err = err;
-                    checks.margin("origin Hessian = λI", 1e-12 / err.max(1e-300));
-                    checks.margin("origin is a local minimum", c.min_transverse / hess_tol);
+                    checks.within("origin Hessian = λI", err, 1e-12);
+                    checks.require("origin is a local minimum", c.min_transverse >= hess_tol);
                 }
             }
         }
@@ -338,6 +340,7 @@ impl Claim for Landscape {
         let mut m = checks
             .measurement()
             .value("worst_grad_norm", worst_grad)
+            .value("min_abs_transverse_eigenvalue", min_abs_eig)
             .value("worst_loss_error", worst_loss_err)
             .value("global_loss", global_loss)
             .value("enumerated_local_minima", n_min as f64)
