@@ -18,6 +18,7 @@ pub mod hessian;
 pub mod init;
 pub mod instance;
 pub mod linalg;
+pub mod lowrank;
 pub mod model;
 pub mod objective;
 pub mod problem;

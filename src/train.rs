@@ -320,7 +320,8 @@ pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> Tra
                 next_time.next();
             }
             if due_time || (opts.record_every > 0 && accepted.is_multiple_of(opts.record_every)) {
-                let r = record(problem, &theta, &a_of(&theta), accepted, t, (loss, excess, norm(&k[0])), sharp);
+                let r =
+                    record(problem, &theta, &a_of(&theta), accepted, t, (loss, excess, norm(&k[0])), sharp);
                 records.push(r.clone());
                 last = r;
             }

@@ -136,6 +136,12 @@ property_tests! {
     mc_sharpness_upper_at_minimizer => "mc.sharpness_upper_at_minimizer",
     mc_underdetermined => "mc.underdetermined",
     mc_gd_stability => "mc.gd.stability",
+    jgshg_schatten => "jgshg.schatten",
+    jgshg_balance_decay => "jgshg.balance_decay",
+    jgshg_lazy => "jgshg.lazy",
+    jgshg_saddle_to_saddle => "jgshg.saddle_to_saddle",
+    jgshg_landscape => "jgshg.landscape",
+    jgshg_local_minima_generalize => "jgshg.local_minima_generalize",
 }
 
 #[test]

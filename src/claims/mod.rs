@@ -6,6 +6,12 @@
 
 use crate::property::Claim;
 
+pub mod jgshg_balance_decay;
+pub mod jgshg_landscape;
+pub mod jgshg_lazy;
+pub mod jgshg_local_minima_generalize;
+pub mod jgshg_saddle_to_saddle;
+pub mod jgshg_schatten;
 pub mod mc_gd_stability;
 pub mod mc_hessian_at_minimizer;
 pub mod mc_sharpness_upper_at_minimizer;
@@ -27,6 +33,12 @@ pub fn all() -> Vec<&'static dyn Claim> {
         &mc_sharpness_upper_at_minimizer::SharpnessUpperAtMinimizer,
         &mc_underdetermined::Underdetermined,
         &mc_gd_stability::McGdStability,
+        &jgshg_schatten::Schatten,
+        &jgshg_balance_decay::BalanceDecay,
+        &jgshg_lazy::Lazy,
+        &jgshg_saddle_to_saddle::SaddleToSaddle,
+        &jgshg_landscape::Landscape,
+        &jgshg_local_minima_generalize::LocalMinimaGeneralize,
     ]
 }
 

@@ -1,0 +1,312 @@
+//! jgshg.landscape: critical points of ½‖A − Y‖²_F + (λ/2)‖θ‖² with λ > 0, classified by the
+//! exact Hessian. For L = 2 every critical point is a global minimum or a strict saddle; for
+//! L ≥ 3 non-global local minima exist and the origin is a local minimum (Hessian = λI there).
+//!
+//! One instance: Y = U diag(σ_1, σ_2) Vᵀ (U = V = I unless `rotate`), hidden width w ≥ 2.
+//! 1. Every balanced point W_ℓ = Q_ℓS^{1/L}Q_{ℓ−1}ᵀ whose per-mode values s_i are critical points
+//!    of the scalar problem g_i (0, s₋, s₊; [`lowrank::ScalarProblem`]) must be critical
+//!    (‖∇ℓ‖ ≤ `grad_tol`) with loss Σ_i g_i(s_i) (to `loss_tol`), and is classified by the
+//!    eigenvalues of ∇²ℓ transverse to its orthogonal-gauge orbit
+//!    ([`lowrank::hessian_modulo_gauge`]): local minimum if all ≥ `hess_tol`, strict saddle if one
+//!    ≤ −`hess_tol`, else degenerate. Required: no degenerate point; the global minimum (each mode
+//!    at argmin g_i) is a local minimum; every point with a mode at s₋ is a strict saddle; for
+//!    L = 2 every other point is a strict saddle; for L ≥ 3 the Hessian at the origin is exactly
+//!    λI, the origin is a non-global local minimum, and every "top-k" point (the k largest modes
+//!    at s₊, the others at 0: the explicit minima of theorems.md, e.g. s = (2.235174, 0.840276)
+//!    for L = 3, λ = 1, Y = diag(3, 1.9)) is a local minimum. Measured: how often "local minimum
+//!    ⇔ top-k" holds among the points with every mode at 0 or s₊ (a mode switched off next to a
+//!    smaller switched-on one is a saddle: our derivation, not the paper's).
+//! 2. Gradient flow from `starts` Gaussian starts (stds geometric from `start_std_min` to
+//!    `start_std_max`: large starts switch every mode on, small ones leave weak modes off or fall
+//!    into the origin, so a spread finds both kinds of minima) until ‖∇ℓ‖ ≤ 100·`grad_tol`,
+//!    then Newton steps ([`lowrank::newton_polish`]) to ‖∇ℓ‖ ≤ `grad_tol` (else not converged);
+//!    every end point is classified the same way. Required: for L = 2 every local minimum found
+//!    is global (loss within `loss_tol`); for L ≥ 3, when item 1 found a non-global local minimum
+//!    other than the origin, the search finds one too. (Skipped in the `no_l2` control.)
+//!
+//! A structural claim: no tightness (`None`); holds iff every requirement holds
+//! ([`lowrank::Margins`]); the smallest |transverse eigenvalue| met is reported.
+
+use crate::lowrank::{self, ScalarProblem};
+use crate::model::Dln;
+use crate::objective::Objective;
+use crate::problem::Problem;
+use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::rng::{Stream, stream_rng};
+use crate::train::{self, GfOptions, Outcome, Stop};
+use faer::Mat;
+
+pub struct Landscape;
+
+const PARAMS: &[Param] = &[
+    Param::int("depth", 2, "number of layers L"),
+    Param::int("width", 2, "hidden width w"),
+    Param::positive("l2", "L2 coefficient λ > 0"),
+    Param::positive("sigma1", "first singular value of Y"),
+    Param::positive("sigma2", "second singular value of Y (≠ sigma1)"),
+    Param::boolean("rotate", "Y = U diag(σ) Vᵀ with Haar-random U, V (else diagonal)"),
+    Param::int("starts", 0, "random starts of the search"),
+    Param::positive("start_std_min", "smallest std of the Gaussian search starts"),
+    Param::positive(
+        "start_std_max",
+        "largest std of the Gaussian search starts (geometric spread across starts)",
+    ),
+    Param::positive("t_max", "time budget of each search run"),
+    Param::positive("grad_tol", "gradient norm of a critical point"),
+    Param::positive("hess_tol", "eigenvalues within ±hess_tol (transverse to the gauge orbit) count as zero"),
+    Param::positive("loss_tol", "tolerance on losses"),
+    Param::positive("gf_tol", "gradient-flow tolerance of the search"),
+];
+
+const CONTROLS: &[&str] = &["no_l2"];
+
+/// How a critical point classifies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    LocalMin,
+    StrictSaddle,
+    Degenerate,
+}
+
+/// One classified critical point.
+#[derive(Clone, Debug)]
+pub struct Classified {
+    pub loss: f64,
+    pub grad_norm: f64,
+    pub kind: Kind,
+    pub min_transverse: f64,
+    pub gauge_dim: usize,
+}
+
+/// Gradient norm, loss and Hessian class of θ (transverse to the orthogonal gauge orbit).
+pub fn classify(problem: &Problem, theta: &[f64], hess_tol: f64) -> Classified {
+    let (loss, g) = problem.loss_and_gradient(theta);
+    let gh = lowrank::hessian_modulo_gauge(problem, theta);
+    let min_t = gh.transverse.first().copied().unwrap_or(f64::INFINITY);
+    let kind = if min_t >= hess_tol {
+        Kind::LocalMin
+    } else if min_t <= -hess_tol {
+        Kind::StrictSaddle
+    } else {
+        Kind::Degenerate
+    };
+    Classified {
+        loss,
+        grad_norm: crate::linalg::norm(&g),
+        kind,
+        min_transverse: min_t,
+        gauge_dim: gh.gauge_dim,
+    }
+}
+
+impl Claim for Landscape {
+    fn id(&self) -> &'static str {
+        "jgshg.landscape"
+    }
+    fn params(&self) -> &'static [Param] {
+        PARAMS
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        CONTROLS
+    }
+
+    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+        let depth = point.usize("depth");
+        let width = point.usize("width");
+        let mut l2 = point.f64("l2");
+        match variant {
+            Variant::Claim => {}
+            Variant::Control("no_l2") => l2 = 0.0,
+            Variant::Control(other) => {
+                return Err(ClaimError(format!("unknown control {other}")));
+            }
+        }
+        let sigma = [point.f64("sigma1"), point.f64("sigma2")];
+        if sigma[0] == sigma[1] {
+            return Err(ClaimError("equal singular values make the critical sets degenerate".into()));
+        }
+        let (grad_tol, hess_tol, loss_tol) =
+            (point.f64("grad_tol"), point.f64("hess_tol"), point.f64("loss_tol"));
+        let mut rot = stream_rng(seed, Stream::Rotation);
+        let (y, u, v) = if point.bool("rotate") {
+            lowrank::target_with_spectrum(2, 2, &sigma, &mut rot)
+        } else {
+            let eye = Mat::<f64>::identity(2, 2);
+            let y = Mat::from_fn(2, 2, |i, j| if i == j { sigma[i] } else { 0.0 });
+            (y, eye.clone(), eye)
+        };
+        let problem = Problem::new(Dln::deep(2, width, 2, depth), Objective::Matrix { target: y })
+            .map_err(|e| ClaimError(e.to_string()))?
+            .with_l2(l2);
+        let scalar: Vec<ScalarProblem> = sigma.iter().map(|&s| ScalarProblem::new(s, l2, depth)).collect();
+        let global_loss: f64 = scalar.iter().map(|g| g.value(g.global_minimizer())).sum();
+        // Modes by decreasing σ; a "top-k" point has the k largest modes at s₊ and the rest at 0.
+        let by_sigma: Vec<usize> = if sigma[0] >= sigma[1] { vec![0, 1] } else { vec![1, 0] };
+        let plus: Vec<Option<f64>> = scalar.iter().map(|g| g.critical_points().plus).collect();
+        let is_top_k = |s: [f64; 2]| {
+            let on: Vec<bool> = (0..2).map(|i| s[i] > 0.0 && Some(s[i]) == plus[i]).collect();
+            let off: Vec<bool> = (0..2).map(|i| s[i] == 0.0).collect();
+            let k = by_sigma.iter().take_while(|&&i| on[i]).count();
+            by_sigma[k..].iter().all(|&i| off[i])
+        };
+        let on_off = |s: [f64; 2]| (0..2).all(|i| s[i] == 0.0 || Some(s[i]) == plus[i]);
+        // Candidate per-mode values: (s, is s₋).
+        let cands: Vec<Vec<(f64, bool)>> = scalar
+            .iter()
+            .map(|g| {
+                let c = g.critical_points();
+                let mut v = vec![(0.0, false)];
+                v.extend(c.minus.map(|s| (s, true)));
+                v.extend(c.plus.map(|s| (s, false)));
+                v
+            })
+            .collect();
+
+        let mut checks = lowrank::Margins::default();
+        let mut worst_grad: f64 = 0.0;
+        let mut worst_loss_err: f64 = 0.0;
+        let (mut n_min, mut n_saddle, mut n_degenerate, mut n_nonglobal_min) = (0, 0, 0, 0);
+        let (mut rule_points, mut rule_agree) = (0, 0);
+        let mut origin_hessian_err = f64::NAN;
+        let mut min_abs_eig = f64::INFINITY;
+        let mut minim = stream_rng(seed, Stream::Minimizer);
+        for &(s1, m1) in &cands[0] {
+            for &(s2, m2) in &cands[1] {
+                let s = [s1, s2];
+                let ws = lowrank::balanced_factors(u.as_ref(), &s, v.as_ref(), depth, width, &mut minim);
+                let theta = problem.model.flatten(&ws);
+                let c = classify(&problem, &theta, hess_tol);
+                let predicted: f64 = scalar.iter().zip(&s).map(|(g, &x)| g.value(x)).sum();
+                worst_grad = worst_grad.max(c.grad_norm);
+                worst_loss_err = worst_loss_err.max((c.loss - predicted).abs());
+                checks.within("critical", c.grad_norm, grad_tol);
+                checks.within("loss = Σ g_i(s_i)", (c.loss - predicted).abs(), loss_tol);
+                checks.require("non-degenerate", c.min_transverse.abs() >= hess_tol);
+                min_abs_eig = min_abs_eig.min(c.min_transverse.abs());
+                let is_global = (c.loss - global_loss).abs() <= loss_tol;
+                match c.kind {
+                    Kind::LocalMin => n_min += 1,
+                    Kind::StrictSaddle => n_saddle += 1,
+                    Kind::Degenerate => n_degenerate += 1,
+                }
+                if c.kind == Kind::LocalMin && !is_global && (s1 > 0.0 || s2 > 0.0) {
+                    n_nonglobal_min += 1;
+                }
+                if is_global {
+                    checks.require("global minimum is a local minimum", c.min_transverse >= hess_tol);
+                }
+                if m1 || m2 {
+                    checks.require("s₋ points are strict saddles", c.min_transverse <= -hess_tol);
+                }
+                if depth == 2 && !is_global {
+                    checks.require(
+                        "L = 2: non-global points are strict saddles",
+                        c.min_transverse <= -hess_tol,
+                    );
+                }
+                if depth >= 3 && is_top_k(s) {
+                    checks.require("L ≥ 3: top-k points are local minima", c.min_transverse >= hess_tol);
+                }
+                if depth >= 3 && on_off(s) {
+                    rule_points += 1;
+                    rule_agree += ((c.kind == Kind::LocalMin) == is_top_k(s)) as usize;
+                }
+                if depth >= 3 && s1 == 0.0 && s2 == 0.0 {
+                    let h = crate::hessian::dense_hessian(&problem, &theta);
+                    let p = h.nrows();
+                    let mut err: f64 = 0.0;
+                    for i in 0..p {
+                        for j in 0..p {
+                            let want = if i == j { l2 } else { 0.0 };
+                            err = err.max((h[(i, j)] - want).abs());
+                        }
+                    }
+                    origin_hessian_err = err;
+                    checks.within("origin Hessian = λI", err, 1e-12);
+                    checks.require("origin is a local minimum", c.min_transverse >= hess_tol);
+                }
+            }
+        }
+        if depth >= 3 {
+            checks.require(
+                "L ≥ 3: the origin is a non-global local minimum",
+                global_loss < scalar.iter().map(|g| g.value(0.0)).sum::<f64>() - loss_tol,
+            );
+        }
+
+        // Search from random starts.
+        let mut search_rng = stream_rng(seed, Stream::Search);
+        let (mut found_min, mut found_nonglobal, mut found_origin, mut found_saddle) = (0, 0, 0, 0);
+        let mut opts = GfOptions::new(point.f64("t_max"), point.f64("gf_tol"));
+        opts.stop = Stop { excess_loss: None, grad_norm: Some(100.0 * grad_tol) };
+        // The control's failure comes from item 1; at λ = 0 the minima are degenerate and the
+        // search would only stall.
+        let starts = if l2 == 0.0 { 0 } else { point.usize("starts") };
+        let (std_lo, std_hi) = (point.f64("start_std_min"), point.f64("start_std_max"));
+        for j in 0..starts {
+            let frac = if starts > 1 { j as f64 / (starts - 1) as f64 } else { 0.0 };
+            let std = std_lo * (std_hi / std_lo).powf(frac);
+            let theta0 = crate::init::gaussian(&problem.model, std, &mut search_rng);
+            let res = train::gradient_flow(&problem, &theta0, &opts);
+            if res.outcome != Outcome::Converged {
+                return Ok(Measurement::not_converged(format!(
+                    "a search run stopped at ‖∇ℓ‖ = {:.3e} after t = {:.3e} ({:?})",
+                    res.last.grad_norm, res.time, res.outcome
+                )));
+            }
+            // The explicit integrator stalls at ‖∇ℓ‖ ~ tolerance × λ_max(H) near a minimum:
+            // finish with Newton steps.
+            let (theta, g) = lowrank::newton_polish(&problem, &res.theta, 8);
+            if g > grad_tol {
+                return Ok(Measurement::not_converged(format!(
+                    "a search run's end point polished only to ‖∇ℓ‖ = {g:.3e}"
+                )));
+            }
+            let c = classify(&problem, &theta, hess_tol);
+            match c.kind {
+                Kind::LocalMin => {
+                    found_min += 1;
+                    if crate::linalg::norm(&theta) <= 1e-6 {
+                        found_origin += 1;
+                    } else if c.loss > global_loss + loss_tol {
+                        found_nonglobal += 1;
+                    }
+                }
+                _ => found_saddle += 1,
+            }
+        }
+        if starts > 0 {
+            if depth == 2 {
+                checks.require(
+                    "L = 2: search finds only global minima",
+                    found_nonglobal == 0 && found_origin == 0,
+                );
+            } else if n_nonglobal_min >= 1 {
+                checks.require("L ≥ 3: search finds a non-global minimum other than 0", found_nonglobal >= 1);
+            }
+        }
+
+        let mut m = checks
+            .measurement()
+            .value("worst_grad_norm", worst_grad)
+            .value("min_abs_transverse_eigenvalue", min_abs_eig)
+            .value("worst_loss_error", worst_loss_err)
+            .value("global_loss", global_loss)
+            .value("enumerated_local_minima", n_min as f64)
+            .value("enumerated_strict_saddles", n_saddle as f64)
+            .value("enumerated_degenerate", n_degenerate as f64)
+            .value("enumerated_nonglobal_minima", n_nonglobal_min as f64)
+            .value(
+                "top_k_rule_agreement",
+                if rule_points > 0 { rule_agree as f64 / rule_points as f64 } else { f64::NAN },
+            )
+            .value("search_local_minima", found_min as f64)
+            .value("search_nonglobal_minima", found_nonglobal as f64)
+            .value("search_origin", found_origin as f64)
+            .value("search_saddles", found_saddle as f64);
+        if origin_hessian_err.is_finite() {
+            m = m.value("origin_hessian_minus_l2_max", origin_hessian_err);
+        }
+        Ok(m)
+    }
+}

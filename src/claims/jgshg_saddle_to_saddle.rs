@@ -1,0 +1,315 @@
+//! jgshg.saddle_to_saddle: from small initialisation εZ, gradient flow on noiseless denoising
+//! ½‖A − Y‖² visits the saddles one mode at a time: the loss sits on plateaus ½Σ_{i>k}σ_i², the
+//! numerical rank of A rises 0 → 1 → … → rank Y by one at a time and ends minimal. The escape
+//! time of mode k grows like (1/σ_k)·log(1/ε) for L = 2 and like ε^{−(L−2)} for L ≥ 3.
+//!
+//! One instance: Y = U diag(σ) Vᵀ (dim × dim, σ_k = σ_max·ratio^{−(k−1)}, k ≤ `rank`), a fixed
+//! Gaussian direction Z ([`lowrank::denoising_instance`]) and `n_eps` scales ε, geometric from
+//! `eps_max` down to `eps_min` for L = 2, and such that ε^{L−2} runs geometrically from
+//! `eps_pow_max` down to `eps_pow_min` for L ≥ 3 (so escape times are comparable across depths).
+//! For each ε, [`lowrank::staircase`] (θ_0 = εZ, snapshots on a geometric time grid of factor
+//! `growth`, rank = number of singular values above `rank_cutoff`·σ_r, until the loss is below
+//! 10⁻³·½σ_r², else not converged within `t_max`) and the checks:
+//! - always: the rank starts at 0, every change is +1, and it ends at rank Y (minimal);
+//! - where σ_k/σ_{k+1} ≥ 2: the loss plateaus ([`lowrank::detect_plateaus`], band
+//!   `plateau_band`, at least `plateau_duration` long and spanning a factor 1.05 in time) are
+//!   exactly r (consecutive pieces at the same level merged), at the levels ½Σ_{i∉S}σ_i² of
+//!   learned sets S of sizes 0, 1, …, r−1 in order
+//!   (relative error ≤ `level_tol`), with rank |S| on each (for closer σ the plateaus shorten;
+//!   they are measured, not asserted);
+//! - where theorems.md says it is reliable (L = 2, or ratios ≥ 2): the target's modes are learned
+//!   largest first, i.e. the times t_i at which u_iᵀAv_i crosses the rank threshold increase with
+//!   i ([`lowrank::Staircase::mode_escape_times`]); measured (value `largest_first`) otherwise.
+//!
+//! Escape times t_i(ε) are fitted across ε with 95 % Student-t intervals ([`lowrank::linear_fit`]):
+//! for L = 2, t_i against log(1/ε), where |slope·σ_i − 1| ≤ `slope_tol`; for L ≥ 3, log t_i
+//! against log(1/ε), where |exponent − (L−2)| ≤ `slope_tol`·(L−2) (t_i against ε^{−(L−2)} is also
+//! fitted; its R² is reported). Asserted for the first escape (from the origin) always, for later
+//! modes where the order is reliable; reported otherwise (with close σ at L ≥ 3 the later escapes
+//! can interact). A limit: no tightness; holds iff every asserted check holds, and the largest
+//! error/tolerance ratio is reported ([`lowrank::Margins`]).
+//!
+//! Control `large_init`: one run at ε = `large_eps` (≳ 1/√w): the rank starts full and there are
+//! no plateaus.
+
+use crate::lowrank::{self, Margins, Staircase, StaircaseOptions};
+use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+
+pub struct SaddleToSaddle;
+
+const PARAMS: &[Param] = &[
+    Param::int("depth", 2, "number of layers L"),
+    Param::int("width", 1, "hidden width w"),
+    Param::int("dim", 1, "d_in = d_out"),
+    Param::int("rank", 1, "rank r of the target"),
+    Param::positive("sigma_max", "largest singular value σ_1 of the target"),
+    Param::positive("sigma_ratio", "σ_k/σ_{k+1} (> 1)"),
+    Param::positive("eps_max", "largest initialisation scale ε (L = 2)"),
+    Param::positive("eps_min", "smallest initialisation scale ε (L = 2)"),
+    Param::positive("eps_pow_max", "largest ε^{L−2} (L ≥ 3)"),
+    Param::positive("eps_pow_min", "smallest ε^{L−2} (L ≥ 3)"),
+    Param::int("n_eps", 3, "number of scales (geometric from eps_max to eps_min)"),
+    Param::positive("large_eps", "initialisation scale of the large_init control"),
+    Param::positive("t_max", "time budget of each run"),
+    Param::positive("growth", "factor between snapshot times"),
+    Param::positive("gf_tol", "gradient-flow tolerance"),
+    Param::positive("rank_cutoff", "a singular value of A counts when above rank_cutoff·σ_r"),
+    Param::positive("plateau_band", "a plateau's losses stay within a factor 1 + plateau_band"),
+    Param::positive("plateau_duration", "minimal duration of a plateau"),
+    Param::positive("level_tol", "relative tolerance of plateau levels against ½Σ_{i∉S}σ_i²"),
+    Param::positive("slope_tol", "relative tolerance of the fitted escape-time slopes/exponents"),
+];
+
+const CONTROLS: &[&str] = &["large_init"];
+
+/// What one run shows.
+#[derive(Clone, Debug)]
+pub struct RunAnalysis {
+    pub initial_rank: usize,
+    pub final_rank: usize,
+    /// The successive rank changes (+1 each when one mode is learned at a time).
+    pub rank_changes: Vec<i64>,
+    /// Per detected plateau: (start, end, level, learned set S as a bit mask, relative level
+    /// error, rank at its midpoint).
+    pub plateaus: Vec<(f64, f64, f64, u32, f64, usize)>,
+    /// Escape time of each target mode i = 1..r (u_iᵀAv_i crossing the rank threshold).
+    pub escape_times: Vec<Option<f64>>,
+}
+
+/// Analyses a staircase run against the target U diag(σ) Vᵀ (σ descending): ranks, plateaus
+/// matched to the levels ½Σ_{i∉S}σ_i² of every learned set S (consecutive pieces at the same S
+/// merged), per-mode escape times.
+pub fn analyse(
+    st: &Staircase,
+    target: &lowrank::DenoisingInstance,
+    sigma: &[f64],
+    rank_threshold: f64,
+    band: f64,
+    min_duration: f64,
+) -> RunAnalysis {
+    let r = sigma.len();
+    let floor = 1e-2 * 0.5 * sigma[r - 1].powi(2);
+    let found = lowrank::detect_plateaus(&st.times, &st.loss, band, min_duration, 1.05, floor);
+    let matched: Vec<(f64, f64, f64, u32, f64)> = found
+        .iter()
+        .map(|p| {
+            let (mut best, mut best_err) = (0u32, f64::INFINITY);
+            for s in 0u32..(1 << r) {
+                let level: f64 =
+                    0.5 * (0..r).filter(|i| s & (1 << i) == 0).map(|i| sigma[i].powi(2)).sum::<f64>();
+                if level == 0.0 {
+                    continue;
+                }
+                let err = (p.level - level).abs() / level;
+                if err < best_err {
+                    best = s;
+                    best_err = err;
+                }
+            }
+            (p.start, p.end, p.level, best, best_err)
+        })
+        .collect();
+    // A plateau is the time spent near one saddle: consecutive pieces at the same learned set
+    // (a slowly drifting plateau leaves the band and re-enters it) are one plateau, with the
+    // level of its longest piece and the worst level error of its pieces.
+    let mut merged: Vec<(f64, f64, f64, u32, f64, f64)> = Vec::new();
+    for &(start, end, level, set, err) in &matched {
+        match merged.last_mut() {
+            Some(m) if m.3 == set => {
+                if end - start > m.5 {
+                    m.2 = level;
+                    m.5 = end - start;
+                }
+                m.1 = end;
+                m.4 = m.4.max(err);
+            }
+            _ => merged.push((start, end, level, set, err, end - start)),
+        }
+    }
+    let plateaus = merged
+        .into_iter()
+        .map(|(start, end, level, set, err, _)| {
+            let mid = 0.5 * (start + end);
+            let j = st.times.partition_point(|&t| t < mid).min(st.times.len() - 1);
+            (start, end, level, set, err, st.rank[j])
+        })
+        .collect();
+    RunAnalysis {
+        initial_rank: st.rank[0],
+        final_rank: *st.rank.last().unwrap(),
+        rank_changes: st.rank_changes(),
+        plateaus,
+        escape_times: st.mode_escape_times(target.u.as_ref(), target.v.as_ref(), rank_threshold),
+    }
+}
+
+/// The staircase checks of one run: rank steps always; plateaus when `plateaus`; largest-first
+/// order when `order`.
+pub fn check_run(a: &RunAnalysis, r: usize, plateaus: bool, order: bool, level_tol: f64, m: &mut Margins) {
+    m.require("rank starts at 0", a.initial_rank == 0);
+    m.require("rank rises by one at each change", a.rank_changes.iter().all(|&c| c == 1));
+    m.require("rank ends at rank Y", a.final_rank == r);
+    if plateaus {
+        m.require("r plateaus", a.plateaus.len() == r);
+        for (k, p) in a.plateaus.iter().enumerate() {
+            let size = p.3.count_ones() as usize;
+            m.require("plateau k has k modes learned", size == k);
+            m.require("rank on plateau k is k", p.5 == size);
+            m.within("plateau level", p.4, level_tol);
+        }
+    }
+    if order {
+        m.require("largest σ first", largest_first(a));
+    }
+}
+
+/// Whether the target's modes escaped in the order of their singular values (all escaped).
+pub fn largest_first(a: &RunAnalysis) -> bool {
+    let t: Option<Vec<f64>> = a.escape_times.iter().copied().collect();
+    t.is_some_and(|t| t.windows(2).all(|w| w[0] < w[1]))
+}
+
+impl Claim for SaddleToSaddle {
+    fn id(&self) -> &'static str {
+        "jgshg.saddle_to_saddle"
+    }
+    fn params(&self) -> &'static [Param] {
+        PARAMS
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        CONTROLS
+    }
+
+    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+        let (depth, width, dim, r) =
+            (point.usize("depth"), point.usize("width"), point.usize("dim"), point.usize("rank"));
+        if r > dim.min(width) {
+            return Err(ClaimError(format!("rank {r} > min(dim, width)")));
+        }
+        let ratio = point.f64("sigma_ratio");
+        if ratio <= 1.0 {
+            return Err(ClaimError("sigma_ratio must exceed 1".into()));
+        }
+        let sigma = lowrank::geometric_spectrum(point.f64("sigma_max"), ratio, r);
+        let inst = lowrank::denoising_instance(dim, width, depth, &sigma, seed);
+        let threshold = point.f64("rank_cutoff") * sigma[r - 1];
+        let opts = StaircaseOptions {
+            t_first: 1e-2,
+            growth: point.f64("growth"),
+            t_max: point.f64("t_max"),
+            tol: point.f64("gf_tol"),
+            rank_threshold: threshold,
+            stop_loss: 1e-3 * 0.5 * sigma[r - 1].powi(2),
+            max_refine: 4,
+        };
+        let (band, duration, level_tol) =
+            (point.f64("plateau_band"), point.f64("plateau_duration"), point.f64("level_tol"));
+        let order = depth == 2 || ratio >= 2.0;
+        let plateaus = ratio >= 2.0;
+        let run = |eps: f64| -> Result<Option<RunAnalysis>, ClaimError> {
+            let theta0: Vec<f64> = inst.direction.iter().map(|x| eps * x).collect();
+            let st = lowrank::staircase(&inst.problem, &theta0, &opts)?;
+            if !st.reached {
+                return Ok(None);
+            }
+            Ok(Some(analyse(&st, &inst, &sigma, threshold, band, duration)))
+        };
+        let mut m = Margins::default();
+        if let Variant::Control(name) = variant {
+            if name != "large_init" {
+                return Err(ClaimError(format!("unknown control {name}")));
+            }
+            let eps = point.f64("large_eps");
+            let Some(a) = run(eps)? else {
+                return Ok(Measurement::not_converged(format!(
+                    "ε = {eps}: loss not below 10⁻³·½σ_r² by t_max"
+                )));
+            };
+            check_run(&a, r, true, order, level_tol, &mut m);
+            return Ok(m
+                .measurement()
+                .value("initial_rank", a.initial_rank as f64)
+                .value("plateaus", a.plateaus.len() as f64));
+        }
+
+        let n = point.usize("n_eps");
+        let (e_hi, e_lo) = if depth == 2 {
+            (point.f64("eps_max"), point.f64("eps_min"))
+        } else {
+            let p = 1.0 / (depth as f64 - 2.0);
+            (point.f64("eps_pow_max").powf(p), point.f64("eps_pow_min").powf(p))
+        };
+        let eps: Vec<f64> = (0..n).map(|i| e_hi * (e_lo / e_hi).powf(i as f64 / (n - 1) as f64)).collect();
+        let mut escapes: Vec<Vec<f64>> = vec![Vec::new(); r];
+        let mut all_first = true;
+        let mut plateau_count = 0usize;
+        let mut worst_level: f64 = 0.0;
+        for &e in &eps {
+            let Some(a) = run(e)? else {
+                return Ok(Measurement::not_converged(format!(
+                    "ε = {e:.3e}: loss not below 10⁻³·½σ_r² by t_max"
+                )));
+            };
+            check_run(&a, r, plateaus, order, level_tol, &mut m);
+            all_first &= largest_first(&a);
+            plateau_count += a.plateaus.len();
+            worst_level = a.plateaus.iter().fold(worst_level, |w, p| w.max(p.4));
+            for k in 0..r {
+                match a.escape_times[k] {
+                    Some(t) => escapes[k].push(t),
+                    None => {
+                        return Ok(Measurement::not_converged(format!(
+                            "ε = {e:.3e}: mode {} never escaped",
+                            k + 1
+                        )));
+                    }
+                }
+            }
+        }
+        let mut out = Measurement::from_tightness(1.0, 0.0);
+        let slope_tol = point.f64("slope_tol");
+        let log_inv: Vec<f64> = eps.iter().map(|e| (1.0 / e).ln()).collect();
+        for k in 0..r {
+            let name = k + 1;
+            // The escape from the origin (mode 1) always; later modes where the order is
+            // reliable (with close σ at L ≥ 3 their escapes interact at these ε: measured).
+            let asserted = k == 0 || order;
+            if depth == 2 {
+                let f = lowrank::linear_fit(&log_inv, &escapes[k], 0.95);
+                let scaled = f.slope * sigma[k];
+                if asserted {
+                    m.within("L = 2 slope ≈ 1/σ_k", (scaled - 1.0).abs(), slope_tol);
+                }
+                out = out
+                    .value(&format!("slope_sigma_mode{name}"), scaled)
+                    .value(&format!("slope_sigma_lo_mode{name}"), f.slope_lo * sigma[k])
+                    .value(&format!("slope_sigma_hi_mode{name}"), f.slope_hi * sigma[k]);
+            } else {
+                let logt: Vec<f64> = escapes[k].iter().map(|t| t.ln()).collect();
+                let f = lowrank::linear_fit(&log_inv, &logt, 0.95);
+                let target = depth as f64 - 2.0;
+                if asserted {
+                    m.within("L ≥ 3 exponent ≈ L − 2", (f.slope - target).abs(), slope_tol * target);
+                }
+                let x: Vec<f64> = eps.iter().map(|e| e.powf(-target)).collect();
+                let lin = lowrank::linear_fit(&x, &escapes[k], 0.95);
+                out = out
+                    .value(&format!("exponent_mode{name}"), f.slope)
+                    .value(&format!("exponent_lo_mode{name}"), f.slope_lo)
+                    .value(&format!("exponent_hi_mode{name}"), f.slope_hi)
+                    .value(&format!("linear_r2_mode{name}"), lin.r2);
+            }
+            out = out.value(&format!("escape_time_eps_min_mode{name}"), *escapes[k].last().unwrap());
+        }
+        let mut res = m.measurement();
+        res.values.extend(out.values);
+        Ok(res
+            .value("largest_first", all_first as u8 as f64)
+            .value("order_asserted", order as u8 as f64)
+            .value("plateaus_asserted", plateaus as u8 as f64)
+            .value("eps_max_used", eps[0])
+            .value("eps_min_used", eps[n - 1])
+            .value("plateaus_detected", plateau_count as f64)
+            .value("worst_level_rel_error", worst_level))
+    }
+}
