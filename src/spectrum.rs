@@ -256,8 +256,10 @@ fn tridiagonal_eigen(alpha: &[f64], beta: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (vals, last)
 }
 
-/// The authors' estimator: `iters` steps of power iteration from a Gaussian vector, returning
-/// the Rayleigh quotient vᵀHv (it converges to the eigenvalue of largest *magnitude*).
+/// The authors' sharpness estimator, step for step (their `largest_eigenvalue`): v_0 a unit
+/// Gaussian vector, v_{k+1} = Hv_k/‖Hv_k‖, and the value returned is ‖Hv_{iters−2}‖, the norm of
+/// the second-to-last of `iters` Hessian-vector products. It converges to the eigenvalue of
+/// largest *magnitude* and is never negative: near saddles it reports |λ_min|, not the sharpness.
 pub fn power_iteration(problem: &Problem, theta: &[f64], iters: usize, seed: u64) -> f64 {
     let p = problem.num_params();
     let mut rng = stream_rng(seed, Stream::PowerIteration);
@@ -266,16 +268,17 @@ pub fn power_iteration(problem: &Problem, theta: &[f64], iters: usize, seed: u64
     let mut ws = problem.workspace();
     let mut pt = problem.at(&mut ws, theta);
     let mut hv = vec![0.0; p];
+    let (mut previous, mut current) = (1.0, 1.0);
     for _ in 0..iters {
+        previous = current;
         pt.hvp(&v, &mut hv);
-        let nh = norm(&hv);
-        if nh == 0.0 {
+        current = norm(&hv);
+        if current == 0.0 {
             return 0.0;
         }
         for (vi, hi) in v.iter_mut().zip(&hv) {
-            *vi = hi / nh;
+            *vi = hi / current;
         }
     }
-    pt.hvp(&v, &mut hv);
-    dot(&v, &hv)
+    previous
 }

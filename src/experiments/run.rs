@@ -207,34 +207,10 @@ impl Run {
     }
 }
 
-/// The authors' sharpness estimator, step for step (their `largest_eigenvalue`): v_0 a unit
-/// Gaussian vector, v_{k+1} = Hv_k/‖Hv_k‖, and the value returned is ‖Hv_{iters−2}‖, the norm
-/// of the second-to-last of `iters` Hessian-vector products. It converges to the largest
-/// eigenvalue in *magnitude* and never returns a negative number. (Differs from
-/// [`spectrum::power_iteration`], which returns the signed Rayleigh quotient after `iters`
-/// steps.)
+/// The authors' sharpness estimator ([`spectrum::power_iteration`]: the norm of the
+/// second-to-last of `iters` power-iteration products, largest magnitude, never negative).
 pub fn authors_estimate(problem: &Problem, theta: &[f64], iters: usize, seed: u64) -> f64 {
-    let p = problem.num_params();
-    let mut rng = stream_rng(seed, Stream::PowerIteration);
-    let mut v = crate::rng::normals(&mut rng, p);
-    let nv = norm(&v);
-    v.iter_mut().for_each(|x| *x /= nv);
-    let mut ws = problem.workspace();
-    let mut pt = problem.at(&mut ws, theta);
-    let mut hv = vec![0.0; p];
-    let (mut previous, mut current) = (1.0, 1.0);
-    for _ in 0..iters {
-        previous = current;
-        pt.hvp(&v, &mut hv);
-        current = norm(&hv);
-        if current == 0.0 {
-            return 0.0;
-        }
-        for (vi, hi) in v.iter_mut().zip(&hv) {
-            *vi = hi / current;
-        }
-    }
-    previous
+    spectrum::power_iteration(problem, theta, iters, seed)
 }
 
 /// (1/m)‖y − Xw‖² on a dataset.
