@@ -964,9 +964,9 @@ pub fn linear_fit(x: &[f64], y: &[f64], confidence: f64) -> LinearFit {
 /// A conjunction of checks (claims with several requirements), folded into one measurement:
 /// - [`Margins::margin`]: a bound-type margin (≥ 1 iff it holds, 1 tight); the tightness is the
 ///   smallest of them, `None` if there are none;
-/// - [`Margins::within`]: an identity to a tolerance (error ≤ tol), pass/fail only — its error is
-///   often rounding-level, neither meaningful as a tightness nor stable across CPUs; the largest
-///   error/tol ratio is reported as the value `worst_error_over_tol`;
+/// - [`Margins::within`]: an identity to a tolerance (error ≤ tol); the largest error/tol ratio
+///   is the measurement's `error` (often rounding-level: not a tightness, not stable across CPUs,
+///   so snapshots leave it out);
 /// - [`Margins::require`]: a yes/no requirement.
 #[derive(Clone, Debug, Default)]
 pub struct Margins {
@@ -1015,9 +1015,7 @@ impl Margins {
         use crate::property::{Measurement, Status};
         let mut m = Measurement::with_status(if self.holds() { Status::Holds } else { Status::Violated });
         m.tightness = self.tightness;
-        if let Some(w) = self.worst_error_ratio {
-            m = m.value("worst_error_over_tol", w);
-        }
+        m.error = self.worst_error_ratio;
         if !self.failed.is_empty() {
             m = m.note(format!("failed: {}", self.failed.join(", ")));
         }

@@ -170,7 +170,8 @@ pub struct Measurement {
     /// meaningful.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tightness: Option<f64>,
-    /// For identities and limits: the (relative) error, to compare with the stated tolerance.
+    /// For identities and limits: the error divided by its stated tolerance, so that the claim
+    /// holds iff it is ≤ 1 (the raw error is among `values`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<f64>,
     /// Named measured quantities (reported for the worst instance).
@@ -189,10 +190,11 @@ impl Measurement {
         let status = if t >= 1.0 - slack { Status::Holds } else { Status::Violated };
         Measurement { tightness: Some(t), ..Self::new(status) }
     }
-    /// A measurement of an identity or a limit: holds iff error ≤ tol.
+    /// A measurement of an identity or a limit: holds iff error ≤ tol; records error/tol and
+    /// the raw error (as the value `error`).
     pub fn from_error(error: f64, tol: f64) -> Self {
         let status = if error <= tol { Status::Holds } else { Status::Violated };
-        Measurement { error: Some(error), ..Self::new(status) }
+        Measurement { error: Some(error / tol), ..Self::new(status) }.value("error", error)
     }
     pub fn with_status(status: Status) -> Self {
         Self::new(status)

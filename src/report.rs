@@ -93,7 +93,7 @@ pub fn table(runs: &[PropertyRun]) -> String {
     for r in runs {
         let worst = match (&r.summary.tightness, &r.summary.error) {
             (Some(t), _) => format!("{:.4}", t.min),
-            (None, Some(e)) => format!("err {:.1e}", e.max),
+            (None, Some(e)) => format!("err/tol {:.1e}", e.max),
             _ => "-".into(),
         };
         let nc = r.summary.not_converged;

@@ -93,7 +93,8 @@ pub struct RunSummary {
     /// Tightness over measured instances (holds iff ≥ 1; 1 is tight).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tightness: Option<Stats>,
-    /// Errors of identities/limits over measured instances (holds iff ≤ the tolerance).
+    /// Errors of identities/limits over measured instances, divided by their tolerances
+    /// (holds iff ≤ 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Stats>,
     /// Proportion holding among measured instances (probabilistic claims).

@@ -765,7 +765,7 @@ fn full_grids() {
     }
 }
 
-/// Margins: bound margins give the tightness, identities and requirements only pass/fail.
+/// Margins: bound margins give the tightness, identities the error/tol ratio, requirements pass/fail.
 #[test]
 fn margins_fold_checks_into_one_measurement() {
     let mut m = lowrank::Margins::default();
@@ -774,7 +774,7 @@ fn margins_fold_checks_into_one_measurement() {
     let meas = m.measurement();
     assert_eq!(meas.status, Status::Holds);
     assert_eq!(meas.tightness, None);
-    assert!((meas.values["worst_error_over_tol"] - 1e-5).abs() < 1e-18);
+    assert!((meas.error.unwrap() - 1e-5).abs() < 1e-18);
     m.margin("bound", 1.5);
     m.margin("bound 2", 3.0);
     assert_eq!(m.measurement().tightness, Some(1.5));
