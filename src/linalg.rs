@@ -14,7 +14,7 @@ use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 pub const FAER_MIN_FLOPS: usize = 32 * 32 * 32;
 
 /// `out (m×n) ← out·[accumulate] + a (m×k) · b (k×n)`, all row-major.
-#[inline]
+#[inline(always)]
 pub fn mul_nn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), m * k);
@@ -46,7 +46,7 @@ pub fn mul_nn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
 }
 
 /// `out (m×n) ← out·[accumulate] + a (m×k) · bᵀ` where `b` is n×k, all row-major.
-#[inline]
+#[inline(always)]
 pub fn mul_nt(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), m * k);
@@ -72,7 +72,7 @@ pub fn mul_nt(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
 
 /// `out (m×n) ← out·[accumulate] + aᵀ · b` where `a` is k×m and `b` is k×n, all row-major.
 /// With k = 1 this is the outer product that forms a layer's gradient.
-#[inline]
+#[inline(always)]
 pub fn mul_tn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), k * m);
@@ -112,7 +112,7 @@ fn accum(acc: bool) -> Accum {
 }
 
 /// `y ← y + alpha·x`.
-#[inline]
+#[inline(always)]
 pub fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
     debug_assert_eq!(y.len(), x.len());
     for (yi, xi) in y.iter_mut().zip(x) {
@@ -122,7 +122,7 @@ pub fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
 
 /// Euclidean inner product (sequential, fixed summation order, so bits never depend on the
 /// thread count): four interleaved partial sums over chunks of 4, which the compiler vectorises.
-#[inline]
+#[inline(always)]
 pub fn dot(x: &[f64], y: &[f64]) -> f64 {
     debug_assert_eq!(x.len(), y.len());
     if x.len() < 8 {
@@ -141,7 +141,7 @@ pub fn dot(x: &[f64], y: &[f64]) -> f64 {
 }
 
 /// Euclidean norm.
-#[inline]
+#[inline(always)]
 pub fn norm(x: &[f64]) -> f64 {
     dot(x, x).sqrt()
 }

@@ -164,13 +164,14 @@ impl Regression {
         self.sigma_factor.chunks_exact(self.d).map(|row| linalg::dot(row, x).powi(2)).sum()
     }
     /// out = Σx (row dots; Σ is symmetric).
-    #[inline]
+    #[inline(always)]
     pub fn sigma_mul(&self, x: &[f64], out: &mut [f64]) {
         for (o, row) in out.iter_mut().zip(self.sigma.chunks_exact(self.d)) {
             *o = linalg::dot(row, x);
         }
     }
     /// Excess risk (w − w*)ᵀΣ(w − w*) = ‖F(w − w*)‖² (no allocation).
+    #[inline(always)]
     pub fn excess(&self, w: &[f64]) -> f64 {
         self.sigma_factor
             .chunks_exact(self.d)
@@ -204,12 +205,14 @@ impl Objective {
     }
 
     /// C(A) for row-major A.
+    #[inline(always)]
     pub fn value(&self, a: &[f64]) -> f64 {
         self.excess(a) + self.infimum()
     }
 
     /// C(A) − inf C, computed without cancellation (for regression the quadratic form
     /// (w − w*)ᵀΣ(w − w*), accurate even when it is 1e-20 and R_min is 0.1).
+    #[inline(always)]
     pub fn excess(&self, a: &[f64]) -> f64 {
         match self {
             Objective::Regression(r) => r.excess(a),
@@ -251,7 +254,7 @@ impl Objective {
     }
 
     /// G = ∇C(A), row-major.
-    #[inline]
+    #[inline(always)]
     pub fn gradient(&self, a: &[f64], g: &mut [f64]) {
         match self {
             Objective::Regression(r) => {

@@ -54,6 +54,7 @@ impl Problem {
     }
 
     /// Runs the passes at θ and returns a handle for loss, gradient and HVPs there.
+    #[inline(always)]
     pub fn at<'p>(&'p self, ws: &'p mut Workspace, theta: &'p [f64]) -> Point<'p> {
         assert_eq!(theta.len(), self.num_params(), "θ has the wrong length");
         ws.forward_backward(self, theta);
@@ -131,7 +132,13 @@ impl Workspace {
         }
     }
 
+    /// The end-to-end map A_θ of the last [`Problem::at`] (row-major).
+    pub fn end_to_end(&self) -> &[f64] {
+        &self.end_to_end
+    }
+
     /// Suffix products a_k, the end-to-end map, its gradient G and the cotangents c_k.
+    #[inline(always)]
     fn forward_backward(&mut self, problem: &Problem, theta: &[f64]) {
         let model = &problem.model;
         let layers = model.layers();
@@ -212,6 +219,7 @@ impl Point<'_> {
     }
 
     /// out = ∇ℓ(θ): ∂ℓ/∂W_k = a_kᵀ c_k + λW_k. Cost O(d_out·P).
+    #[inline(always)]
     pub fn gradient(&self, out: &mut [f64]) {
         let model = &self.problem.model;
         let ws = &*self.ws;

@@ -124,10 +124,13 @@ pub fn gradient_descent(problem: &Problem, theta0: &[f64], opts: &GdOptions) -> 
     let mut last_good: Option<(Vec<f64>, Record)> = None;
     let sharp = opts.record_sharpness.as_ref();
     for step in 0..=opts.max_steps {
-        let pt = problem.at(&mut ws, &theta);
-        pt.gradient(&mut grad);
-        let gn = norm(&grad);
-        let (loss, excess) = (pt.loss(), pt.excess());
+        // One GD evaluation, compiled for the best SIMD level of this CPU (pulp dispatch). The
+        // kernels keep their operation order, so the bits are those of the baseline build.
+        let (gn, loss, excess) = pulp::Arch::new().dispatch(|| {
+            let pt = problem.at(&mut ws, &theta);
+            pt.gradient(&mut grad);
+            (norm(&grad), pt.loss(), pt.excess())
+        });
         if step == 0 {
             limit = opts.divergence_factor * loss.max(1.0);
         }
@@ -138,7 +141,7 @@ pub fn gradient_descent(problem: &Problem, theta0: &[f64], opts: &GdOptions) -> 
         if !diverged
             && (at_end || step == 0 || (opts.record_every > 0 && step.is_multiple_of(opts.record_every)))
         {
-            let a = pt.end_to_end().to_vec();
+            let a = ws.end_to_end().to_vec();
             let r = record(problem, &theta, &a, step, time, (loss, excess, gn), sharp);
             records.push(r.clone());
             last_good = Some((theta.clone(), r));
@@ -230,10 +233,12 @@ pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> Tra
     let sharp = opts.record_sharpness.as_ref();
     // f(θ) = −∇ℓ(θ); returns (ℓ(θ), excess).
     let mut field = |theta: &[f64], out: &mut [f64]| -> (f64, f64) {
-        let pt = problem.at(&mut ws, theta);
-        pt.gradient(out);
-        out.iter_mut().for_each(|v| *v = -*v);
-        (pt.loss(), pt.excess())
+        pulp::Arch::new().dispatch(|| {
+            let pt = problem.at(&mut ws, theta);
+            pt.gradient(out);
+            out.iter_mut().for_each(|v| *v = -*v);
+            (pt.loss(), pt.excess())
+        })
     };
     let a_of = |theta: &[f64]| linalg::to_row_major(problem.model.end_to_end(theta).as_ref());
     let mut theta = theta0.to_vec();

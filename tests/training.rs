@@ -155,3 +155,24 @@ fn gradient_descent_approaches_gradient_flow() {
     let ratio = e1 / e2;
     assert!((1.6..2.4).contains(&ratio), "first-order convergence: errors {e1:e}, {e2:e}, ratio {ratio}");
 }
+
+/// The GD loop runs its evaluations under pulp's SIMD dispatch (AVX2/AVX-512 when present);
+/// the kernels fix their operation order, so the bits must equal a plain baseline-compiled loop.
+#[test]
+fn simd_dispatched_descent_is_bit_identical_to_a_plain_loop() {
+    dlncheck::init_determinism();
+    for (problem, std) in [(paper_problem(10), 0.35), (residual_problem(7, 4, 11), 0.3)] {
+        let theta0 = init::gaussian(&problem.model, std, &mut stream_rng(12, Stream::Init));
+        let (eta, steps) = (0.01, 500);
+        let res = train::gradient_descent(&problem, &theta0, &GdOptions::new(eta, steps));
+        let mut theta = theta0.clone();
+        let mut ws = problem.workspace();
+        let mut g = vec![0.0; theta.len()];
+        for _ in 0..steps {
+            problem.at(&mut ws, &theta).gradient(&mut g);
+            dlncheck::linalg::axpy(&mut theta, -eta, &g);
+        }
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&res.theta), bits(&theta));
+    }
+}
