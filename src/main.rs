@@ -165,11 +165,11 @@ enum Command {
     /// learning rate per depth with 1/(La); 3 MLP distance and divergence probability vs scale;
     /// 4 and 5 the same as 1 and 3 for residual networks; 6 underdetermined MLP (n = 15 < d =
     /// 20): sharpness vs scale and generalisation gap vs sharpness with a log–log fit. Figures 1
-    /// and 3 share their runs, as do 4 and 5. 7 (Jacot et al.) loss and numerical rank vs time
-    /// for small and large initialisation, L = 2, 3, 4: from small ε the loss sits on plateaus
-    /// ½Σ_{i>k}σ_i² while the rank climbs 0 → 1 → 2 → 3, from large ε neither; 8 escape time of
-    /// each mode vs ε per depth with least-squares fits: slope 1/σ_k in log(1/ε) for L = 2,
-    /// exponent L − 2 (t ∝ ε^{−(L−2)}) for L ≥ 3.
+    /// and 3 share their runs, as do 4 and 5. Jacot et al. (gradient flows, L = 2, 3, 4): 7 loss
+    /// and numerical rank vs time for small and large initialisation (from small ε the loss sits
+    /// on plateaus ½Σ_{i>k}σ_i² while the rank climbs 0 → 1 → 2 → 3; from large ε neither);
+    /// 8 escape time of each mode vs ε per depth with least-squares fits (slope 1/σ_k in
+    /// log(1/ε) for L = 2, exponent L − 2, i.e. t ∝ ε^{−(L−2)}, for L ≥ 3).
     ///
     /// Each YAML of figures 1–6 holds the plotted means and 95 % bands, the dataset's closed
     /// forms (a, Λ, LB, S_min, 8LΛ), the exact sharpness against the authors' 20-step
@@ -181,7 +181,7 @@ enum Command {
     ///
     /// Runs are seeded by (figure, configuration, repetition): the files are bit-reproducible
     /// for any thread count. Full settings take 1–2.5 minutes on 2 cores (figure 6 dominates;
-    /// figures 7–8 about 20 s); --quick takes seconds.
+    /// figures 7–8 about 10 s); --quick takes seconds.
     Figures {
         /// At most 2 repetitions and a tenth of the steps (the same grids and seeds; figure 8: 3
         /// scales per depth, one instance): checks the pipeline and the output shapes in seconds.
