@@ -1030,10 +1030,13 @@ impl Margins {
 /// The instance behind the figures: Y (5 × 5) of rank 3 with σ = (4, 2, 1), width 6, seed's
 /// direction Z ([`denoising_instance`]); rank = singular values above 0.1·σ_3.
 pub const FIGURE_SIGMA: [f64; 3] = [4.0, 2.0, 1.0];
-const FIGURE_DIM: usize = 5;
-const FIGURE_WIDTH: usize = 6;
+pub const FIGURE_DIM: usize = 5;
+pub const FIGURE_WIDTH: usize = 6;
 
-fn figure_options(sigma: &[f64]) -> StaircaseOptions {
+/// The [`staircase`] settings of the figures: snapshots from t = 10⁻² on a geometric grid of
+/// factor 1.03 (to t_max = 10⁵), rank threshold 0.1·σ_min, stop once the loss is
+/// ≤ 10⁻³·½σ_min² (σ descending).
+pub fn figure_options(sigma: &[f64]) -> StaircaseOptions {
     let smin = sigma[sigma.len() - 1];
     StaircaseOptions {
         t_first: 1e-2,

@@ -1,5 +1,7 @@
-//! The experiment grids of Marion & Chizat (theorems.md §3, the authors' `run_experiment.py`),
-//! the `--quick` and `--reps-scale` variants, and the per-run seeds.
+//! The experiments and figures, the gradient-descent grids of Marion & Chizat (theorems.md §3,
+//! the authors' `run_experiment.py`), their `--quick` and `--reps-scale` variants, and the
+//! per-run seeds. (The gradient-flow experiments of Jacot et al., figures 7 and 8, have their
+//! settings in [`crate::experiments::saddle`].)
 //!
 //! A grid is (depth × learning rate × initialisation scale) × repetitions; each learning rate
 //! carries its own step budget and repetition count, as in the paper.
@@ -7,7 +9,8 @@
 use crate::recipe::Arch;
 use serde::Serialize;
 
-/// The four experiments behind the six linear figures.
+/// The experiments: four gradient-descent grids behind Marion & Chizat's six linear figures,
+/// and two sets of gradient flows behind the saddle-to-saddle figures of Jacot et al.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Experiment {
@@ -20,11 +23,23 @@ pub enum Experiment {
     LearningRate,
     /// MLP with n = 15 < d = 20, L = 5: Figure 6.
     Underdetermined,
+    /// Jacot et al.: gradient flows from a small and a large initialisation per depth
+    /// ([`crate::experiments::saddle`]): Figure 7.
+    Staircase,
+    /// Jacot et al.: escape times of gradient flows across initialisation scales per depth:
+    /// Figure 8.
+    EscapeTime,
 }
 
 impl Experiment {
-    pub const ALL: [Experiment; 4] =
-        [Experiment::Mlp, Experiment::LearningRate, Experiment::Residual, Experiment::Underdetermined];
+    pub const ALL: [Experiment; 6] = [
+        Experiment::Mlp,
+        Experiment::LearningRate,
+        Experiment::Residual,
+        Experiment::Underdetermined,
+        Experiment::Staircase,
+        Experiment::EscapeTime,
+    ];
 
     /// Short name, also the seed tag.
     pub fn tag(self) -> &'static str {
@@ -33,7 +48,15 @@ impl Experiment {
             Experiment::Residual => "residual",
             Experiment::LearningRate => "learning_rate",
             Experiment::Underdetermined => "underdetermined",
+            Experiment::Staircase => "staircase",
+            Experiment::EscapeTime => "escape_time",
         }
+    }
+
+    /// Whether the experiment is a set of gradient flows (no [`Grid`]; settings in
+    /// [`crate::experiments::saddle`]).
+    pub fn is_gradient_flow(self) -> bool {
+        matches!(self, Experiment::Staircase | Experiment::EscapeTime)
     }
 
     /// The figures drawn from this experiment's runs.
@@ -43,11 +66,14 @@ impl Experiment {
             Experiment::Residual => &[Figure::Fig4, Figure::Fig5],
             Experiment::LearningRate => &[Figure::Fig2],
             Experiment::Underdetermined => &[Figure::Fig6],
+            Experiment::Staircase => &[Figure::Fig7],
+            Experiment::EscapeTime => &[Figure::Fig8],
         }
     }
 }
 
-/// The paper's linear figures.
+/// The figures: Marion & Chizat's linear figures 1–6, and Jacot et al.'s saddle-to-saddle
+/// dynamics (7: loss and rank vs time; 8: escape time vs initialisation scale).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Figure {
@@ -57,13 +83,23 @@ pub enum Figure {
     Fig4,
     Fig5,
     Fig6,
+    Fig7,
+    Fig8,
 }
 
 impl Figure {
-    pub const ALL: [Figure; 6] =
-        [Figure::Fig1, Figure::Fig2, Figure::Fig3, Figure::Fig4, Figure::Fig5, Figure::Fig6];
+    pub const ALL: [Figure; 8] = [
+        Figure::Fig1,
+        Figure::Fig2,
+        Figure::Fig3,
+        Figure::Fig4,
+        Figure::Fig5,
+        Figure::Fig6,
+        Figure::Fig7,
+        Figure::Fig8,
+    ];
 
-    /// `fig1` … `fig6` (file stem and `--only` value).
+    /// `fig1` … `fig8` (file stem and `--only` value).
     pub fn name(self) -> &'static str {
         match self {
             Figure::Fig1 => "fig1",
@@ -72,6 +108,8 @@ impl Figure {
             Figure::Fig4 => "fig4",
             Figure::Fig5 => "fig5",
             Figure::Fig6 => "fig6",
+            Figure::Fig7 => "fig7",
+            Figure::Fig8 => "fig8",
         }
     }
 
@@ -88,6 +126,8 @@ impl Figure {
             Figure::Fig4 | Figure::Fig5 => Experiment::Residual,
             Figure::Fig2 => Experiment::LearningRate,
             Figure::Fig6 => Experiment::Underdetermined,
+            Figure::Fig7 => Experiment::Staircase,
+            Figure::Fig8 => Experiment::EscapeTime,
         }
     }
 }
@@ -152,8 +192,14 @@ pub const SWEEP_ETAS: [f64; 5] = [0.005, 0.02, 0.07, 0.1, 0.2];
 
 impl Grid {
     /// The authors' full settings.
+    ///
+    /// # Panics
+    /// For the gradient-flow experiments ([`Experiment::is_gradient_flow`]), which have no grid.
     pub fn paper(experiment: Experiment) -> Grid {
         match experiment {
+            Experiment::Staircase | Experiment::EscapeTime => {
+                panic!("{} is a gradient-flow experiment: no grid", experiment.tag())
+            }
             Experiment::Mlp => Grid {
                 experiment,
                 arch: Arch::Mlp,

@@ -1,5 +1,6 @@
 //! The paper's gradient-descent experiments (Marion & Chizat §5 and appendix; settings in
-//! theorems.md §3), as data: no I/O. [`crate::figures`] plots them and writes the files.
+//! theorems.md §3) and Jacot et al.'s saddle-to-saddle gradient flows (theorems.md §4), as data:
+//! no I/O. [`crate::figures`] plots them and writes the files.
 //!
 //! | experiment | runs | figures |
 //! |---|---|---|
@@ -7,6 +8,8 @@
 //! | [`Experiment::LearningRate`] | residual, s = 0.25, L ∈ {5, 10, 20, 40}, 25 learning rates | 2 (final distance vs η with 1/(La) per depth) |
 //! | [`Experiment::Residual`] | residual d = 5, L = 10, s ∈ [0, 1.7], 5 learning rates | 4 (sharpness, curves), 5 (distance, divergence) |
 //! | [`Experiment::Underdetermined`] | MLP n = 15 < d = 20, L = 5, 3 learning rates | 6 (sharpness, generalisation gap vs sharpness) |
+//! | [`Experiment::Staircase`] | Jacot et al.: gradient flows from ε small and large, L ∈ {2, 3, 4} ([`saddle`]) | 7 (loss and rank vs time) |
+//! | [`Experiment::EscapeTime`] | Jacot et al.: gradient flows at 8 scales ε per depth and instance | 8 (escape time vs ε, fits) |
 //!
 //! Runs are independent and seeded by (experiment, configuration, repetition)
 //! ([`grid::run_seed`]); they run in parallel (rayon) and are collected in grid order, so the
@@ -14,6 +17,7 @@
 
 pub mod grid;
 pub mod run;
+pub mod saddle;
 pub mod stats;
 pub mod summary;
 
@@ -39,7 +43,8 @@ pub struct ExperimentData {
 pub struct Timing {
     /// Wall-clock seconds of the whole experiment.
     pub wall: f64,
-    /// Summed over runs (CPU seconds across threads): gradient-descent steps, and the
+    /// Summed over runs (CPU seconds across threads): gradient-descent steps (for the
+    /// gradient-flow experiments: the whole flows, SVDs of the snapshots included), and the
     /// spectral work (exact eigenvalues, the authors' estimator, the PL certificate).
     pub gd: f64,
     pub spectra: f64,

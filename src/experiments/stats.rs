@@ -144,3 +144,74 @@ impl LinearFit {
         (y - t * se, y + t * se)
     }
 }
+
+/// Least squares with a common slope and one intercept per group (the within-group, or
+/// fixed-effects, fit): y = a_g + b·x. Used where the slope is the quantity of interest and each
+/// group (an instance) has its own offset.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommonSlopeFit {
+    pub n: usize,
+    pub groups: usize,
+    pub slope: f64,
+    /// The slope's confidence interval: slope ± t_{n−g−1}·√(SSE/(n−g−1)/Sxx_within).
+    pub slope_lo: f64,
+    pub slope_hi: f64,
+    /// a_g = ȳ_g − b·x̄_g per group.
+    pub intercepts: Vec<f64>,
+    /// 1 − SSE/Syy_within.
+    pub r_squared: f64,
+}
+
+impl CommonSlopeFit {
+    /// The fit of the finite pairs of each group at `confidence` (e.g. 0.95); `None` without
+    /// a residual degree of freedom (n ≤ g + 1) or with x constant within every group.
+    pub fn fit(groups: &[Vec<(f64, f64)>], confidence: f64) -> Option<CommonSlopeFit> {
+        let groups: Vec<Vec<(f64, f64)>> = groups
+            .iter()
+            .map(|g| g.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect::<Vec<_>>())
+            .filter(|g| !g.is_empty())
+            .collect();
+        let n: usize = groups.iter().map(|g| g.len()).sum();
+        let k = groups.len();
+        if n < k + 2 {
+            return None;
+        }
+        let means: Vec<(f64, f64)> = groups
+            .iter()
+            .map(|g| {
+                let m = g.len() as f64;
+                (g.iter().map(|p| p.0).sum::<f64>() / m, g.iter().map(|p| p.1).sum::<f64>() / m)
+            })
+            .collect();
+        let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+        for (g, &(xm, ym)) in groups.iter().zip(&means) {
+            for &(x, y) in g {
+                sxx += (x - xm).powi(2);
+                sxy += (x - xm) * (y - ym);
+                syy += (y - ym).powi(2);
+            }
+        }
+        if sxx == 0.0 {
+            return None;
+        }
+        let slope = sxy / sxx;
+        let intercepts: Vec<f64> = means.iter().map(|&(xm, ym)| ym - slope * xm).collect();
+        let sse: f64 = groups
+            .iter()
+            .zip(&intercepts)
+            .map(|(g, a)| g.iter().map(|&(x, y)| (y - a - slope * x).powi(2)).sum::<f64>())
+            .sum();
+        let df = (n - k - 1) as f64;
+        let t = StudentsT::new(0.0, 1.0, df).expect("df ≥ 1").inverse_cdf(0.5 + 0.5 * confidence);
+        let se = (sse / df / sxx).sqrt();
+        Some(CommonSlopeFit {
+            n,
+            groups: k,
+            slope,
+            slope_lo: slope - t * se,
+            slope_hi: slope + t * se,
+            intercepts,
+            r_squared: if syy > 0.0 { 1.0 - sse / syy } else { 1.0 },
+        })
+    }
+}

@@ -1,9 +1,10 @@
-//! CSV files of every run and of the training curves (written by hand: plain numbers, one
-//! header line). Numbers are printed in Rust's shortest round-trip form, so the files are exact
+//! CSV files of every run and of the training curves, and of every snapshot and escape time of
+//! the gradient flows of figures 7 and 8 (written by hand: plain numbers, one header line). Numbers are printed in Rust's shortest round-trip form, so the files are exact
 //! and bit-reproducible; NaN marks a quantity a diverged run does not have.
 
 use crate::experiments::ExperimentData;
 use crate::experiments::run::Curve;
+use crate::experiments::saddle::{EscapeData, StaircaseData};
 use crate::recipe::Arch;
 use std::fmt::Write;
 
@@ -113,6 +114,61 @@ pub fn curves(curves: &[Curve]) -> String {
                 num(p.sharpness),
                 num(p.power20)
             );
+        }
+    }
+    s
+}
+
+/// The columns of Figure 7's file: one line per snapshot of each flow.
+pub const TRAJECTORY_COLUMNS: &[&str] = &["experiment", "depth", "init", "eps", "seed", "t", "loss", "rank"];
+
+/// Every snapshot of Figure 7's flows: per depth, the small- then the large-initialisation flow.
+pub fn trajectories(data: &StaircaseData) -> String {
+    let mut s = TRAJECTORY_COLUMNS.join(",");
+    s.push('\n');
+    for f in &data.figures {
+        for (init, t) in [("small", &f.small), ("large", &f.large)] {
+            for j in 0..t.times.len() {
+                let _ = writeln!(
+                    s,
+                    "staircase,{},{init},{},{},{},{},{}",
+                    f.depth,
+                    num(t.eps),
+                    data.settings.seed,
+                    num(t.times[j]),
+                    num(t.loss[j]),
+                    t.rank[j]
+                );
+            }
+        }
+    }
+    s
+}
+
+/// The columns of Figure 8's file: one line per (depth, instance, ε, mode).
+pub const ESCAPE_COLUMNS: &[&str] =
+    &["experiment", "depth", "rep", "seed", "eps", "mode", "sigma", "escape_time"];
+
+/// Every escape time of Figure 8's flows (NaN: the mode was not learned within t_max).
+pub fn escapes(data: &EscapeData) -> String {
+    let mut s = ESCAPE_COLUMNS.join(",");
+    s.push('\n');
+    for r in &data.runs {
+        let e = &r.series;
+        for (j, &eps) in e.eps.iter().enumerate() {
+            for (k, t) in e.escape_times[j].iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    "escape_time,{},{},{},{},{},{},{}",
+                    e.depth,
+                    r.rep,
+                    r.seed,
+                    num(eps),
+                    k + 1,
+                    num(e.sigma[k]),
+                    num(t.unwrap_or(f64::NAN))
+                );
+            }
         }
     }
     s

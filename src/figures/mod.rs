@@ -1,8 +1,9 @@
-//! `dlncheck figures`: the paper's linear figures (1–6) from the runs of
+//! `dlncheck figures`: Marion & Chizat's linear figures (1–6) from the runs of
 //! [`crate::experiments`], each as an SVG (same axes, log scales, reference lines and 95 %
 //! bands as the paper), a CSV of every run, and a YAML with the plotted aggregates, the
 //! stability facts behind mc.gd.stability, the gap between the authors' sharpness estimator and
-//! the exact sharpness, and the plot manifest (what was drawn where).
+//! the exact sharpness, and the plot manifest (what was drawn where); and Jacot et al.'s
+//! saddle-to-saddle figures (7–8, [`saddle`]) in the same form.
 //!
 //! | figure | panels |
 //! |---|---|
@@ -12,12 +13,15 @@
 //! | 4 | residual: sharpness vs scale (2/η, LB); training curves at s = 0.5 |
 //! | 5 | residual: distance vs scale; divergence probability vs scale |
 //! | 6 | MLP, n = 15 < d = 20: sharpness vs scale; generalisation gap vs final sharpness, log–log fit |
+//! | 7 | Jacot et al., per depth: loss and numerical rank vs time from small and large ε, plateau levels ½Σ_{i>k}σ_i² |
+//! | 8 | Jacot et al., per depth: escape time of each mode vs ε with fits (slope 1/σ_k in log(1/ε) for L = 2, exponent L − 2 for L ≥ 3) |
 //!
 //! As in the authors' script, the sharpness-vs-scale panels show the learning rates below 0.09
 //! (0.005, 0.02, 0.07); the distance and divergence panels show all five.
 
 pub mod csv;
 pub mod plot;
+pub mod saddle;
 
 use crate::error::{Error, write_atomic};
 use crate::experiments::run::DataFacts;
@@ -443,10 +447,14 @@ fn figure_title(fig: Figure, grid: &Grid) -> String {
             "Figure 6. MLP, underdetermined (n = {} < d = {}, L = {depth}): sharpness and generalization",
             grid.n, grid.d
         ),
+        Figure::Fig7 | Figure::Fig8 => unreachable!("figures 7 and 8 are drawn by figures::saddle"),
     }
 }
 
-/// The chart of a figure.
+/// The chart of a gradient-descent figure (1–6).
+///
+/// # Panics
+/// For figures 7 and 8 (see [`saddle`]).
 pub fn chart(
     fig: Figure,
     data: &ExperimentData,
@@ -491,6 +499,7 @@ pub fn chart(
             }
             (p, (620, 480))
         }
+        Figure::Fig7 | Figure::Fig8 => unreachable!("figures 7 and 8 are drawn by figures::saddle"),
     };
     Chart { title, columns: panels.len(), panels, panel_size: size }
 }
@@ -500,7 +509,7 @@ fn fit_eta(grid: &Grid) -> f64 {
     grid.rates.iter().map(|r| r.eta).fold(f64::INFINITY, f64::min)
 }
 
-/// Builds every output of one figure in memory.
+/// Builds every output of one gradient-descent figure (1–6) in memory.
 pub fn build(fig: Figure, data: &ExperimentData, quick: bool) -> Result<FigureOutput, String> {
     let cells = summary::cells(data);
     let inits = summary::init_cells(data);
@@ -590,10 +599,13 @@ pub fn write(out: &FigureOutput, dir: &Path) -> Result<Vec<PathBuf>, Error> {
 pub struct ExperimentReport {
     pub experiment: Experiment,
     pub figures: Vec<Figure>,
+    /// Runs (gradient-descent runs, or gradient flows for figures 7 and 8).
     pub runs: usize,
+    /// Gradient-descent steps (0 for the gradient flows).
     pub gd_steps: u64,
     /// Wall-clock seconds, and CPU seconds summed over threads split into gradient-descent
-    /// steps and spectral work (exact eigenvalues, the authors' estimator, certificates).
+    /// steps (the whole flows for figures 7 and 8) and spectral work (exact eigenvalues, the
+    /// authors' estimator, certificates).
     pub wall_seconds: f64,
     pub gd_cpu_seconds: f64,
     pub spectra_cpu_seconds: f64,
@@ -612,6 +624,32 @@ pub fn run(
     let figs = opts.figures();
     let mut reports = Vec::new();
     for e in opts.experiments() {
+        if e.is_gradient_flow() {
+            let tick = start(e, saddle::num_runs(e, opts) as u64);
+            let data = saddle::run_flows(e, opts, &*tick)?;
+            finished(e);
+            let out = saddle::build(&data, opts.quick).map_err(|m| Error::Write {
+                path: opts.out.join(format!("{}.svg", e.figures()[0].name())),
+                source: std::io::Error::other(m),
+            })?;
+            let files = saddle::write(&out, &opts.out)?;
+            let timing = data.timing();
+            let failed: Vec<String> =
+                out.checks.iter().filter(|c| !c.holds).map(|c| c.name.clone()).collect();
+            reports.push(ExperimentReport {
+                experiment: e,
+                figures: vec![out.figure],
+                runs: data.num_runs(),
+                gd_steps: 0,
+                wall_seconds: timing.wall,
+                gd_cpu_seconds: timing.gd,
+                spectra_cpu_seconds: timing.spectra,
+                checks_hold: failed.is_empty(),
+                failed_checks: failed,
+                files: files.into_iter().map(|p| p.display().to_string()).collect(),
+            });
+            continue;
+        }
         let grid = opts.grid(e);
         let tick = start(e, grid.num_runs() as u64);
         let data = run_experiment(&grid, &*tick);

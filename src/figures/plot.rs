@@ -203,8 +203,9 @@ pub fn render(chart: &Chart) -> Result<(String, ChartManifest), String> {
 }
 
 /// Decade ticks of a log axis: at most 8 labelled decades (every k-th), the other decades
-/// (or, over at most 4 decades, the multiples 2–9) as light grid lines. plotters' own log
-/// ticks stop at 1e-15, far above the distances of converged runs.
+/// (or, over at most 4 decades, the multiples 2–9) as light grid lines; a range holding at most
+/// one power of ten also labels the multiples 2 and 5. plotters' own log ticks stop at 1e-15,
+/// far above the distances of converged runs.
 pub fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     let (e0, e1) = (lo.log10().ceil() as i32, hi.log10().floor() as i32);
     let n = (e1 - e0 + 1).max(1);
@@ -223,7 +224,11 @@ pub fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
             for m in 2..=9 {
                 let v = m as f64 * 10f64.powi(e);
                 if v >= lo && v <= hi {
-                    light.push(v);
+                    if e1 - e0 < 1 && (m == 2 || m == 5) {
+                        bold.push(v);
+                    } else {
+                        light.push(v);
+                    }
                 }
             }
         }
