@@ -130,6 +130,11 @@ macro_rules! property_tests {
 property_tests! {
     mc_hessian_at_minimizer => "mc.hessian_at_minimizer",
     mc_thm1_lower_bound => "mc.thm1.lower_bound",
+    mc_pl_inequality => "mc.pl_inequality",
+    mc_si_balance => "mc.si.balance",
+    mc_si_rank_one => "mc.si.rank_one",
+    mc_si_flatness => "mc.si.flatness",
+    mc_ri_convergence => "mc.ri.convergence",
 }
 
 #[test]
