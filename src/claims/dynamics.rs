@@ -4,10 +4,11 @@
 
 use super::setup;
 use crate::init;
+use crate::instance::Instance;
 use crate::linalg;
 use crate::model::{Architecture, Dln};
 use crate::problem::Problem;
-use crate::property::ClaimError;
+use crate::property::{ClaimError, GridPoint};
 use crate::rng::{Stream, stream_rng};
 use crate::train::{self, GdOptions, GfOptions, Outcome, Stop};
 use faer::Mat;
@@ -226,4 +227,29 @@ pub fn geometric_times(t1: f64, ratio: f64, n: usize) -> Vec<f64> {
 /// Empirical order of convergence of a defect δ(ε) → 0 from two scales: log(δ(ε)/δ(ε/r))/log r.
 pub fn order(at_scale: f64, at_refined: f64, r: f64) -> f64 {
     (at_scale / at_refined).ln() / r.ln()
+}
+
+/// The instance file of a dynamics claim at its start θ_0 = `init` at `scale` on the point's data
+/// (the path is re-run from it: `dlncheck reproduce`).
+pub fn start_instance(claim: &str, point: &GridPoint, seed: u64, init: &str, scale: f64) -> Option<Instance> {
+    let (problem, data) = setup::problem(point, seed).ok()?;
+    let theta0 = initial_point(&problem.model, init, scale, seed).ok()?;
+    Some(setup::instance(&problem, theta0, data, claim, seed, point))
+}
+
+/// The instance file of the minimiser gradient flow reaches from `init` at `scale` (None when
+/// the flow does not reach one).
+pub fn reached_instance(
+    claim: &str,
+    point: &GridPoint,
+    seed: u64,
+    (init, scale): (&str, f64),
+    (rel, tol, max_steps): (f64, f64, usize),
+) -> Option<Instance> {
+    let (problem, data) = setup::problem(point, seed).ok()?;
+    let theta0 = initial_point(&problem.model, init, scale, seed).ok()?;
+    match flow_to_minimizer(&problem, &theta0, rel, tol, max_steps) {
+        End::Minimizer { theta, .. } => Some(setup::instance(&problem, theta, data, claim, seed, point)),
+        _ => None,
+    }
 }

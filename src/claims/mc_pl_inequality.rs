@@ -12,6 +12,7 @@
 
 use super::{dynamics, setup};
 use crate::bounds;
+use crate::instance::Instance;
 use crate::linalg;
 use crate::problem::Problem;
 use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
@@ -161,5 +162,8 @@ impl Claim for PlInequality {
             .value("lambda", reg.lambda_min_nonzero())
             .value("lambda_max", reg.lambda_max())
             .value("s_ref", s_ref))
+    }
+    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+        dynamics::start_instance(self.id(), point, seed, point.str("init"), point.f64("scale"))
     }
 }

@@ -27,6 +27,7 @@
 
 use super::{dynamics, setup};
 use crate::bounds;
+use crate::instance::Instance;
 use crate::linalg;
 use crate::model::Dln;
 use crate::problem::Problem;
@@ -262,5 +263,8 @@ impl Claim for Balance {
             ("gd", Variant::Claim) => self.descent(&problem, &theta0, point, s_ref),
             _ => self.flow(&problem, &theta0, point, s_ref, variant),
         }
+    }
+    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+        dynamics::start_instance(self.id(), point, seed, point.str("init"), point.f64("scale"))
     }
 }
