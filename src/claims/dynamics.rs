@@ -3,10 +3,12 @@
 //! detected, training paths cut into checkpoints, layer imbalances and top singular pairs.
 
 use super::setup;
+use crate::data::Dataset;
 use crate::init;
 use crate::instance::Instance;
 use crate::linalg;
 use crate::model::{Architecture, Dln};
+use crate::objective::Objective;
 use crate::problem::Problem;
 use crate::property::{ClaimError, GridPoint};
 use crate::rng::{Stream, stream_rng};
@@ -82,7 +84,7 @@ impl End {
             End::Minimizer { .. } => format!("{what}: reached a minimiser"),
             End::Diverged { steps } => format!("{what}: diverged at step {steps}"),
             End::Stuck { excess_fraction, time } if *excess_fraction > 0.5 => format!(
-                "{what}: never left the saddle at 0 (excess at {excess_fraction:.2} of its start at t = {time:.1e})"
+                "{what}: never left its plateau (small initialisation: the saddle at 0); excess at {excess_fraction:.2} of its start at t = {time:.1e}"
             ),
             End::Stuck { excess_fraction, time } => format!(
                 "{what}: step budget spent before converging (excess at {excess_fraction:.1e} of its start at t = {time:.1e})"
@@ -104,6 +106,14 @@ fn finish(problem: &Problem, theta0: &[f64], res: train::TrainResult) -> End {
             End::Stuck { excess_fraction: res.last.excess / e0.max(f64::MIN_POSITIVE), time: res.time }
         }
     }
+}
+
+/// The paper's experiment data for `model` (n = 50 Gaussian inputs, labels with noise 1,
+/// normalised so that ‖w*‖ = 1) and its problem.
+pub fn paper_problem(model: Dln, seed: u64) -> Result<(Problem, Dataset), ClaimError> {
+    let data = crate::data::paper(50, 1, model.d_in(), 1.0, true, seed).train;
+    let problem = Problem::new(model, Objective::Regression(data.regression()?)).expect("d inputs");
+    Ok((problem, data))
 }
 
 /// Imbalances D_k = W_{k+1}ᵀW_{k+1} − W_kW_kᵀ (d×d) of consecutive trained layers, k = 1..L−1.
@@ -144,7 +154,7 @@ pub fn sin_angle(x: &[f64], y: &[f64]) -> f64 {
     x.iter().zip(y).map(|(a, b)| (a / nx - c * b / ny).powi(2)).sum::<f64>().sqrt()
 }
 
-/// The MLP's or residual network's fixed head p (residual), if any.
+/// The residual network's fixed head p (None for the MLP).
 pub fn head(model: &Dln) -> Option<Vec<f64>> {
     match &model.layers().last()?.kind {
         crate::model::LayerKind::Fixed(p) => Some(p.clone()),

@@ -20,7 +20,6 @@ use crate::bounds;
 use crate::data::Dataset;
 use crate::instance::Instance;
 use crate::model::Architecture;
-use crate::objective::Objective;
 use crate::problem::Problem;
 use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Value, Variant};
 use crate::spectrum::{self, SpectrumOptions};
@@ -61,9 +60,8 @@ impl Convergence {
         point: &GridPoint,
         seed: u64,
     ) -> Result<(Problem, Dataset, Vec<f64>), ClaimError> {
-        let data = crate::data::paper(50, 1, point.usize("d"), 1.0, true, seed).train;
         let model = setup::model(&point.clone().with("architecture", Value::Str("residual".into())), seed);
-        let problem = Problem::new(model, Objective::Regression(data.regression()?)).expect("shapes agree");
+        let (problem, data) = dynamics::paper_problem(model, seed)?;
         let theta0 = dynamics::initial_point(&problem.model, "residual", point.f64("scale"), seed)?;
         Ok((problem, data, theta0))
     }

@@ -20,7 +20,6 @@ use crate::bounds;
 use crate::data::Dataset;
 use crate::instance::Instance;
 use crate::model::Dln;
-use crate::objective::Objective;
 use crate::problem::Problem;
 use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
 use crate::spectrum::{self, SpectrumOptions};
@@ -87,10 +86,8 @@ type ControlRun = (Problem, Dataset, Result<Vec<f64>, String>);
 
 impl Flatness {
     fn control_run(&self, point: &GridPoint, seed: u64) -> Result<ControlRun, ClaimError> {
-        let (d, depth) = (point.usize("d"), point.usize("depth"));
-        let data = crate::data::paper(50, 1, d, 1.0, true, seed).train;
-        let problem = Problem::new(Dln::mlp(d, depth), Objective::Regression(data.regression()?))
-            .expect("shapes agree");
+        let (problem, data) =
+            dynamics::paper_problem(Dln::mlp(point.usize("d"), point.usize("depth")), seed)?;
         let theta0 = dynamics::initial_point(&problem.model, "gaussian", point.f64("scale"), seed)?;
         let end = dynamics::descend_to_minimizer(
             &problem,
