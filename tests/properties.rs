@@ -142,6 +142,11 @@ property_tests! {
     jgshg_saddle_to_saddle => "jgshg.saddle_to_saddle",
     jgshg_landscape => "jgshg.landscape",
     jgshg_local_minima_generalize => "jgshg.local_minima_generalize",
+    mc_pl_inequality => "mc.pl_inequality",
+    mc_si_balance => "mc.si.balance",
+    mc_si_rank_one => "mc.si.rank_one",
+    mc_si_flatness => "mc.si.flatness",
+    mc_ri_convergence => "mc.ri.convergence",
 }
 
 #[test]

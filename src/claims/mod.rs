@@ -6,6 +6,7 @@
 
 use crate::property::Claim;
 
+pub mod dynamics;
 pub mod jgshg_balance_decay;
 pub mod jgshg_landscape;
 pub mod jgshg_lazy;
@@ -14,7 +15,12 @@ pub mod jgshg_saddle_to_saddle;
 pub mod jgshg_schatten;
 pub mod mc_gd_stability;
 pub mod mc_hessian_at_minimizer;
+pub mod mc_pl_inequality;
+pub mod mc_ri_convergence;
 pub mod mc_sharpness_upper_at_minimizer;
+pub mod mc_si_balance;
+pub mod mc_si_flatness;
+pub mod mc_si_rank_one;
 pub mod mc_smin_exact;
 pub mod mc_thm1_lower_bound;
 pub mod mc_thm1_unbounded;
@@ -22,7 +28,7 @@ pub mod mc_thm1_upper;
 pub mod mc_underdetermined;
 pub mod setup;
 
-/// Every registered claim, in report order.
+/// Every registered claim, in report order (theorems.md order: Marion & Chizat, then Jacot et al.).
 pub fn all() -> Vec<&'static dyn Claim> {
     vec![
         &mc_hessian_at_minimizer::HessianAtMinimizer,
@@ -31,8 +37,13 @@ pub fn all() -> Vec<&'static dyn Claim> {
         &mc_thm1_upper::Upper,
         &mc_smin_exact::MinSharpnessExact,
         &mc_sharpness_upper_at_minimizer::SharpnessUpperAtMinimizer,
-        &mc_underdetermined::Underdetermined,
+        &mc_pl_inequality::PlInequality,
         &mc_gd_stability::McGdStability,
+        &mc_si_balance::Balance,
+        &mc_si_rank_one::RankOne,
+        &mc_si_flatness::Flatness,
+        &mc_ri_convergence::Convergence,
+        &mc_underdetermined::Underdetermined,
         &jgshg_schatten::Schatten,
         &jgshg_balance_decay::BalanceDecay,
         &jgshg_lazy::Lazy,
