@@ -68,6 +68,43 @@ pub struct TrainResult {
     pub records: Vec<Record>,
 }
 
+/// One evaluation of (‖∇ℓ‖, ℓ, excess) and ∇ℓ into `grad`, compiled for the best SIMD level of
+/// this CPU by pulp's dispatch: `with_simd` and everything it calls on the hot path are
+/// `#[inline(always)]`, so they are generated inside pulp's `#[target_feature]` context. The
+/// kernels fix their operation order (explicit accumulators, no FMA contraction), so the bits
+/// equal those of the baseline build (tested).
+struct Evaluation<'a> {
+    problem: &'a Problem,
+    ws: &'a mut crate::problem::Workspace,
+    theta: &'a [f64],
+    grad: &'a mut [f64],
+}
+
+impl pulp::WithSimd for Evaluation<'_> {
+    type Output = (f64, f64, f64);
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
+        let pt = self.problem.at(self.ws, self.theta);
+        pt.gradient(self.grad);
+        (norm(self.grad), pt.loss(), pt.excess())
+    }
+}
+
+/// θ ← θ − η·g under the same dispatch (elementwise, so bit-identical).
+struct Update<'a> {
+    theta: &'a mut [f64],
+    eta: f64,
+    grad: &'a [f64],
+}
+
+impl pulp::WithSimd for Update<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        linalg::axpy(self.theta, -self.eta, self.grad);
+    }
+}
+
 /// Gradient descent settings.
 #[derive(Clone, Debug)]
 pub struct GdOptions {
@@ -124,13 +161,8 @@ pub fn gradient_descent(problem: &Problem, theta0: &[f64], opts: &GdOptions) -> 
     let mut last_good: Option<(Vec<f64>, Record)> = None;
     let sharp = opts.record_sharpness.as_ref();
     for step in 0..=opts.max_steps {
-        // One GD evaluation, compiled for the best SIMD level of this CPU (pulp dispatch). The
-        // kernels keep their operation order, so the bits are those of the baseline build.
-        let (gn, loss, excess) = pulp::Arch::new().dispatch(|| {
-            let pt = problem.at(&mut ws, &theta);
-            pt.gradient(&mut grad);
-            (norm(&grad), pt.loss(), pt.excess())
-        });
+        let (gn, loss, excess) =
+            pulp::Arch::new().dispatch(Evaluation { problem, ws: &mut ws, theta: &theta, grad: &mut grad });
         if step == 0 {
             limit = opts.divergence_factor * loss.max(1.0);
         }
@@ -173,7 +205,7 @@ pub fn gradient_descent(problem: &Problem, theta0: &[f64], opts: &GdOptions) -> 
             };
             return TrainResult { theta: theta_out, outcome, steps: step, time, last, records };
         }
-        linalg::axpy(&mut theta, -opts.eta, &grad);
+        pulp::Arch::new().dispatch(Update { theta: &mut theta, eta: opts.eta, grad: &grad });
     }
     unreachable!("the loop returns at step == max_steps")
 }
@@ -233,12 +265,10 @@ pub fn gradient_flow(problem: &Problem, theta0: &[f64], opts: &GfOptions) -> Tra
     let sharp = opts.record_sharpness.as_ref();
     // f(θ) = −∇ℓ(θ); returns (ℓ(θ), excess).
     let mut field = |theta: &[f64], out: &mut [f64]| -> (f64, f64) {
-        pulp::Arch::new().dispatch(|| {
-            let pt = problem.at(&mut ws, theta);
-            pt.gradient(out);
-            out.iter_mut().for_each(|v| *v = -*v);
-            (pt.loss(), pt.excess())
-        })
+        let (_, loss, excess) =
+            pulp::Arch::new().dispatch(Evaluation { problem, ws: &mut ws, theta, grad: out });
+        out.iter_mut().for_each(|v| *v = -*v);
+        (loss, excess)
     };
     let a_of = |theta: &[f64]| linalg::to_row_major(problem.model.end_to_end(theta).as_ref());
     let mut theta = theta0.to_vec();
