@@ -240,6 +240,7 @@ impl Point<'_> {
     /// out = ∇²ℓ(θ)·v. Tangent passes: da_k = da_{k+1}W_{k+1} + a_{k+1}V_{k+1},
     /// dA = da_0W_0 + a_0V_0, dG = ∇²C[dA], dc_{k+1} = dc_kW_kᵀ + c_kV_kᵀ, then
     /// out_k = da_kᵀc_k + a_kᵀdc_k + λV_k. Cost ≈ 3 gradients.
+    #[inline(always)]
     pub fn hvp(&mut self, v: &[f64], out: &mut [f64]) {
         self.tangent_product(v, out, false);
     }
@@ -256,6 +257,7 @@ impl Point<'_> {
         self.ws.d_end_to_end.clone()
     }
 
+    #[inline(always)]
     fn tangent_suffix(&mut self, v: &[f64]) {
         let model = &self.problem.model;
         let layers = model.layers();
@@ -284,6 +286,7 @@ impl Point<'_> {
         }
     }
 
+    #[inline(always)]
     fn tangent_product(&mut self, v: &[f64], out: &mut [f64], gauss_newton: bool) {
         assert_eq!(v.len(), self.theta.len(), "direction has the wrong length");
         assert_eq!(out.len(), self.theta.len(), "output has the wrong length");
