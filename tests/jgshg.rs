@@ -1,227 +1,16 @@
-//! Jacot et al. (jgshg.*): every property's quick grid holds and every control fails, the specs
-//! match their claims' schemas, and the core functions of `lowrank` agree with independent
-//! references (closed forms derived here, finite differences, brute force, hand computations).
+//! Jacot et al. (jgshg.*): the core functions of `lowrank` against independent references
+//! (closed forms derived here, finite differences, brute force, hand computations). The quick
+//! grids, controls and snapshots of the jgshg.* properties run in `tests/properties.rs`; full
+//! grids with `dlncheck check --only jgshg.<id>`.
 
 use dlncheck::claims;
 use dlncheck::lowrank::{self, ScalarProblem};
 use dlncheck::model::Dln;
 use dlncheck::objective::Objective;
 use dlncheck::problem::Problem;
-use dlncheck::property::{GridPoint, Status, Value, Variant};
+use dlncheck::property::{Status, Variant};
 use dlncheck::rng::{Stream, stream_rng};
 use faer::Mat;
-use std::collections::BTreeMap;
-
-// ---------------------------------------------------------------------------------------------
-// Specs: a minimal reader of the property format (the project's parser lives elsewhere).
-// ---------------------------------------------------------------------------------------------
-
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    Many(Vec<Value>),
-    One(Value),
-}
-
-impl OneOrMany {
-    fn values(&self) -> Vec<Value> {
-        match self {
-            OneOrMany::Many(v) => v.clone(),
-            OneOrMany::One(v) => vec![v.clone()],
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Source {
-    paper: String,
-    label: String,
-    provenance: String,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Quick {
-    repetitions: Option<usize>,
-    #[serde(default)]
-    grid: BTreeMap<String, OneOrMany>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Control {
-    variant: String,
-    description: String,
-    #[serde(default)]
-    grid: BTreeMap<String, OneOrMany>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    id: String,
-    title: String,
-    source: Source,
-    statement: String,
-    kind: String,
-    min_proportion: Option<f64>,
-    seed: u64,
-    repetitions: usize,
-    grid: BTreeMap<String, OneOrMany>,
-    #[serde(default)]
-    tolerances: BTreeMap<String, Value>,
-    #[serde(default)]
-    quick: Quick,
-    controls: Vec<Control>,
-}
-
-fn load(id: &str) -> Spec {
-    let path = format!("{}/properties/{id}.yaml", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    dlncheck::yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Instance seeds as the project's runner derives them (src/spec.rs on main: splitmix64 mixing of
-/// the spec seed, the run seed, the stream — 0 for the claim, 1 + c for control c — and the
-/// instance index), so that these tests measure the instances the runner will measure.
-fn instance_seed(spec_seed: u64, run_seed: u64, stream: u64, index: u64) -> u64 {
-    let splitmix64 = |mut z: u64| {
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let mut x = spec_seed;
-    for v in [run_seed, stream, index] {
-        x = splitmix64(x ^ splitmix64(v));
-    }
-    x
-}
-
-/// The cartesian product of a grid, each point merged with the tolerances.
-fn expand(grid: &BTreeMap<String, OneOrMany>, tolerances: &BTreeMap<String, Value>) -> Vec<GridPoint> {
-    let mut points = vec![GridPoint::default()];
-    for (k, v) in grid {
-        points = points
-            .into_iter()
-            .flat_map(|p| v.values().into_iter().map(move |x| p.clone().with(k, x)))
-            .collect();
-    }
-    points
-        .into_iter()
-        .map(|mut p| {
-            for (k, v) in tolerances {
-                p = p.with(k, v.clone());
-            }
-            p
-        })
-        .collect()
-}
-
-fn overridden(
-    base: &BTreeMap<String, OneOrMany>,
-    over: &BTreeMap<String, OneOrMany>,
-) -> BTreeMap<String, OneOrMany> {
-    let mut g: BTreeMap<String, OneOrMany> =
-        base.iter().map(|(k, v)| (k.clone(), OneOrMany::Many(v.values()))).collect();
-    for (k, v) in over {
-        g.insert(k.clone(), OneOrMany::Many(v.values()));
-    }
-    g
-}
-
-/// Checks the spec against the claim's schema, then measures the quick grid (every instance
-/// must hold) and every control on its quick grid (every instance must be violated).
-fn check_property(id: &str) {
-    dlncheck::init_determinism();
-    let spec = load(id);
-    let claim = claims::find(id).unwrap_or_else(|| panic!("{id} not registered"));
-    assert_eq!(spec.id, id);
-    assert!(!spec.title.is_empty() && !spec.statement.is_empty());
-    assert!(spec.source.paper.contains("2106.15933 v1"));
-    assert!(!spec.source.label.is_empty());
-    assert!(["paper", "paper, form reconstructed", "derived"].contains(&spec.source.provenance.as_str()));
-    assert!(["bound", "probabilistic", "limit", "equality"].contains(&spec.kind.as_str()));
-    assert_eq!(spec.min_proportion.is_some(), spec.kind == "probabilistic");
-    assert!(spec.repetitions >= 1);
-    // Schema: every declared parameter present exactly once, every value valid.
-    let mut keys: Vec<&String> = spec.grid.keys().chain(spec.tolerances.keys()).collect();
-    keys.sort();
-    let mut declared: Vec<&str> = claim.params().iter().map(|p| p.name).collect();
-    declared.sort();
-    assert_eq!(
-        keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-        declared,
-        "{id}: grid + tolerances must be exactly the declared parameters"
-    );
-    for p in claim.params() {
-        let values = match (spec.grid.get(p.name), spec.tolerances.get(p.name)) {
-            (Some(g), None) => g.values(),
-            (None, Some(t)) => vec![t.clone()],
-            _ => panic!("{id}: {} must be in exactly one of grid, tolerances", p.name),
-        };
-        for v in &values {
-            p.check(v).unwrap_or_else(|e| panic!("{id}: {} = {v}: {e}", p.name));
-        }
-    }
-    assert!(!spec.controls.is_empty(), "{id}: at least one control");
-    for c in &spec.controls {
-        assert!(claim.controls().contains(&c.variant.as_str()));
-        assert!(!c.description.is_empty());
-        for k in c.grid.keys().chain(spec.quick.grid.keys()) {
-            assert!(spec.grid.contains_key(k), "{id}: override of unknown key {k}");
-        }
-    }
-    // The quick grid holds.
-    let quick = overridden(&spec.grid, &spec.quick.grid);
-    let reps = spec.quick.repetitions.unwrap_or(spec.repetitions);
-    for point in expand(&quick, &spec.tolerances) {
-        for rep in 0..reps as u64 {
-            let m = claim
-                .measure(&point, spec.seed + rep, Variant::Claim)
-                .unwrap_or_else(|e| panic!("{id} {point:?}: {e}"));
-            assert_eq!(m.status, Status::Holds, "{id} {point:?}: {m:?}");
-            // Tightness only where a bound-type margin exists; then it is ≥ 1.
-            assert!(m.tightness.is_none_or(|t| t >= 1.0), "{id}: {m:?}");
-        }
-    }
-    // Every control fails.
-    for c in &spec.controls {
-        let grid = overridden(&quick, &c.grid);
-        for point in expand(&grid, &spec.tolerances) {
-            let m = claim
-                .measure(&point, spec.seed, Variant::Control(&c.variant))
-                .unwrap_or_else(|e| panic!("{id} {} {point:?}: {e}", c.variant));
-            assert_eq!(m.status, Status::Violated, "{id} {} {point:?}: {m:?}", c.variant);
-        }
-    }
-}
-
-#[test]
-fn property_schatten() {
-    check_property("jgshg.schatten");
-}
-#[test]
-fn property_balance_decay() {
-    check_property("jgshg.balance_decay");
-}
-#[test]
-fn property_lazy() {
-    check_property("jgshg.lazy");
-}
-#[test]
-fn property_saddle_to_saddle() {
-    check_property("jgshg.saddle_to_saddle");
-}
-#[test]
-fn property_landscape() {
-    check_property("jgshg.landscape");
-}
-#[test]
-fn property_local_minima_generalize() {
-    check_property("jgshg.local_minima_generalize");
-}
 
 /// The lazy claim's control is also a positive statement of theorems.md: small initialisation on
 /// the same completion task recovers the low-rank target (the unobserved entries travel the whole
@@ -229,13 +18,11 @@ fn property_local_minima_generalize() {
 #[test]
 fn lazy_small_init_recovers_the_low_rank_target() {
     dlncheck::init_determinism();
-    let spec = load("jgshg.lazy");
-    let control = spec.controls.iter().find(|c| c.variant == "small_init").unwrap();
-    let grid = overridden(&overridden(&spec.grid, &spec.quick.grid), &control.grid);
-    let point = expand(&grid, &spec.tolerances).remove(0);
-    let seed = instance_seed(spec.seed, 0, 1, 0);
-    let m =
-        claims::find("jgshg.lazy").unwrap().measure(&point, seed, Variant::Control("small_init")).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.lazy.yaml");
+    let (spec, claim) = dlncheck::spec::Spec::load(&path).unwrap();
+    let c = spec.controls.iter().position(|c| c.variant == "small_init").unwrap();
+    let inst = &spec.control_instances(c, dlncheck::spec::Mode::Quick, 0)[0];
+    let m = claim.measure(&inst.point, inst.seed, Variant::Control("small_init")).unwrap();
     assert!(m.values["recovery_rel_error"] < 1e-2, "{m:?}");
     assert!(m.values["unobserved_fraction_width"] > 0.99, "{m:?}");
     assert!(m.values["unobserved_fraction_4width"] > 0.99, "{m:?}");
@@ -674,98 +461,6 @@ fn figure_data_functions() {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Full grids (not part of the default run): `cargo test --release --test jgshg -- --ignored
-// --nocapture full_grids` measures every instance of every spec and its controls (seeds as the
-// runner derives them; run seed from JGSHG_RUN_SEED, default 0; JGSHG_ONLY=<part of an id>
-// restricts), and prints one line per instance (status, tightness, the measured values).
-// ---------------------------------------------------------------------------------------------
-
-fn run_full(id: &str, run_seed: u64) -> (usize, usize, usize) {
-    let spec = load(id);
-    let claim = claims::find(id).unwrap();
-    let (mut holds, mut violated, mut nc) = (0, 0, 0);
-    let started = std::time::Instant::now();
-    let mut index = 0;
-    for point in expand(&spec.grid, &spec.tolerances) {
-        for _ in 0..spec.repetitions {
-            let seed = instance_seed(spec.seed, run_seed, 0, index);
-            index += 1;
-            let m =
-                claim.measure(&point, seed, Variant::Claim).unwrap_or_else(|e| panic!("{id} {point:?}: {e}"));
-            match m.status {
-                Status::Holds => holds += 1,
-                Status::Violated => violated += 1,
-                Status::NotConverged => nc += 1,
-            }
-            let grid: Vec<String> = spec
-                .grid
-                .iter()
-                .filter(|(_, v)| v.values().len() > 1)
-                .map(|(k, _)| format!("{k}={}", point.get(k)))
-                .collect();
-            let values: Vec<String> = m.values.iter().map(|(k, v)| format!("{k}={v:.4e}")).collect();
-            println!(
-                "{id} [{}] seed {} {:?} t={:.3e} {} {}",
-                grid.join(" "),
-                seed,
-                m.status,
-                m.tightness.unwrap_or(f64::NAN),
-                values.join(" "),
-                m.note.unwrap_or_default()
-            );
-        }
-    }
-    for (c_index, c) in spec.controls.iter().enumerate() {
-        let grid = overridden(&spec.grid, &c.grid);
-        let mut index = 0;
-        for point in expand(&grid, &spec.tolerances) {
-            for _ in 0..spec.repetitions {
-                let seed = instance_seed(spec.seed, run_seed, 1 + c_index as u64, index);
-                index += 1;
-                let m = claim.measure(&point, seed, Variant::Control(&c.variant)).unwrap();
-                println!(
-                    "{id} control {} seed {seed} {:?} t={:.3e} {}",
-                    c.variant,
-                    m.status,
-                    m.tightness.unwrap_or(f64::NAN),
-                    m.note.unwrap_or_default()
-                );
-                assert_eq!(m.status, Status::Violated, "{id} control {}", c.variant);
-            }
-        }
-    }
-    println!(
-        "{id}: {holds} hold, {violated} violated, {nc} not converged ({:.1} s)",
-        started.elapsed().as_secs_f64()
-    );
-    (holds, violated, nc)
-}
-
-#[test]
-#[ignore = "full grids: minutes; run with --ignored --nocapture"]
-fn full_grids() {
-    dlncheck::init_determinism();
-    let only = std::env::var("JGSHG_ONLY").ok();
-    let run_seed: u64 =
-        std::env::var("JGSHG_RUN_SEED").ok().map_or(0, |s| s.parse().expect("JGSHG_RUN_SEED is a u64"));
-    for id in [
-        "jgshg.schatten",
-        "jgshg.balance_decay",
-        "jgshg.lazy",
-        "jgshg.saddle_to_saddle",
-        "jgshg.landscape",
-        "jgshg.local_minima_generalize",
-    ] {
-        if only.as_deref().is_some_and(|o| !id.contains(o)) {
-            continue;
-        }
-        let (_, violated, _) = run_full(id, run_seed);
-        assert_eq!(violated, 0, "{id}");
-    }
-}
-
-/// Margins: bound margins give the tightness, identities the error/tol ratio, requirements pass/fail.
 #[test]
 fn margins_fold_checks_into_one_measurement() {
     let mut m = lowrank::Margins::default();

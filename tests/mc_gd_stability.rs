@@ -1,124 +1,17 @@
-//! mc.gd.stability measured directly: its spec matches the claim's schema, every instance of
-//! the spec's quick grid holds, with the numbers re-derived independently (S from the dense
+//! mc.gd.stability measured directly: every instance of the spec's quick grid holds, with the numbers re-derived independently (S from the dense
 //! P × P Hessian instead of the reduced form; S_min by a brute-force scan of the 1-D problem
 //! on data moments computed here, not by the library's golden-section search), and both
 //! negative controls fail.
 #![allow(clippy::needless_range_loop)] // Gaussian elimination reads best with indices
 
 use dlncheck::claims::mc_gd_stability::McGdStability;
-use dlncheck::property::{Claim, GridPoint, Status, Value, Variant};
+use dlncheck::property::{Claim, Status, Variant};
+use dlncheck::spec::Mode;
 use faer::{Mat, Side};
 use std::collections::BTreeMap;
 
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    Many(Vec<Value>),
-    One(Value),
-}
-
-impl OneOrMany {
-    fn values(&self) -> Vec<Value> {
-        match self {
-            OneOrMany::Many(v) => v.clone(),
-            OneOrMany::One(v) => vec![v.clone()],
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    id: String,
-    title: String,
-    source: Source,
-    statement: String,
-    kind: String,
-    seed: u64,
-    repetitions: usize,
-    grid: BTreeMap<String, OneOrMany>,
-    tolerances: BTreeMap<String, Value>,
-    quick: Quick,
-    controls: Vec<Control>,
-}
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Source {
-    paper: String,
-    label: String,
-    provenance: String,
-}
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Quick {
-    repetitions: usize,
-    grid: BTreeMap<String, OneOrMany>,
-}
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Control {
-    variant: String,
-    description: String,
-    grid: Option<BTreeMap<String, OneOrMany>>,
-}
-
-fn spec() -> Spec {
-    let text = std::fs::read_to_string("properties/mc.gd.stability.yaml").unwrap();
-    dlncheck::yaml::from_str(&text).unwrap()
-}
-
-/// The instances (point, seed) of `grid` with `overrides` applied last, × repetitions.
-fn expand(s: &Spec, overrides: &[&BTreeMap<String, OneOrMany>], reps: usize) -> Vec<(GridPoint, u64)> {
-    let mut axes: BTreeMap<String, Vec<Value>> =
-        s.grid.iter().map(|(k, v)| (k.clone(), v.values())).collect();
-    for o in overrides {
-        for (k, v) in o.iter() {
-            axes.insert(k.clone(), v.values());
-        }
-    }
-    let mut points = vec![GridPoint::default()];
-    for (k, vals) in &axes {
-        points =
-            points.into_iter().flat_map(|p| vals.iter().map(move |v| p.clone().with(k, v.clone()))).collect();
-    }
-    let mut out = Vec::new();
-    for p in points {
-        let p = s.tolerances.iter().fold(p, |p, (k, v)| p.with(k, v.clone()));
-        for r in 0..reps {
-            out.push((p.clone(), s.seed + r as u64));
-        }
-    }
-    out
-}
-
-#[test]
-fn spec_matches_the_claim_schema() {
-    let s = spec();
-    let c = McGdStability;
-    assert_eq!(s.id, c.id());
-    assert!(!s.title.is_empty() && !s.statement.is_empty() && !s.source.label.is_empty());
-    assert!(s.source.paper.contains("2405.13456"));
-    assert_eq!(s.source.provenance, "paper");
-    assert_eq!(s.kind, "bound");
-    assert!(s.repetitions >= 1 && s.quick.repetitions >= 1);
-    let mut keys: Vec<&str> = s.grid.keys().chain(s.tolerances.keys()).map(|k| k.as_str()).collect();
-    keys.sort();
-    let mut params: Vec<&str> = c.params().iter().map(|p| p.name).collect();
-    params.sort();
-    assert_eq!(keys, params, "grid ∪ tolerances = declared parameters");
-    for p in c.params() {
-        let vals =
-            s.grid.get(p.name).map(|v| v.values()).unwrap_or_else(|| vec![s.tolerances[p.name].clone()]);
-        for v in vals {
-            p.check(&v).unwrap_or_else(|e| panic!("{}: {e}", p.name));
-        }
-    }
-    for k in s.quick.grid.keys() {
-        assert!(s.grid.contains_key(k), "quick override {k} is a grid key");
-    }
-    let names: Vec<&str> = s.controls.iter().map(|c| c.variant.as_str()).collect();
-    assert_eq!(names, c.controls());
-    assert!(s.controls.iter().all(|c| !c.description.is_empty()));
+fn spec() -> dlncheck::spec::Spec {
+    dlncheck::spec::Spec::load(std::path::Path::new("properties/mc.gd.stability.yaml")).unwrap().0
 }
 
 /// Σ = XᵀX/n and w* = Σ⁻¹Xᵀy/n (n > d here) from the instance's data, by hand.
@@ -191,7 +84,8 @@ fn quick_grid_holds_with_independently_derived_numbers() {
     let s = spec();
     let claim = McGdStability;
     let mut converged = BTreeMap::new();
-    for (point, seed) in expand(&s, &[&s.quick.grid], s.quick.repetitions) {
+    for inst in s.instances(Mode::Quick, 0) {
+        let (point, seed) = (inst.point, inst.seed);
         let m = claim.measure(&point, seed, Variant::Claim).unwrap();
         let tag = format!("{:?} seed {seed}", point.0);
         assert_eq!(m.status, Status::Holds, "{tag}: {m:?}");
@@ -235,12 +129,9 @@ fn negative_controls_fail() {
     dlncheck::init_determinism();
     let s = spec();
     let claim = McGdStability;
-    for control in &s.controls {
-        let mut overrides = vec![&s.quick.grid];
-        if let Some(g) = &control.grid {
-            overrides.push(g);
-        }
-        for (point, seed) in expand(&s, &overrides, s.quick.repetitions) {
+    for (c, control) in s.controls.iter().enumerate() {
+        for inst in s.control_instances(c, Mode::Quick, 0) {
+            let (point, seed) = (inst.point, inst.seed);
             let m = claim.measure(&point, seed, Variant::Control(&control.variant)).unwrap();
             let tag = format!("{} {:?} seed {seed}", control.variant, point.0);
             assert_eq!(m.status, Status::Violated, "{tag}: {m:?}");
@@ -259,6 +150,6 @@ fn negative_controls_fail() {
             }
         }
     }
-    let point = expand(&s, &[&s.quick.grid], 1).remove(0).0;
+    let point = s.instances(Mode::Quick, 0).remove(0).point;
     assert!(claim.measure(&point, 1, Variant::Control("nonsense")).is_err());
 }
