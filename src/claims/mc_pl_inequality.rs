@@ -20,24 +20,6 @@ use crate::spectrum::{self, SpectrumOptions};
 
 pub struct PlInequality;
 
-const PARAMS: [Param; 11] = [
-    setup::DATA_PARAMS[0],
-    setup::DATA_PARAMS[1],
-    setup::DATA_PARAMS[2],
-    setup::DATA_PARAMS[3],
-    setup::DATA_PARAMS[4],
-    setup::DATA_PARAMS[5],
-    Param::choice(
-        "init",
-        dynamics::INITS,
-        "gaussian: entries N(0, scale²); residual: I + (scale/√(Ld))N (MLP: random unit row on top)",
-    ),
-    Param::float("scale", "initialisation scale (std, or s of the residual initialisation)"),
-    Param::choice("path", &["gd", "gf"], "gradient descent (η = 1/S_ref) or gradient flow"),
-    Param::int("checkpoints", 1, "number of checkpoints t_i = 1.25^i/S_ref after t = 0"),
-    Param::positive("rel", "relative slack for rounding (holds iff tightness ≥ 1 − rel)"),
-];
-
 /// The two sides of the PL inequality at one θ.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PlTerms {
@@ -104,6 +86,19 @@ impl Claim for PlInequality {
         "mc.pl_inequality"
     }
     fn params(&self) -> &'static [Param] {
+        static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+            setup::data_params(&[
+                Param::choice(
+                    "init",
+                    dynamics::INITS,
+                    "gaussian: entries N(0, scale²); residual: I + (scale/√(Ld))N (MLP: random unit row on top)",
+                ),
+                Param::float("scale", "initialisation scale (std, or s of the residual initialisation)"),
+                Param::choice("path", &["gd", "gf"], "gradient descent (η = 1/S_ref) or gradient flow"),
+                Param::int("checkpoints", 1, "number of checkpoints t_i = 1.25^i/S_ref after t = 0"),
+                Param::positive("rel", "relative slack for rounding (holds iff tightness ≥ 1 − rel)"),
+            ])
+        });
         &PARAMS
     }
     fn controls(&self) -> &'static [&'static str] {

@@ -27,21 +27,6 @@ use crate::train::{self, GdOptions};
 
 pub struct Convergence;
 
-const PARAMS: [Param; 12] = [
-    setup::DATA_PARAMS[0],
-    setup::DATA_PARAMS[1],
-    setup::DATA_PARAMS[2],
-    setup::DATA_PARAMS[3],
-    setup::DATA_PARAMS[4],
-    setup::DATA_PARAMS[5],
-    Param::float("scale", "s of the residual initialisation I + (s/√(Ld))N"),
-    Param::float("bound_max_scale", "the sharpness bound is checked for s up to this value"),
-    Param::positive("constant", "C of S ≤ C·LΛ‖p‖^(2/L)max(‖p‖, ‖w*‖)^(2−2/L)"),
-    Param::positive("rel", "relative slack of the bound for rounding"),
-    Param::positive("eta", "control: gradient-descent step (the paper's η)"),
-    Param::int("gd_steps", 1, "control: gradient-descent steps (the paper's 4000)"),
-];
-
 const REL_EXCESS: f64 = 1e-10;
 const GF_TOL: f64 = 1e-10;
 const GF_STEPS: usize = 300_000;
@@ -102,6 +87,16 @@ impl Claim for Convergence {
         "mc.ri.convergence"
     }
     fn params(&self) -> &'static [Param] {
+        static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+            setup::data_params(&[
+                Param::float("scale", "s of the residual initialisation I + (s/√(Ld))N"),
+                Param::float("bound_max_scale", "the sharpness bound is checked for s up to this value"),
+                Param::positive("constant", "C of S ≤ C·LΛ‖p‖^(2/L)max(‖p‖, ‖w*‖)^(2−2/L)"),
+                Param::positive("rel", "relative slack of the bound for rounding"),
+                Param::positive("eta", "control: gradient-descent step (the paper's η)"),
+                Param::int("gd_steps", 1, "control: gradient-descent steps (the paper's 4000)"),
+            ])
+        });
         &PARAMS
     }
     fn controls(&self) -> &'static [&'static str] {

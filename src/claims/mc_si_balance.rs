@@ -38,29 +38,6 @@ use faer::Mat;
 
 pub struct Balance;
 
-const PARAMS: [Param; 16] = [
-    setup::DATA_PARAMS[0],
-    setup::DATA_PARAMS[1],
-    setup::DATA_PARAMS[2],
-    setup::DATA_PARAMS[3],
-    setup::DATA_PARAMS[4],
-    setup::DATA_PARAMS[5],
-    Param::choice(
-        "init",
-        dynamics::INITS,
-        "gaussian: entries N(0, scale²); residual: I + (scale/√(Ld))N (MLP: random unit row on top)",
-    ),
-    Param::float("scale", "initialisation scale"),
-    Param::choice("dynamics", &["gf", "gd"], "gradient flow (conservation, σ_2 bound) or descent (drift)"),
-    Param::positive("eta_fraction", "GD step η = eta_fraction/S_ref, S_ref = max(S(θ_0), S_bal)"),
-    Param::int("checkpoints", 1, "gradient flow: checkpoints t_i = 1.3^i/S_ref"),
-    Param::int("gd_steps", 1, "gradient descent: at most this many steps (horizon T)"),
-    Param::positive("conservation_tol", "largest relative drift of D along gradient flow"),
-    Param::positive("identity_tol", "largest relative error of the GD drift identity"),
-    Param::positive("order_tol", "largest deviation of the measured per-step drift order from 2"),
-    Param::positive("rel", "relative slack for rounding of the σ_2 bound (it can be an equality)"),
-];
-
 /// Conservation drift ‖D_j(t) − D_j(0)‖₂ relative to the layers' scale max_k‖W_k‖₂².
 fn relative_drift(model: &Dln, theta: &[f64], d0: &[Mat<f64>]) -> f64 {
     let scale = model.trained_weights(theta).iter().map(|w| w.norm_l2().powi(2)).fold(0.0, f64::max);
@@ -245,6 +222,31 @@ impl Claim for Balance {
         "mc.si.balance"
     }
     fn params(&self) -> &'static [Param] {
+        static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+            setup::data_params(&[
+                Param::choice(
+                    "init",
+                    dynamics::INITS,
+                    "gaussian: entries N(0, scale²); residual: I + (scale/√(Ld))N (MLP: random unit row on top)",
+                ),
+                Param::float("scale", "initialisation scale"),
+                Param::choice(
+                    "dynamics",
+                    &["gf", "gd"],
+                    "gradient flow (conservation, σ_2 bound) or descent (drift)",
+                ),
+                Param::positive("eta_fraction", "GD step η = eta_fraction/S_ref, S_ref = max(S(θ_0), S_bal)"),
+                Param::int("checkpoints", 1, "gradient flow: checkpoints t_i = 1.3^i/S_ref"),
+                Param::int("gd_steps", 1, "gradient descent: at most this many steps (horizon T)"),
+                Param::positive("conservation_tol", "largest relative drift of D along gradient flow"),
+                Param::positive("identity_tol", "largest relative error of the GD drift identity"),
+                Param::positive("order_tol", "largest deviation of the measured per-step drift order from 2"),
+                Param::positive(
+                    "rel",
+                    "relative slack for rounding of the σ_2 bound (it can be an equality)",
+                ),
+            ])
+        });
         &PARAMS
     }
     fn controls(&self) -> &'static [&'static str] {

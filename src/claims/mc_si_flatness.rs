@@ -26,23 +26,6 @@ use crate::spectrum::{self, SpectrumOptions};
 
 pub struct Flatness;
 
-const PARAMS: [Param; 14] = [
-    setup::DATA_PARAMS[0],
-    setup::DATA_PARAMS[1],
-    setup::DATA_PARAMS[2],
-    setup::DATA_PARAMS[3],
-    setup::DATA_PARAMS[4],
-    setup::DATA_PARAMS[5],
-    Param::positive("scale", "ε: initial entries N(0, ε²)"),
-    Param::positive("refinement", "r > 1: the limit S → S_bal is measured at ε and ε/r"),
-    Param::positive("order_tol", "|S/S_bal − 1| must decay with order ≥ 1 − order_tol"),
-    Param::int("limit_max_depth", 1, "the limit is checked for L up to this depth"),
-    Param::positive("limit_max_scale", "the limit is checked for ε up to this scale"),
-    Param::positive("rel", "relative slack of the bound for rounding"),
-    Param::positive("eta", "control: gradient-descent step (the paper's η)"),
-    Param::int("gd_steps", 1, "control: gradient-descent step budget"),
-];
-
 /// Convergence targets (R − R_min relative to Λ‖w*‖²): the bound needs S to ~1e-6, the limit
 /// resolves |S/S_bal − 1| down to ~1e-6 (ε/r = 0.005 at order 2), so its flows go further.
 const REL_BOUND: f64 = 1e-12;
@@ -133,6 +116,18 @@ impl Claim for Flatness {
         "mc.si.flatness"
     }
     fn params(&self) -> &'static [Param] {
+        static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+            setup::data_params(&[
+                Param::positive("scale", "ε: initial entries N(0, ε²)"),
+                Param::positive("refinement", "r > 1: the limit S → S_bal is measured at ε and ε/r"),
+                Param::positive("order_tol", "|S/S_bal − 1| must decay with order ≥ 1 − order_tol"),
+                Param::int("limit_max_depth", 1, "the limit is checked for L up to this depth"),
+                Param::positive("limit_max_scale", "the limit is checked for ε up to this scale"),
+                Param::positive("rel", "relative slack of the bound for rounding"),
+                Param::positive("eta", "control: gradient-descent step (the paper's η)"),
+                Param::int("gd_steps", 1, "control: gradient-descent step budget"),
+            ])
+        });
         &PARAMS
     }
     fn controls(&self) -> &'static [&'static str] {

@@ -23,18 +23,6 @@ use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant}
 
 pub struct RankOne;
 
-const PARAMS: [Param; 9] = [
-    setup::DATA_PARAMS[0],
-    setup::DATA_PARAMS[1],
-    setup::DATA_PARAMS[2],
-    setup::DATA_PARAMS[3],
-    setup::DATA_PARAMS[4],
-    setup::DATA_PARAMS[5],
-    Param::positive("scale", "ε: initial entries N(0, ε²) (residual_init control: s)"),
-    Param::positive("refinement", "r > 1: the defects are compared at ε and ε/r"),
-    Param::positive("order_tol", "the defects must decay with order ≥ 1 − order_tol"),
-];
-
 /// Excess risk (relative to Λ‖w*‖²) at which the flow counts as converged, and its tolerance.
 const REL_EXCESS: f64 = 1e-16;
 const GF_TOL: f64 = 1e-10;
@@ -62,6 +50,13 @@ impl Claim for RankOne {
         "mc.si.rank_one"
     }
     fn params(&self) -> &'static [Param] {
+        static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+            setup::data_params(&[
+                Param::positive("scale", "ε: initial entries N(0, ε²) (residual_init control: s)"),
+                Param::positive("refinement", "r > 1: the defects are compared at ε and ε/r"),
+                Param::positive("order_tol", "the defects must decay with order ≥ 1 − order_tol"),
+            ])
+        });
         &PARAMS
     }
     fn controls(&self) -> &'static [&'static str] {
