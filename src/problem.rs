@@ -242,19 +242,7 @@ impl Point<'_> {
     /// out_k = da_kᵀc_k + a_kᵀdc_k + λV_k. Cost ≈ 3 gradients.
     #[inline(always)]
     pub fn hvp(&mut self, v: &[f64], out: &mut [f64]) {
-        self.tangent_product(v, out, false);
-    }
-
-    /// out = Jᵀ∇²C J·v + λv, the Gauss–Newton part of the Hessian (at a global minimiser of
-    /// the regression risk this is the whole Hessian, 2JᵀΣJ).
-    pub fn gauss_newton_vp(&mut self, v: &[f64], out: &mut [f64]) {
-        self.tangent_product(v, out, true);
-    }
-
-    /// The directional derivative J·v of the end-to-end map (row-major d_out × d_in).
-    pub fn jvp(&mut self, v: &[f64]) -> Vec<f64> {
-        self.tangent_suffix(v);
-        self.ws.d_end_to_end.clone()
+        self.tangent_product(v, out);
     }
 
     #[inline(always)]
@@ -287,7 +275,7 @@ impl Point<'_> {
     }
 
     #[inline(always)]
-    fn tangent_product(&mut self, v: &[f64], out: &mut [f64], gauss_newton: bool) {
+    fn tangent_product(&mut self, v: &[f64], out: &mut [f64]) {
         assert_eq!(v.len(), self.theta.len(), "direction has the wrong length");
         assert_eq!(out.len(), self.theta.len(), "output has the wrong length");
         self.tangent_suffix(v);
@@ -305,7 +293,7 @@ impl Point<'_> {
             let dc = &lo[ws.cot_off[k]..];
             let next = &mut hi[..ws.cot_off[k + 2] - ws.cot_off[k + 1]];
             mul_nt(next, dc, model.weight(k, theta), d, cols, rows, false);
-            if !gauss_newton && let Some(range) = model.param_range(k) {
+            if let Some(range) = model.param_range(k) {
                 let c = &ws.cot[ws.cot_off[k]..ws.cot_off[k + 1]];
                 mul_nt(next, c, &v[range], d, cols, rows, true);
             }
@@ -318,11 +306,9 @@ impl Point<'_> {
             let a = &ws.suf[ws.suf_off[k]..ws.suf_off[k + 1]];
             let dc = &ws.dcot[ws.cot_off[k]..ws.cot_off[k + 1]];
             mul_tn(o, a, dc, layer.rows, d, layer.cols, false);
-            if !gauss_newton {
-                let da = &ws.dsuf[ws.suf_off[k]..ws.suf_off[k + 1]];
-                let c = &ws.cot[ws.cot_off[k]..ws.cot_off[k + 1]];
-                mul_tn(o, da, c, layer.rows, d, layer.cols, true);
-            }
+            let da = &ws.dsuf[ws.suf_off[k]..ws.suf_off[k + 1]];
+            let c = &ws.cot[ws.cot_off[k]..ws.cot_off[k + 1]];
+            mul_tn(o, da, c, layer.rows, d, layer.cols, true);
         }
         if self.problem.l2 != 0.0 {
             linalg::axpy(out, self.problem.l2, v);
