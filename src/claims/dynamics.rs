@@ -10,6 +10,7 @@ use crate::linalg;
 use crate::model::{Architecture, Dln};
 use crate::objective::Objective;
 use crate::problem::Problem;
+use crate::property::Param;
 use crate::property::{ClaimError, GridPoint};
 use crate::rng::{Stream, stream_rng};
 use crate::train::{self, GdOptions, GfOptions, Outcome, Stop};
@@ -17,6 +18,13 @@ use faer::Mat;
 
 /// Initialisations of the dynamics claims.
 pub const INITS: &[&str] = &["gaussian", "residual"];
+
+/// The grid parameter choosing the initialisation (one of [`INITS`]).
+pub const INIT_PARAM: Param = Param::choice(
+    "init",
+    INITS,
+    "gaussian: entries N(0, scale²); residual: I + (scale/√(Ld))N (MLP: random unit row on top)",
+);
 
 /// θ_0 of kind `init` at `scale`: "gaussian" has entries N(0, scale²); "residual" is
 /// W_k = I + (scale/√(L'd))N_k on the square layers (L' of them). For the MLP, whose top layer

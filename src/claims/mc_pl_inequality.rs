@@ -88,11 +88,7 @@ impl Claim for PlInequality {
     fn params(&self) -> &'static [Param] {
         static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
             setup::data_params(&[
-                Param::choice(
-                    "init",
-                    dynamics::INITS,
-                    "gaussian: entries N(0, scale²); residual: I + (scale/√(Ld))N (MLP: random unit row on top)",
-                ),
+                dynamics::INIT_PARAM,
                 Param::float("scale", "initialisation scale (std, or s of the residual initialisation)"),
                 Param::choice("path", &["gd", "gf"], "gradient descent (η = 1/S_ref) or gradient flow"),
                 Param::int("checkpoints", 1, "number of checkpoints t_i = 1.25^i/S_ref after t = 0"),

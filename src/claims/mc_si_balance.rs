@@ -224,11 +224,7 @@ impl Claim for Balance {
     fn params(&self) -> &'static [Param] {
         static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
             setup::data_params(&[
-                Param::choice(
-                    "init",
-                    dynamics::INITS,
-                    "gaussian: entries N(0, scale²); residual: I + (scale/√(Ld))N (MLP: random unit row on top)",
-                ),
+                dynamics::INIT_PARAM,
                 Param::float("scale", "initialisation scale"),
                 Param::choice(
                     "dynamics",
