@@ -1,37 +1,26 @@
 //! dlncheck: the theory of deep linear networks as executable, falsifiable checks.
 //!
-//! Data flows one way: spec → instances → engine → measurements → summary → report.
-//! The numerical core (`model`, `objective`, `problem`, `hessian`, `spectrum`, `bounds`,
-//! `init`, `data`, `train`) does no I/O; `instance`, `yaml` and the CLI are thin layers over it.
+//! Data flows one way: spec → instances → engine → measurements → summary → report. The layers,
+//! each importing only those below it (checked by `tests/layers.rs`):
+//!
+//! ```text
+//! bin/dlncheck   the command line (check, figures, sharpness, bench …)
+//! claims         one module per property, named by its id; experiments, figures: the papers' figures
+//! framework      claim contract, specs, runner, summaries, report
+//! io             instance files, recipes, YAML, errors with exit codes
+//! lowrank        the Jacot et al. mathematics (scalar problems, gauges, flows, denoising)
+//! engine         model, objective, derivatives, spectra, bounds, data, init, training (no I/O)
+//! ```
 
 #![allow(clippy::needless_range_loop)] // index loops over parallel arrays read best in numerical code
 
-pub mod audit;
-pub mod bench;
-pub mod bounds;
 pub mod claims;
-pub mod data;
-pub mod error;
+pub mod engine;
 pub mod experiments;
 pub mod figures;
-pub mod hessian;
-pub mod init;
-pub mod instance;
-pub mod linalg;
+pub mod framework;
+pub mod io;
 pub mod lowrank;
-pub mod model;
-pub mod objective;
-pub mod problem;
-pub mod property;
-pub mod recipe;
-pub mod report;
-pub mod rng;
-pub mod runner;
-pub mod spec;
-pub mod spectrum;
-pub mod summary;
-pub mod train;
-pub mod yaml;
 
 /// Makes faer's own kernels sequential, so every result is bit-identical whatever the thread
 /// count (parallelism is across instances only). Call at the start of every process and test.

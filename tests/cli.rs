@@ -32,7 +32,7 @@ struct Audit {
 fn example_instance_audit() {
     let (code, out, err) = dlncheck(&["sharpness", "examples/paper_mlp.yaml"]);
     assert_eq!(code, 0, "stderr: {err}");
-    let a: Audit = dlncheck::yaml::from_str(&out).unwrap();
+    let a: Audit = dlncheck::io::yaml::from_str(&out).unwrap();
     assert_eq!(a.num_params, 9 * 25 + 5);
     assert_eq!(a.method, "exact");
     assert!((a.w_star_norm - 1.0).abs() < 1e-12, "the paper normalises ‖w*‖ = 1");
@@ -86,16 +86,16 @@ fn instance_files_round_trip_bit_for_bit() {
         all.extend(args.iter().copied());
         let (code, _, err) = dlncheck(&all);
         assert_eq!(code, 0, "{err}");
-        let inst = dlncheck::instance::Instance::load(&path).unwrap();
-        let recipe: dlncheck::recipe::Recipe =
-            dlncheck::yaml::from_str(&inst.meta["recipe"].replace("; ", "\n")).unwrap();
+        let inst = dlncheck::io::instance::load(&path).unwrap();
+        let recipe: dlncheck::io::recipe::Recipe =
+            dlncheck::io::yaml::from_str(&inst.meta["recipe"].replace("; ", "\n")).unwrap();
         let (problem, theta, _) = recipe.build(5).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&inst.theta), bits(&theta), "{name}: parameters survive the file");
         let s_file =
-            dlncheck::spectrum::sharpness(&inst.problem().unwrap(), &inst.theta, &Default::default())
+            dlncheck::engine::spectrum::sharpness(&inst.problem().unwrap(), &inst.theta, &Default::default())
                 .unwrap();
-        let s_mem = dlncheck::spectrum::sharpness(&problem, &theta, &Default::default()).unwrap();
+        let s_mem = dlncheck::engine::spectrum::sharpness(&problem, &theta, &Default::default()).unwrap();
         assert_eq!(s_file.to_bits(), s_mem.to_bits(), "{name}");
     }
     std::fs::remove_dir_all(&dir).ok();
@@ -190,7 +190,7 @@ fn check_reproduce_and_audit_round_trip() {
         sharpness: f64,
         sharpness_lower_bound: f64,
     }
-    let a: A = dlncheck::yaml::from_str(&audit).unwrap();
+    let a: A = dlncheck::io::yaml::from_str(&audit).unwrap();
     let ratio = a.sharpness / a.sharpness_lower_bound;
     let reported = note.split("tightness ").nth(1).and_then(|s| s.split(',').next()).unwrap().trim();
     let reported: f64 = reported.parse().unwrap();

@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use dlncheck::hessian;
-use dlncheck::problem::Problem;
+use dlncheck::engine::hessian;
+use dlncheck::engine::problem::Problem;
 
 fn problems() -> Vec<(&'static str, Problem, f64)> {
     vec![
@@ -105,9 +105,11 @@ fn reduced_risk_equals_risk_from_data() {
     for seed in 0..5u64 {
         let d = 3 + seed as usize % 3;
         let (data, reg) = regression(d, seed);
-        let problem =
-            Problem::new(dlncheck::model::Dln::mlp(d, 3), dlncheck::objective::Objective::Regression(reg))
-                .unwrap();
+        let problem = Problem::new(
+            dlncheck::engine::model::Dln::mlp(d, 3),
+            dlncheck::engine::objective::Objective::Regression(reg),
+        )
+        .unwrap();
         let theta = point(&problem, 0.7, seed);
         // w_prod by explicit naive products of the layers.
         let ws = problem.model.trained_weights(&theta);
@@ -136,11 +138,17 @@ fn gradient_is_independent_of_n() {
     let n = data.n();
     let x2 = faer::Mat::from_fn(2 * n, 4, |i, j| data.x[(i % n, j)]);
     let y2: Vec<f64> = (0..2 * n).map(|i| data.y[i % n]).collect();
-    let reg2 = dlncheck::objective::Regression::from_data(x2.as_ref(), &y2).unwrap();
-    let p1 = Problem::new(dlncheck::model::Dln::mlp(4, 3), dlncheck::objective::Objective::Regression(reg))
-        .unwrap();
-    let p2 = Problem::new(dlncheck::model::Dln::mlp(4, 3), dlncheck::objective::Objective::Regression(reg2))
-        .unwrap();
+    let reg2 = dlncheck::engine::objective::Regression::from_data(x2.as_ref(), &y2).unwrap();
+    let p1 = Problem::new(
+        dlncheck::engine::model::Dln::mlp(4, 3),
+        dlncheck::engine::objective::Objective::Regression(reg),
+    )
+    .unwrap();
+    let p2 = Problem::new(
+        dlncheck::engine::model::Dln::mlp(4, 3),
+        dlncheck::engine::objective::Objective::Regression(reg2),
+    )
+    .unwrap();
     let theta = point(&p1, 0.5, 1);
     let (l1, g1) = p1.loss_and_gradient(&theta);
     let (l2, g2) = p2.loss_and_gradient(&theta);

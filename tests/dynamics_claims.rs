@@ -5,15 +5,15 @@
 
 use dlncheck::claims::dynamics;
 use dlncheck::claims::mc_si_rank_one::defects;
-use dlncheck::data::{self, Direction, SpectrumSpec};
-use dlncheck::init;
-use dlncheck::linalg;
-use dlncheck::model::Dln;
-use dlncheck::objective::Objective;
-use dlncheck::problem::Problem;
-use dlncheck::rng::{Stream, stream_rng};
-use dlncheck::spectrum::{self, SpectrumOptions};
-use dlncheck::train::{self, GdOptions};
+use dlncheck::engine::data::{self, Direction, SpectrumSpec};
+use dlncheck::engine::init;
+use dlncheck::engine::linalg;
+use dlncheck::engine::model::Dln;
+use dlncheck::engine::objective::Objective;
+use dlncheck::engine::problem::Problem;
+use dlncheck::engine::rng::{Stream, stream_rng};
+use dlncheck::engine::spectrum::{self, SpectrumOptions};
+use dlncheck::engine::train::{self, GdOptions};
 use faer::Mat;
 
 /// Data with Σ = diag(eigenvalues) (no rotation) and w* = `w_star` exactly, R_min = 0.1.

@@ -4,10 +4,10 @@
 //! the early-stopping certificate against continued gradient descent, and the authors'
 //! estimator against the dense Hessian's spectrum.
 
+use dlncheck::engine::train::{GdOptions, gradient_descent};
 use dlncheck::experiments::grid::{Experiment, Grid, linspace, logspace};
 use dlncheck::experiments::run::{self, RunOutcome, Setup};
 use dlncheck::experiments::stats::{LinearFit, mean_band};
-use dlncheck::train::{GdOptions, gradient_descent};
 
 #[test]
 fn paper_grids() {
@@ -98,7 +98,7 @@ fn early_stop_certificate_bounds_the_rest_of_the_run() {
         let moved = stop.theta.iter().zip(&more.theta).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
         assert!(moved <= r.drift_bound, "moved {moved} > certified {}", r.drift_bound);
         // The same bound with the library's PL constant 4λ‖a_1‖² (products, not the pass).
-        let (_, mu) = dlncheck::bounds::pl_constants(problem, &stop.theta);
+        let (_, mu) = dlncheck::engine::bounds::pl_constants(problem, &stop.theta);
         let c = 1.0 - cfg.eta * r.last.sharpness / 2.0;
         let bound = 2.0 * r.last.excess.sqrt() / (c * mu.sqrt());
         assert!((bound - r.drift_bound).abs() <= 1e-9 * bound, "{bound} vs {}", r.drift_bound);
@@ -117,8 +117,8 @@ fn authors_estimator_is_a_magnitude_estimate() {
     let theta0 = run::initial_theta(problem, grid.arch, 0.3, 11);
     let trained = gradient_descent(problem, &theta0, &GdOptions::new(0.02, 4000)).theta;
     for theta in [&trained, &run::initial_theta(problem, grid.arch, 0.25, 12)] {
-        let h = dlncheck::hessian::dense_hessian(problem, theta);
-        let eig = dlncheck::linalg::sym_eigenvalues(h.as_ref());
+        let h = dlncheck::engine::hessian::dense_hessian(problem, theta);
+        let eig = dlncheck::engine::linalg::sym_eigenvalues(h.as_ref());
         let mut mags: Vec<f64> = eig.iter().map(|v| v.abs()).collect();
         mags.sort_by(f64::total_cmp);
         let (top, second) = (mags[mags.len() - 1], mags[mags.len() - 2]);

@@ -179,7 +179,7 @@ fn parse_svg(text: &str) -> Svg {
 /// library's moments: w* = Xᵀ(XXᵀ)⁻¹y when n < d (minimum norm), else (XᵀX)⁻¹Xᵀy, by Gaussian
 /// elimination; Λ by 2000 power iterations on the Gram matrix.
 fn a_and_lambda(n: usize, d: usize, seed: u64) -> (f64, f64, f64) {
-    let pd = dlncheck::data::paper(n, n, d, 1.0, true, seed);
+    let pd = dlncheck::engine::data::paper(n, n, d, 1.0, true, seed);
     let x = |i: usize, j: usize| pd.train.x[(i, j)];
     let y = &pd.train.y;
     let w: Vec<f64> = if n < d {
@@ -555,7 +555,7 @@ fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 fn target_singular_values(dim: usize, width: usize, sigma: &[f64], seed: u64) -> Vec<f64> {
     let inst = dlncheck::lowrank::denoising_instance(dim, width, 2, sigma, seed);
     let y = match &inst.problem.objective {
-        dlncheck::objective::Objective::Matrix { target } => target.clone(),
+        dlncheck::engine::objective::Objective::Matrix { target } => target.clone(),
         _ => panic!("denoising is ½‖A − Y‖²"),
     };
     let n = y.ncols();
@@ -623,7 +623,7 @@ fn stretch_near(
 /// with the CSV.
 fn check_staircase(dir: &Path) {
     let fig: StaircaseYaml =
-        dlncheck::yaml::from_str(&std::fs::read_to_string(dir.join("fig7.yaml")).unwrap()).unwrap();
+        dlncheck::io::yaml::from_str(&std::fs::read_to_string(dir.join("fig7.yaml")).unwrap()).unwrap();
     assert_eq!(fig.figure, "fig7");
     let s = &fig.settings;
     let sv = target_singular_values(s.instance.dim, s.instance.width, &s.instance.sigma, s.seed);
@@ -739,7 +739,7 @@ fn check_staircase(dir: &Path) {
 fn check_escape(dir: &Path) {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     let fig: EscapeYaml =
-        dlncheck::yaml::from_str(&std::fs::read_to_string(dir.join("fig8.yaml")).unwrap()).unwrap();
+        dlncheck::io::yaml::from_str(&std::fs::read_to_string(dir.join("fig8.yaml")).unwrap()).unwrap();
     assert_eq!(fig.figure, "fig8");
     let s = &fig.settings;
     let r = s.instance.sigma.len();
@@ -879,7 +879,7 @@ fn quick_figures_have_the_papers_shape() {
     let dir = temp_dir("quick");
     let (code, out, err) = figures(&dir, &[], "2");
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
-    let report: Vec<Report> = dlncheck::yaml::from_str(&out).unwrap();
+    let report: Vec<Report> = dlncheck::io::yaml::from_str(&out).unwrap();
     assert_eq!(report.len(), 6, "six experiments");
     assert!(report.iter().all(|r| r.checks_hold), "{out}");
     let figs: Vec<&str> = report.iter().flat_map(|r| r.figures.iter().map(|s| s.as_str())).collect();
@@ -896,7 +896,7 @@ fn quick_figures_have_the_papers_shape() {
             assert!(dir.join(format!("{name}.{ext}")).is_file(), "{name}.{ext} missing");
         }
         let fig: FigureYaml =
-            dlncheck::yaml::from_str(&std::fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap())
+            dlncheck::io::yaml::from_str(&std::fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap())
                 .unwrap();
         assert_eq!(fig.figure, name);
         check_figure(&dir, &fig);

@@ -6,8 +6,8 @@
 //! The audited sharpness must agree with it to 1e-8 relative (the tolerance an external autodiff
 //! check would apply); in practice it agrees to ~1e-13.
 
-use dlncheck::instance::Instance;
-use dlncheck::recipe::{Arch, DataRecipe, Recipe, TrainRecipe, WDirection, WeightsRecipe};
+use dlncheck::engine::instance::Instance;
+use dlncheck::io::recipe::{Arch, DataRecipe, Recipe, TrainRecipe, WDirection, WeightsRecipe};
 use std::ops::{Add, Mul, Sub};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -61,7 +61,7 @@ fn risk(inst: &Instance, theta: &[Hd]) -> Hd {
     }
     let top = layers.len() - 1;
     let mut v: Vec<Hd> = match inst.model.layers().last().unwrap().kind {
-        dlncheck::model::LayerKind::Fixed(ref p) => p.iter().map(|&x| Hd::c(x)).collect(),
+        dlncheck::engine::model::LayerKind::Fixed(ref p) => p.iter().map(|&x| Hd::c(x)).collect(),
         _ => vec![Hd::c(1.0)],
     };
     for k in (0..=top).rev() {
@@ -202,14 +202,14 @@ fn audited_sharpness_matches_a_hyperdual_hessian_of_the_raw_risk() {
     dlncheck::init_determinism();
     for (name, recipe, seed) in recipes() {
         // Through the file format, as an external checker would see it.
-        let text = recipe.instance(seed).unwrap().to_yaml();
-        let inst = Instance::parse(&text, name).unwrap();
+        let text = dlncheck::io::instance::to_yaml(&recipe.instance(seed).unwrap());
+        let inst = dlncheck::io::instance::parse(&text, name).unwrap();
         let problem = inst.problem().unwrap();
         let href = hyperdual_hessian(&inst);
-        let vals = dlncheck::linalg::sym_eigenvalues(href.as_ref());
+        let vals = dlncheck::engine::linalg::sym_eigenvalues(href.as_ref());
         let (ref_max, ref_min) = (vals[vals.len() - 1], vals[0]);
         // Entrywise against the engine's dense Hessian.
-        let dense = dlncheck::hessian::dense_hessian(&problem, &inst.theta);
+        let dense = dlncheck::engine::hessian::dense_hessian(&problem, &inst.theta);
         let p = inst.theta.len();
         let scale = ref_max.abs().max(ref_min.abs());
         let mut worst = 0.0f64;
@@ -222,9 +222,9 @@ fn audited_sharpness_matches_a_hyperdual_hessian_of_the_raw_risk() {
             worst <= 1e-10 * scale.max(1.0),
             "{name}: dense Hessian differs by {worst:e} (scale {scale:e})"
         );
-        for method in [None, Some(dlncheck::spectrum::Method::Lanczos)] {
-            let opts = dlncheck::spectrum::SpectrumOptions { method, ..Default::default() };
-            let audit = dlncheck::audit::audit(&problem, &inst.theta, &opts).unwrap();
+        for method in [None, Some(dlncheck::engine::spectrum::Method::Lanczos)] {
+            let opts = dlncheck::engine::spectrum::SpectrumOptions { method, ..Default::default() };
+            let audit = dlncheck::engine::audit::audit(&problem, &inst.theta, &opts).unwrap();
             let close = |a: f64, b: f64| (a - b).abs() <= 1e-8 * a.abs().max(b.abs()).max(1e-2);
             assert!(
                 close(audit.sharpness, ref_max),

@@ -4,12 +4,12 @@
 //! grids with `dlncheck check --only jgshg.<id>`.
 
 use dlncheck::claims;
+use dlncheck::engine::model::Dln;
+use dlncheck::engine::objective::Objective;
+use dlncheck::engine::problem::Problem;
+use dlncheck::engine::rng::{Stream, stream_rng};
+use dlncheck::framework::property::{Status, Variant};
 use dlncheck::lowrank::{self, ScalarProblem};
-use dlncheck::model::Dln;
-use dlncheck::objective::Objective;
-use dlncheck::problem::Problem;
-use dlncheck::property::{Status, Variant};
-use dlncheck::rng::{Stream, stream_rng};
 use faer::Mat;
 
 /// The lazy claim's control is also a positive statement of theorems.md: small initialisation on
@@ -19,9 +19,9 @@ use faer::Mat;
 fn lazy_small_init_recovers_the_low_rank_target() {
     dlncheck::init_determinism();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.lazy.yaml");
-    let (spec, claim) = dlncheck::spec::Spec::load(&path).unwrap();
+    let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
     let c = spec.controls.iter().position(|c| c.variant == "small_init").unwrap();
-    let inst = &spec.control_instances(c, dlncheck::spec::Mode::Quick, 0)[0];
+    let inst = &spec.control_instances(c, dlncheck::framework::spec::Mode::Quick, 0)[0];
     let m = claim.measure(&inst.point, inst.seed, Variant::Control("small_init")).unwrap();
     assert!(m.values["recovery_rel_error"] < 1e-2, "{m:?}");
     assert!(m.values["unobserved_fraction_width"] > 0.99, "{m:?}");
@@ -214,7 +214,7 @@ fn balanced_factors_gauge_moves_and_descent() {
     for g in &gauges {
         let id = faer::Mat::<f64>::identity(5, 5);
         assert!((lowrank::sym_exp(faer::Mat::<f64>::zeros(5, 5).as_ref(), 1.0) - &id).norm_l2() < 1e-15);
-        let prod = dlncheck::linalg::matmul_owned(g.g.as_ref(), g.inv.as_ref());
+        let prod = dlncheck::engine::linalg::matmul_owned(g.g.as_ref(), g.inv.as_ref());
         assert!((prod - &id).norm_l2() < 1e-12);
     }
     let moved = lowrank::apply_gauge(&ws, &gauges);
@@ -233,7 +233,8 @@ fn sym_exp_matches_the_power_series() {
     let mut series = Mat::<f64>::identity(3, 3);
     let mut term = Mat::<f64>::identity(3, 3);
     for k in 1..30 {
-        term = dlncheck::linalg::matmul_owned(term.as_ref(), d.as_ref()) * faer::Scale(1.0 / k as f64);
+        term =
+            dlncheck::engine::linalg::matmul_owned(term.as_ref(), d.as_ref()) * faer::Scale(1.0 / k as f64);
         series += &term;
     }
     assert!((lowrank::sym_exp(d.as_ref(), 1.0) - &series).norm_l2() < 1e-14);
@@ -247,9 +248,9 @@ fn sym_exp_matches_the_power_series() {
 fn orthogonal_gauge_tangents_follow_exact_rotations() {
     dlncheck::init_determinism();
     let mut rng = stream_rng(5, Stream::Data);
-    let y = Mat::from_fn(2, 3, |_, _| dlncheck::rng::normal(&mut rng));
+    let y = Mat::from_fn(2, 3, |_, _| dlncheck::engine::rng::normal(&mut rng));
     let problem = Problem::new(Dln::deep(3, 4, 2, 3), Objective::Matrix { target: y }).unwrap().with_l2(0.7);
-    let theta = dlncheck::init::gaussian(&problem.model, 0.8, &mut stream_rng(5, Stream::Init));
+    let theta = dlncheck::engine::init::gaussian(&problem.model, 0.8, &mut stream_rng(5, Stream::Init));
     let ws = problem.model.trained_weights(&theta);
     let t = lowrank::orthogonal_gauge_tangents(&ws);
     assert_eq!(t.ncols(), 2 * 6);
@@ -262,8 +263,8 @@ fn orthogonal_gauge_tangents_follow_exact_rotations() {
             _ => 0.0,
         });
         let mut out = ws.clone();
-        out[0] = dlncheck::linalg::matmul_owned(g.as_ref(), ws[0].as_ref());
-        out[1] = dlncheck::linalg::matmul_owned(ws[1].as_ref(), g.transpose());
+        out[0] = dlncheck::engine::linalg::matmul_owned(g.as_ref(), ws[0].as_ref());
+        out[1] = dlncheck::engine::linalg::matmul_owned(ws[1].as_ref(), g.transpose());
         problem.model.flatten(&out)
     };
     let loss = problem.loss(&theta);
@@ -293,7 +294,7 @@ fn hessian_modulo_gauge_classifies_the_theorems_md_points() {
     let mut rng = stream_rng(7, Stream::Minimizer);
     let y = faer::mat![[3.0, 0.0], [0.0, 1.9]];
     let eye = Mat::<f64>::identity(2, 2);
-    let build = |depth: usize, s: [f64; 2], rng: &mut dlncheck::rng::Rng| {
+    let build = |depth: usize, s: [f64; 2], rng: &mut dlncheck::engine::rng::Rng| {
         let problem = Problem::new(Dln::deep(2, 2, 2, depth), Objective::Matrix { target: y.clone() })
             .unwrap()
             .with_l2(1.0);
@@ -305,7 +306,7 @@ fn hessian_modulo_gauge_classifies_the_theorems_md_points() {
     let s19 = ScalarProblem::new(1.9, 1.0, 3).critical_points().plus.unwrap();
     let (p, th) = build(3, [s3, s19], &mut rng);
     let (loss, g) = p.loss_and_gradient(&th);
-    assert!(dlncheck::linalg::norm(&g) < 1e-10);
+    assert!(dlncheck::engine::linalg::norm(&g) < 1e-10);
     assert!((loss - 4.753958).abs() < 1e-6);
     let gh = lowrank::hessian_modulo_gauge(&p, &th);
     assert_eq!(gh.gauge_dim, 2);
@@ -330,7 +331,7 @@ fn newton_polish_reaches_rounding_level() {
     let s3 = ScalarProblem::new(3.0, 1.0, 3).critical_points().plus.unwrap();
     let ws = lowrank::balanced_factors(eye.as_ref(), &[s3, 0.0], eye.as_ref(), 3, 2, &mut rng);
     let mut theta = problem.model.flatten(&ws);
-    let noise = dlncheck::rng::normals(&mut rng, theta.len());
+    let noise = dlncheck::engine::rng::normals(&mut rng, theta.len());
     theta.iter_mut().zip(&noise).for_each(|(t, n)| *t += 1e-4 * n);
     let (polished, g) = lowrank::newton_polish(&problem, &theta, 10);
     assert!(g < 1e-12, "{g}");
@@ -387,12 +388,12 @@ fn plateau_detection_on_a_synthetic_staircase() {
 fn imbalance_decay_on_completion() {
     dlncheck::init_determinism();
     let mut rng = stream_rng(11, Stream::Data);
-    let y = Mat::from_fn(3, 4, |_, _| dlncheck::rng::normal(&mut rng));
+    let y = Mat::from_fn(3, 4, |_, _| dlncheck::engine::rng::normal(&mut rng));
     let mask = Mat::from_fn(3, 4, |i, j| if (i + 2 * j) % 3 == 0 { 0.0 } else { 1.0 });
     let l2 = 0.3;
     let problem =
         Problem::new(Dln::deep(4, 5, 3, 3), Objective::Completion { target: y, mask }).unwrap().with_l2(l2);
-    let theta0 = dlncheck::init::gaussian(&problem.model, 0.6, &mut stream_rng(11, Stream::Init));
+    let theta0 = dlncheck::engine::init::gaussian(&problem.model, 0.6, &mut stream_rng(11, Stream::Init));
     let d0 = lowrank::imbalance(&problem.model.trained_weights(&theta0));
     let snaps = lowrank::flow_snapshots(&problem, &theta0, &[0.5, 1.5, 3.0], 1e-11, |_| false).unwrap();
     assert_eq!(snaps.len(), 4);
@@ -418,7 +419,7 @@ fn ntk_scale_matches_the_mean_kernel() {
     let draws = 20;
     for _ in 0..draws {
         let theta = lowrank::ntk_init(&problem, &mut rng);
-        let k = dlncheck::hessian::jacobian_gram(&problem, &theta);
+        let k = dlncheck::engine::hessian::jacobian_gram(&problem, &theta);
         trace += (0..k.nrows()).map(|i| k[(i, i)]).sum::<f64>() / k.nrows() as f64;
     }
     let mean = trace / draws as f64;
@@ -463,7 +464,7 @@ fn figure_data_functions() {
 
 #[test]
 fn margins_fold_checks_into_one_measurement() {
-    let mut m = lowrank::Margins::default();
+    let mut m = dlncheck::framework::margins::Margins::default();
     m.within("identity", 1e-15, 1e-10);
     m.require("structure", true);
     let meas = m.measurement();

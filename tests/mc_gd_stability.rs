@@ -5,13 +5,13 @@
 #![allow(clippy::needless_range_loop)] // Gaussian elimination reads best with indices
 
 use dlncheck::claims::mc_gd_stability::McGdStability;
-use dlncheck::property::{Claim, Status, Variant};
-use dlncheck::spec::Mode;
+use dlncheck::framework::property::{Claim, Status, Variant};
+use dlncheck::framework::spec::Mode;
 use faer::{Mat, Side};
 use std::collections::BTreeMap;
 
-fn spec() -> dlncheck::spec::Spec {
-    dlncheck::spec::Spec::load(std::path::Path::new("properties/mc.gd.stability.yaml")).unwrap().0
+fn spec() -> dlncheck::framework::spec::Spec {
+    dlncheck::claims::load_spec(std::path::Path::new("properties/mc.gd.stability.yaml")).unwrap().0
 }
 
 /// Σ = XᵀX/n and w* = Σ⁻¹Xᵀy/n (n > d here) from the instance's data, by hand.
@@ -92,7 +92,8 @@ fn quick_grid_holds_with_independently_derived_numbers() {
         let f = point.f64("eta_factor");
         let v = &m.values;
         let inst = claim.instance(&point, seed, Variant::Claim).expect("an instance file");
-        let back = dlncheck::instance::Instance::parse(&inst.to_yaml(), "instance").unwrap();
+        let back =
+            dlncheck::io::instance::parse(&dlncheck::io::instance::to_yaml(&inst), "instance").unwrap();
         assert_eq!(back.theta, inst.theta, "{tag}: the instance file round-trips");
         let (sigma, w) = moments(&inst.data.x, &inst.data.y);
         let arch = point.str("architecture");
@@ -104,8 +105,8 @@ fn quick_grid_holds_with_independently_derived_numbers() {
             *converged.entry(arch.to_string()).or_insert(0) += 1;
             // The dense P × P Hessian of the instance file's network: a second algorithm.
             let problem = inst.problem().unwrap();
-            let h = dlncheck::hessian::dense_hessian(&problem, &inst.theta);
-            let s_dense = *dlncheck::linalg::sym_eigenvalues(h.as_ref()).last().unwrap();
+            let h = dlncheck::engine::hessian::dense_hessian(&problem, &inst.theta);
+            let s_dense = *dlncheck::engine::linalg::sym_eigenvalues(h.as_ref()).last().unwrap();
             assert!(
                 (s_dense - v["sharpness"]).abs() <= 1e-9 * s_dense,
                 "{tag}: {s_dense} vs {}",

@@ -2,9 +2,9 @@
 //! statistical summary matches the committed snapshot (numbers rounded to 4 significant digits
 //! so that snapshots are stable across CPUs; review changes with `cargo insta review`).
 
-use dlncheck::property::Claim;
-use dlncheck::runner::{self, ControlVerdict, PropertyRun, Verdict};
-use dlncheck::spec::{Mode, Spec};
+use dlncheck::framework::property::Claim;
+use dlncheck::framework::runner::{self, ControlVerdict, PropertyRun, Verdict};
+use dlncheck::framework::spec::Mode;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,7 +19,7 @@ fn quick_run(id: &str) -> PropertyRun {
     }
     dlncheck::init_determinism();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("properties").join(format!("{id}.yaml"));
-    let (spec, claim) = Spec::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap_or_else(|e| panic!("{e}"));
     let run = runner::run(&spec, claim, Mode::Quick, 0, &|| {});
     cache.lock().unwrap().insert(id.to_string(), run.clone());
     run
@@ -69,14 +69,14 @@ struct View {
     violated: usize,
     not_converged: usize,
     errors: usize,
-    tightness: Option<dlncheck::summary::Stats>,
-    proportion: Option<dlncheck::summary::Proportion>,
+    tightness: Option<dlncheck::framework::summary::Stats>,
+    proportion: Option<dlncheck::framework::summary::Proportion>,
     worst_index: Option<usize>,
     worst_seed: Option<u64>,
     worst_tightness: Option<f64>,
 }
 
-fn view(verdict: String, s: &dlncheck::summary::RunSummary) -> View {
+fn view(verdict: String, s: &dlncheck::framework::summary::RunSummary) -> View {
     View {
         verdict,
         instances: s.instances,
@@ -98,7 +98,7 @@ fn assert_snapshot(id: &str) {
     for c in &run.controls {
         views.push((format!("control {}", c.variant), view(format!("{:?}", c.verdict), &c.summary)));
     }
-    let text = dlncheck::yaml::to_string_rounded(&views, 4);
+    let text = dlncheck::io::yaml::to_string_rounded(&views, 4);
     insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!(id.replace('.', "_"), text);
     });
@@ -153,8 +153,8 @@ property_tests! {
 fn every_spec_file_is_valid_and_every_claim_has_one() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("properties");
     let mut ids = Vec::new();
-    for f in dlncheck::spec::spec_files(&dir).unwrap() {
-        let (spec, _) = Spec::load(&f).unwrap_or_else(|e| panic!("{e}"));
+    for f in dlncheck::framework::spec::spec_files(&dir).unwrap() {
+        let (spec, _) = dlncheck::claims::load_spec(&f).unwrap_or_else(|e| panic!("{e}"));
         ids.push(spec.id);
     }
     for c in dlncheck::claims::all() {
@@ -167,11 +167,11 @@ fn every_spec_file_is_valid_and_every_claim_has_one() {
 fn report_is_reproducible_and_thread_independent() {
     dlncheck::init_determinism();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/mc.thm1.lower_bound.yaml");
-    let (spec, claim) = Spec::load(&path).unwrap();
+    let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
     let report = |threads: usize, seed: u64| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let run = pool.install(|| runner::run(&spec, claim, Mode::Quick, seed, &|| {}));
-        dlncheck::report::Report::new(Mode::Quick, seed, &[run], true).to_yaml()
+        dlncheck::framework::report::Report::new(Mode::Quick, seed, &[run], true).to_yaml()
     };
     let a = report(1, 7);
     assert_eq!(a, report(2, 7));

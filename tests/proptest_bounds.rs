@@ -2,7 +2,7 @@
 //! κ, direction, ‖w*‖, minimiser kind, seed): a violation would shrink to a minimal instance.
 //! Fixed proptest seed and case count, no persistence: CI runs the same cases every time.
 
-use dlncheck::property::{Claim, GridPoint, Status, Value, Variant};
+use dlncheck::framework::property::{Claim, GridPoint, Status, Value, Variant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 

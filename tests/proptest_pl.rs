@@ -8,12 +8,12 @@
 //! so no more slack than rounding is justified.
 
 use dlncheck::claims::mc_pl_inequality::pl_terms;
-use dlncheck::data::{self, Direction, SpectrumSpec};
-use dlncheck::init;
-use dlncheck::model::Dln;
-use dlncheck::objective::Objective;
-use dlncheck::problem::Problem;
-use dlncheck::rng::{Stream, stream_rng};
+use dlncheck::engine::data::{self, Direction, SpectrumSpec};
+use dlncheck::engine::init;
+use dlncheck::engine::model::Dln;
+use dlncheck::engine::objective::Objective;
+use dlncheck::engine::problem::Problem;
+use dlncheck::engine::rng::{Stream, stream_rng};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 

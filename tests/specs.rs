@@ -1,6 +1,6 @@
 //! Invalid property specs are rejected with the file, the key and the line named.
 
-use dlncheck::spec::Spec;
+use dlncheck::framework::spec::Spec;
 
 const GOOD: &str = "id: mc.thm1.lower_bound
 title: t
@@ -27,7 +27,7 @@ controls:
     description: d
 ";
 
-fn check(text: &str) -> Result<(), dlncheck::spec::SpecError> {
+fn check(text: &str) -> Result<(), dlncheck::framework::spec::SpecError> {
     let spec = Spec::parse(text, "x.yaml")?;
     let claim = dlncheck::claims::find(&spec.id).expect("registered");
     spec.validate(claim, text, "x.yaml")

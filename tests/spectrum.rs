@@ -5,16 +5,16 @@
 mod common;
 
 use common::*;
-use dlncheck::bounds;
-use dlncheck::data::{self, Direction, SpectrumSpec};
-use dlncheck::hessian;
-use dlncheck::init;
-use dlncheck::linalg;
-use dlncheck::model::Dln;
-use dlncheck::objective::{Objective, Regression};
-use dlncheck::problem::Problem;
-use dlncheck::rng::{Stream, stream_rng};
-use dlncheck::spectrum::{self, Method, SpectrumOptions};
+use dlncheck::engine::bounds;
+use dlncheck::engine::data::{self, Direction, SpectrumSpec};
+use dlncheck::engine::hessian;
+use dlncheck::engine::init;
+use dlncheck::engine::linalg;
+use dlncheck::engine::model::Dln;
+use dlncheck::engine::objective::{Objective, Regression};
+use dlncheck::engine::problem::Problem;
+use dlncheck::engine::rng::{Stream, stream_rng};
+use dlncheck::engine::spectrum::{self, Method, SpectrumOptions};
 
 fn exact() -> SpectrumOptions {
     SpectrumOptions { method: Some(Method::Exact), ..SpectrumOptions::default() }

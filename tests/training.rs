@@ -4,15 +4,15 @@
 mod common;
 
 use common::*;
-use dlncheck::init;
-use dlncheck::model::Dln;
-use dlncheck::objective::Objective;
-use dlncheck::problem::Problem;
-use dlncheck::rng::{Stream, stream_rng};
-use dlncheck::train::{self, GdOptions, GfOptions, Outcome, Stop};
+use dlncheck::engine::init;
+use dlncheck::engine::model::Dln;
+use dlncheck::engine::objective::Objective;
+use dlncheck::engine::problem::Problem;
+use dlncheck::engine::rng::{Stream, stream_rng};
+use dlncheck::engine::train::{self, GdOptions, GfOptions, Outcome, Stop};
 
 fn paper_problem(seed: u64) -> Problem {
-    let pd = dlncheck::data::paper(50, 1, 5, 1.0, true, seed);
+    let pd = dlncheck::engine::data::paper(50, 1, 5, 1.0, true, seed);
     Problem::new(Dln::mlp(5, 10), Objective::Regression(pd.train.regression().unwrap())).unwrap()
 }
 
@@ -106,8 +106,8 @@ fn gradient_flow_conserves_balance() {
         let w = problem.model.trained_weights(theta);
         (0..w.len() - 1)
             .map(|k| {
-                let a = dlncheck::linalg::matmul_owned(w[k + 1].transpose(), w[k + 1].as_ref());
-                let b = dlncheck::linalg::matmul_owned(w[k].as_ref(), w[k].transpose());
+                let a = dlncheck::engine::linalg::matmul_owned(w[k + 1].transpose(), w[k + 1].as_ref());
+                let b = dlncheck::engine::linalg::matmul_owned(w[k].as_ref(), w[k].transpose());
                 a - b
             })
             .collect()
@@ -170,7 +170,7 @@ fn simd_dispatched_descent_is_bit_identical_to_a_plain_loop() {
         let mut g = vec![0.0; theta.len()];
         for _ in 0..steps {
             problem.at(&mut ws, &theta).gradient(&mut g);
-            dlncheck::linalg::axpy(&mut theta, -eta, &g);
+            dlncheck::engine::linalg::axpy(&mut theta, -eta, &g);
         }
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&res.theta), bits(&theta));

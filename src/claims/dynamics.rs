@@ -3,17 +3,17 @@
 //! detected, training paths cut into checkpoints, layer imbalances and top singular pairs.
 
 use super::setup;
-use crate::data::Dataset;
-use crate::init;
-use crate::instance::Instance;
-use crate::linalg;
-use crate::model::{Architecture, Dln};
-use crate::objective::Objective;
-use crate::problem::Problem;
-use crate::property::Param;
-use crate::property::{ClaimError, GridPoint};
-use crate::rng::{Stream, stream_rng};
-use crate::train::{self, GdOptions, GfOptions, Outcome, Stop};
+use crate::engine::data::Dataset;
+use crate::engine::init;
+use crate::engine::instance::Instance;
+use crate::engine::linalg;
+use crate::engine::model::{Architecture, Dln};
+use crate::engine::objective::Objective;
+use crate::engine::problem::Problem;
+use crate::engine::rng::{Stream, stream_rng};
+use crate::engine::train::{self, GdOptions, GfOptions, Outcome, Stop};
+use crate::framework::property::Param;
+use crate::framework::property::{ClaimError, GridPoint};
 use faer::Mat;
 
 /// Initialisations of the dynamics claims.
@@ -119,7 +119,7 @@ fn finish(problem: &Problem, theta0: &[f64], res: train::TrainResult) -> End {
 /// The paper's experiment data for `model` (n = 50 Gaussian inputs, labels with noise 1,
 /// normalised so that ‖w*‖ = 1) and its problem.
 pub fn paper_problem(model: Dln, seed: u64) -> Result<(Problem, Dataset), ClaimError> {
-    let data = crate::data::paper(50, 1, model.d_in(), 1.0, true, seed).train;
+    let data = crate::engine::data::paper(50, 1, model.d_in(), 1.0, true, seed).train;
     let problem = Problem::new(model, Objective::Regression(data.regression()?)).expect("d inputs");
     Ok((problem, data))
 }
@@ -165,7 +165,7 @@ pub fn sin_angle(x: &[f64], y: &[f64]) -> f64 {
 /// The residual network's fixed head p (None for the MLP).
 pub fn head(model: &Dln) -> Option<Vec<f64>> {
     match &model.layers().last()?.kind {
-        crate::model::LayerKind::Fixed(p) => Some(p.clone()),
+        crate::engine::model::LayerKind::Fixed(p) => Some(p.clone()),
         _ => None,
     }
 }

@@ -10,13 +10,14 @@
 //! max_ℓ‖D_ℓ‖_F / Σ_ℓ‖W_ℓ‖²_F must be ≤ `balance_tol`.
 //! Identities to tolerance: no tightness; the largest error/tolerance ratio is reported.
 
+use crate::engine::model::Dln;
+use crate::engine::objective::Objective;
+use crate::engine::problem::Problem;
+use crate::engine::rng::{self, Stream, stream_rng};
+use crate::engine::train::{self, GfOptions, Outcome, Stop};
+use crate::framework::margins::Margins;
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 use crate::lowrank;
-use crate::model::Dln;
-use crate::objective::Objective;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::rng::{self, Stream, stream_rng};
-use crate::train::{self, GfOptions, Outcome, Stop};
 use faer::Mat;
 
 pub struct BalanceDecay;
@@ -79,8 +80,11 @@ impl Claim for BalanceDecay {
         let problem = Problem::new(Dln::deep(dim, width, dim, depth), Objective::Matrix { target: y })
             .map_err(|e| ClaimError(e.to_string()))?
             .with_l2(l2);
-        let theta0 =
-            crate::init::gaussian(&problem.model, point.f64("init_std"), &mut stream_rng(seed, Stream::Init));
+        let theta0 = crate::engine::init::gaussian(
+            &problem.model,
+            point.f64("init_std"),
+            &mut stream_rng(seed, Stream::Init),
+        );
         let d0 = lowrank::imbalance(&problem.model.trained_weights(&theta0));
         let d0_scale = d0.iter().map(|d| d.norm_l2()).fold(0.0, f64::max);
         let horizon = point.f64("horizon");
@@ -96,7 +100,7 @@ impl Claim for BalanceDecay {
                 decay_err = decay_err.max(diff.norm_l2() / d0_scale);
             }
         }
-        let mut checks = lowrank::Margins::default();
+        let mut checks = Margins::default();
         checks.within("D_ℓ(t) = e^{−2λt}D_ℓ(0)", decay_err, point.f64("rel"));
         let mut m =
             checks.measurement().value("decay_rel_error", decay_err).value("imbalance_initial", d0_scale);

@@ -25,15 +25,16 @@
 //!    other than the origin, the search finds one too. (Skipped in the `no_l2` control.)
 //!
 //! A structural claim: no tightness (`None`); holds iff every requirement holds
-//! ([`lowrank::Margins`]); the smallest |transverse eigenvalue| met is reported.
+//! ([`Margins`]); the smallest |transverse eigenvalue| met is reported.
 
+use crate::engine::model::Dln;
+use crate::engine::objective::Objective;
+use crate::engine::problem::Problem;
+use crate::engine::rng::{Stream, stream_rng};
+use crate::engine::train::{self, GfOptions, Outcome, Stop};
+use crate::framework::margins::Margins;
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 use crate::lowrank::{self, ScalarProblem};
-use crate::model::Dln;
-use crate::objective::Objective;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::rng::{Stream, stream_rng};
-use crate::train::{self, GfOptions, Outcome, Stop};
 use faer::Mat;
 
 pub struct Landscape;
@@ -92,7 +93,7 @@ pub fn classify(problem: &Problem, theta: &[f64], hess_tol: f64) -> Classified {
     };
     Classified {
         loss,
-        grad_norm: crate::linalg::norm(&g),
+        grad_norm: crate::engine::linalg::norm(&g),
         kind,
         min_transverse: min_t,
         gauge_dim: gh.gauge_dim,
@@ -162,7 +163,7 @@ impl Claim for Landscape {
             })
             .collect();
 
-        let mut checks = lowrank::Margins::default();
+        let mut checks = Margins::default();
         let mut worst_grad: f64 = 0.0;
         let mut worst_loss_err: f64 = 0.0;
         let (mut n_min, mut n_saddle, mut n_degenerate, mut n_nonglobal_min) = (0, 0, 0, 0);
@@ -212,7 +213,7 @@ impl Claim for Landscape {
                     rule_agree += ((c.kind == Kind::LocalMin) == is_top_k(s)) as usize;
                 }
                 if depth >= 3 && s1 == 0.0 && s2 == 0.0 {
-                    let h = crate::hessian::dense_hessian(&problem, &theta);
+                    let h = crate::engine::hessian::dense_hessian(&problem, &theta);
                     let p = h.nrows();
                     let mut err: f64 = 0.0;
                     for i in 0..p {
@@ -246,7 +247,7 @@ impl Claim for Landscape {
         for j in 0..starts {
             let frac = if starts > 1 { j as f64 / (starts - 1) as f64 } else { 0.0 };
             let std = std_lo * (std_hi / std_lo).powf(frac);
-            let theta0 = crate::init::gaussian(&problem.model, std, &mut search_rng);
+            let theta0 = crate::engine::init::gaussian(&problem.model, std, &mut search_rng);
             let res = train::gradient_flow(&problem, &theta0, &opts);
             if res.outcome != Outcome::Converged {
                 return Ok(Measurement::not_converged(format!(
@@ -266,7 +267,7 @@ impl Claim for Landscape {
             match c.kind {
                 Kind::LocalMin => {
                     found_min += 1;
-                    if crate::linalg::norm(&theta) <= 1e-6 {
+                    if crate::engine::linalg::norm(&theta) <= 1e-6 {
                         found_origin += 1;
                     } else if c.loss > global_loss + loss_tol {
                         found_nonglobal += 1;

@@ -20,13 +20,13 @@
 //! all the way to a low-rank completion (fraction ≈ 1, so C_unobs ≈ √w' exceeds c_max); the
 //! relative recovery error ‖A − Y‖_F/‖Y‖_F is reported.
 
+use crate::engine::model::Dln;
+use crate::engine::objective::Objective;
+use crate::engine::problem::Problem;
+use crate::engine::rng::{self, Rng, Stream, stream_rng};
+use crate::engine::train::{self, GfOptions, Outcome, Stop};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 use crate::lowrank;
-use crate::model::Dln;
-use crate::objective::Objective;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::rng::{self, Rng, Stream, stream_rng};
-use crate::train::{self, GfOptions, Outcome, Stop};
 use faer::Mat;
 
 pub struct Lazy;
@@ -203,7 +203,8 @@ impl Claim for Lazy {
                 let mut out = Vec::new();
                 for w in [width, 4 * width] {
                     let problem = problem_for(dim, w, depth, &y, &Some(mask.clone()))?;
-                    let theta0 = crate::init::gaussian(&problem.model, point.f64("small_std"), &mut init);
+                    let theta0 =
+                        crate::engine::init::gaussian(&problem.model, point.f64("small_std"), &mut init);
                     let res = train::gradient_flow(&problem, &theta0, &opts);
                     if res.outcome != Outcome::Converged {
                         return Ok(Measurement::not_converged(format!(

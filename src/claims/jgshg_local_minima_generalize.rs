@@ -12,12 +12,13 @@
 //! ‖A_nonglobal − Y‖_F < ‖A_global − Y‖_F. Tightness: ‖A_global − Y‖²/‖A_nonglobal − Y‖²; the
 //! thresholds, criticality and local minimality are pass/fail requirements.
 
+use crate::engine::model::Dln;
+use crate::engine::objective::Objective;
+use crate::engine::problem::Problem;
+use crate::engine::rng::{Stream, stream_rng};
+use crate::framework::margins::Margins;
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 use crate::lowrank::{self, ScalarProblem};
-use crate::model::Dln;
-use crate::objective::Objective;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::rng::{Stream, stream_rng};
 
 pub struct LocalMinimaGeneralize;
 
@@ -101,7 +102,7 @@ impl Claim for LocalMinimaGeneralize {
         let keep_is_global = keep.loss < drop.loss;
         let (global_d2, nonglobal_d2) = if keep_is_global { (keep_d2, drop_d2) } else { (drop_d2, keep_d2) };
         let rel = point.f64("rel");
-        let mut checks = lowrank::Margins::default();
+        let mut checks = Margins::default();
         checks.within("threshold t₁", err_exists, rel);
         checks.within("threshold t₂", err_beats, rel);
         for (name, c) in [("keep", &keep), ("drop", &drop)] {

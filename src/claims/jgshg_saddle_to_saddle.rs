@@ -27,13 +27,14 @@
 //! fitted; its R² is reported). Asserted for the first escape (from the origin) always, for later
 //! modes where the order is reliable; reported otherwise (with close σ at L ≥ 3 the later escapes
 //! can interact). A limit: no tightness; holds iff every asserted check holds, and the largest
-//! error/tolerance ratio is reported ([`lowrank::Margins`]).
+//! error/tolerance ratio is reported ([`Margins`]).
 //!
 //! Control `large_init`: one run at ε = `large_eps` (≳ 1/√w): the rank starts full and there are
 //! no plateaus.
 
-use crate::lowrank::{self, Margins, Staircase, StaircaseOptions};
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::margins::Margins;
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::lowrank::{self, Staircase, StaircaseOptions};
 
 pub struct SaddleToSaddle;
 

@@ -12,9 +12,10 @@
 //! Items 1 and 3 are identities to tolerance (pass/fail, the largest error/tolerance ratio is
 //! reported); the tightness is item 2's smallest ratio Σ‖W‖²/bound (over 1 − rel), ≥ 1.
 
+use crate::engine::rng::{self, Stream, stream_rng};
+use crate::framework::margins::Margins;
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 use crate::lowrank;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::rng::{self, Stream, stream_rng};
 use faer::Mat;
 
 pub struct Schatten;
@@ -118,7 +119,7 @@ impl Claim for Schatten {
                 descent_repro = descent_repro.max((lowrank::product(&back.weights) - &a).norm_l2() / a_norm);
             }
         }
-        let mut checks = lowrank::Margins::default();
+        let mut checks = Margins::default();
         checks.within("balanced factorisation reproduces A", repro, rel);
         checks.within("balanced Σ‖W‖² = bound", identity_err, rel);
         checks.margin("gauge moves stay above the bound", ratio_min / (1.0 - rel));

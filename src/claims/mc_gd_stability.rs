@@ -15,12 +15,12 @@
 //! Controls: `tightened` (S ≤ 1/η, violated by every converged run with eta_factor > 1/2) and
 //! `converges_above` (asserts that GD converges at the given η; violated above the threshold).
 
-use crate::bounds;
-use crate::instance::Instance;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
-use crate::recipe::{Arch, DataRecipe, Recipe, TrainRecipe, WeightsRecipe};
-use crate::spectrum::{self, SpectrumOptions};
-use crate::train::{self, GdOptions, Outcome};
+use crate::engine::bounds;
+use crate::engine::instance::Instance;
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::engine::train::{self, GdOptions, Outcome};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
+use crate::io::recipe::{Arch, DataRecipe, Recipe, TrainRecipe, WeightsRecipe};
 
 /// The claim.
 pub struct McGdStability;

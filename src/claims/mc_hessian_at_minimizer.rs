@@ -5,11 +5,11 @@
 //! minimiser set, where the residual term appears.
 
 use super::setup;
-use crate::bounds;
-use crate::hessian;
-use crate::instance::Instance;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::bounds;
+use crate::engine::hessian;
+use crate::engine::instance::Instance;
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 
 pub struct HessianAtMinimizer;
 
@@ -19,7 +19,8 @@ impl HessianAtMinimizer {
         point: &GridPoint,
         seed: u64,
         variant: Variant<'_>,
-    ) -> Result<Option<(crate::problem::Problem, Vec<f64>, crate::data::Dataset)>, ClaimError> {
+    ) -> Result<Option<(crate::engine::problem::Problem, Vec<f64>, crate::engine::data::Dataset)>, ClaimError>
+    {
         let (problem, ds) = setup::problem(point, seed)?;
         let Some(mut theta) = setup::minimizer(&problem, point.str("minimizer"), seed)? else {
             return Ok(None);
@@ -30,7 +31,7 @@ impl HessianAtMinimizer {
                 .find(|&k| problem.model.layers()[k].is_trained())
                 .expect("a trained layer");
             let range = problem.model.param_range(k).expect("trained");
-            let scale = crate::linalg::norm(&theta[range.clone()]) / (range.len() as f64).sqrt();
+            let scale = crate::engine::linalg::norm(&theta[range.clone()]) / (range.len() as f64).sqrt();
             let delta = point.f64("perturbation") * scale.max(1e-3);
             theta[range].iter_mut().for_each(|x| *x += delta);
         }
@@ -75,7 +76,7 @@ impl Claim for HessianAtMinimizer {
         let sharp_err = (s - s_gn).abs() / s.abs().max(s_gn.abs()).max(f64::MIN_POSITIVE);
         let err = matrix_err.max(sharp_err);
         let reg = setup::regression(&problem);
-        let w = crate::linalg::to_row_major(problem.model.end_to_end(&theta).as_ref());
+        let w = crate::engine::linalg::to_row_major(problem.model.end_to_end(&theta).as_ref());
         Ok(Measurement::from_error(err, point.f64("rel"))
             .value("hessian_vs_gauss_newton", matrix_err)
             .value("sharpness", s)

@@ -11,12 +11,12 @@
 //! generic paths (κ > 1). Cost: per checkpoint O(L²d³) (L products and SVDs) plus the path.
 
 use super::{dynamics, setup};
-use crate::bounds;
-use crate::instance::Instance;
-use crate::linalg;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::bounds;
+use crate::engine::instance::Instance;
+use crate::engine::linalg;
+use crate::engine::problem::Problem;
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 
 pub struct PlInequality;
 

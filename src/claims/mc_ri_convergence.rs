@@ -16,14 +16,14 @@
 //! ~1e5 steps, ~7 s at d = 10, L = 20).
 
 use super::{dynamics, setup};
-use crate::bounds;
-use crate::data::Dataset;
-use crate::instance::Instance;
-use crate::model::Architecture;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Value, Variant};
-use crate::spectrum::{self, SpectrumOptions};
-use crate::train::{self, GdOptions};
+use crate::engine::bounds;
+use crate::engine::data::Dataset;
+use crate::engine::instance::Instance;
+use crate::engine::model::Architecture;
+use crate::engine::problem::Problem;
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::engine::train::{self, GdOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Value, Variant};
 
 pub struct Convergence;
 

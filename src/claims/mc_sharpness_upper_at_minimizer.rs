@@ -4,10 +4,10 @@
 //! smallest eigenvalue of Σ) in place of Λ, violated as soon as κ > 1 at tight instances.
 
 use super::setup;
-use crate::bounds;
-use crate::instance::Instance;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::bounds;
+use crate::engine::instance::Instance;
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 
 pub struct SharpnessUpperAtMinimizer;
 

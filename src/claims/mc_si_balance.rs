@@ -26,14 +26,14 @@
 //! of ≤ gd_steps steps at O(L·d²) each (predicted drift from the rank-one gradient factors).
 
 use super::{dynamics, setup};
-use crate::bounds;
-use crate::instance::Instance;
-use crate::linalg;
-use crate::model::Dln;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
-use crate::spectrum::{self, SpectrumOptions};
-use crate::train::{self, GdOptions, Outcome, Stop};
+use crate::engine::bounds;
+use crate::engine::instance::Instance;
+use crate::engine::linalg;
+use crate::engine::model::Dln;
+use crate::engine::problem::Problem;
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::engine::train::{self, GdOptions, Outcome, Stop};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
 use faer::Mat;
 
 pub struct Balance;

@@ -16,13 +16,13 @@
 //! converged"; at κ = 1e4 a flow takes ~1e5 steps) and one or two exact sharpnesses.
 
 use super::{dynamics, setup};
-use crate::bounds;
-use crate::data::Dataset;
-use crate::instance::Instance;
-use crate::model::Dln;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::bounds;
+use crate::engine::data::Dataset;
+use crate::engine::instance::Instance;
+use crate::engine::model::Dln;
+use crate::engine::problem::Problem;
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
 
 pub struct Flatness;
 

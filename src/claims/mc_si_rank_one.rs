@@ -17,9 +17,9 @@
 //! spec keeps L ≤ 4; at κ = 1e4 a flow takes ~1e5 steps) and 2L SVDs of d×d layers.
 
 use super::{dynamics, setup};
-use crate::instance::Instance;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::engine::instance::Instance;
+use crate::engine::problem::Problem;
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 
 pub struct RankOne;
 

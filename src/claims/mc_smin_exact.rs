@@ -10,14 +10,14 @@
 //! flatter than 1.01·S_min (the constructed one is).
 
 use super::setup;
-use crate::bounds;
-use crate::init;
-use crate::instance::Instance;
-use crate::linalg;
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
-use crate::rng::{self, Stream, stream_rng};
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::bounds;
+use crate::engine::init;
+use crate::engine::instance::Instance;
+use crate::engine::linalg;
+use crate::engine::problem::Problem;
+use crate::engine::rng::{self, Stream, stream_rng};
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
 
 pub struct MinSharpnessExact;
 

@@ -7,12 +7,12 @@
 //! non-minimiser (small initialisation, S ≈ 0 < LB).
 
 use super::setup;
-use crate::bounds;
-use crate::init;
-use crate::instance::Instance;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::rng::{Stream, stream_rng};
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::bounds;
+use crate::engine::init;
+use crate::engine::instance::Instance;
+use crate::engine::rng::{Stream, stream_rng};
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 
 pub struct LowerBound;
 
@@ -22,7 +22,8 @@ impl LowerBound {
         point: &GridPoint,
         seed: u64,
         variant: Variant<'_>,
-    ) -> Result<Option<(crate::problem::Problem, Vec<f64>, crate::data::Dataset)>, ClaimError> {
+    ) -> Result<Option<(crate::engine::problem::Problem, Vec<f64>, crate::engine::data::Dataset)>, ClaimError>
+    {
         let (problem, ds) = setup::problem(point, seed)?;
         let theta = if variant == Variant::Control("non_minimizer") {
             Some(init::gaussian(&problem.model, 0.05, &mut stream_rng(seed, Stream::Init)))
@@ -68,7 +69,7 @@ impl Claim for LowerBound {
             }
             _ => lb,
         };
-        let w = crate::linalg::to_row_major(problem.model.end_to_end(&theta).as_ref());
+        let w = crate::engine::linalg::to_row_major(problem.model.end_to_end(&theta).as_ref());
         Ok(Measurement::from_tightness(s / bound, point.f64("rel"))
             .value("sharpness", s)
             .value("bound", bound)

@@ -8,10 +8,10 @@
 //! (not a minimiser any more).
 
 use super::setup;
-use crate::instance::Instance;
-use crate::linalg;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::instance::Instance;
+use crate::engine::linalg;
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
 
 pub struct Unbounded;
 
@@ -35,7 +35,10 @@ impl Unbounded {
         point: &GridPoint,
         seed: u64,
         variant: Variant<'_>,
-    ) -> Result<Option<(crate::problem::Problem, Vec<f64>, Vec<f64>, crate::data::Dataset)>, ClaimError> {
+    ) -> Result<
+        Option<(crate::engine::problem::Problem, Vec<f64>, Vec<f64>, crate::engine::data::Dataset)>,
+        ClaimError,
+    > {
         let (problem, ds) = setup::problem(point, seed)?;
         let Some(theta) = setup::minimizer(&problem, point.str("minimizer"), seed)? else {
             return Ok(None);
@@ -83,7 +86,7 @@ impl Claim for Unbounded {
         let t = s / (growth * s_inf);
         let mut m = Measurement::from_tightness(t, point.f64("rel"));
         if excess > point.f64("excess_tol") {
-            m.status = crate::property::Status::Violated;
+            m.status = crate::framework::property::Status::Violated;
             m = m.note("not a global minimiser");
         }
         Ok(m.value("sharpness", s)

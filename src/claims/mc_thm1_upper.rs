@@ -7,12 +7,12 @@
 //! (that is LB itself, exceeded by S_bal whenever Σŵ ≠ aŵ).
 
 use super::setup;
-use crate::bounds;
-use crate::hessian;
-use crate::init;
-use crate::instance::Instance;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::bounds;
+use crate::engine::hessian;
+use crate::engine::init;
+use crate::engine::instance::Instance;
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
 
 pub struct Upper;
 

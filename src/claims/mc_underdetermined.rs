@@ -7,17 +7,17 @@
 //! at 2w* (not an interpolator: Σ^{1/2}·2w* ≠ Σ^{1/2}w*), violated at the flattest interpolators.
 
 use super::setup;
-use crate::bounds;
-use crate::data;
-use crate::init;
-use crate::instance::Instance;
-use crate::linalg;
-use crate::model::Dln;
-use crate::objective::{Objective, Regression};
-use crate::problem::Problem;
-use crate::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
-use crate::rng::{self, Stream, stream_rng};
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::bounds;
+use crate::engine::data;
+use crate::engine::init;
+use crate::engine::instance::Instance;
+use crate::engine::linalg;
+use crate::engine::model::Dln;
+use crate::engine::objective::{Objective, Regression};
+use crate::engine::problem::Problem;
+use crate::engine::rng::{self, Stream, stream_rng};
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
 
 pub struct Underdetermined;
 

@@ -1,10 +1,10 @@
 //! One module per claim, named by its id (dots → underscores), and the registry.
 //!
 //! To add a claim: write `src/claims/<id>.rs` with a unit struct implementing
-//! [`crate::property::Claim`], declare the module here, add it to [`all`], and write its spec
+//! [`crate::framework::property::Claim`], declare the module here, add it to [`all`], and write its spec
 //! `properties/<id>.yaml`.
 
-use crate::property::Claim;
+use crate::framework::property::Claim;
 
 pub mod dynamics;
 pub mod jgshg_balance_decay;
@@ -51,6 +51,13 @@ pub fn all() -> Vec<&'static dyn Claim> {
         &jgshg_landscape::Landscape,
         &jgshg_local_minima_generalize::LocalMinimaGeneralize,
     ]
+}
+
+/// Reads and validates the spec at `path` against the registered claim of its id.
+pub fn load_spec(
+    path: &std::path::Path,
+) -> Result<(crate::framework::spec::Spec, &'static dyn Claim), crate::framework::spec::SpecError> {
+    crate::framework::spec::Spec::load(path, &all())
 }
 
 /// The claim with this id.

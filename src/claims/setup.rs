@@ -1,15 +1,15 @@
 //! Instance construction shared by the Marion & Chizat claims: data with a prescribed
 //! covariance, the two architectures, and global minimisers of every kind.
 
-use crate::data::{self, Dataset, Direction, SpectrumSpec};
-use crate::init;
-use crate::instance::Instance;
-use crate::model::Dln;
-use crate::objective::{Objective, Regression};
-use crate::problem::Problem;
-use crate::property::{ClaimError, GridPoint, Param};
-use crate::rng::{Stream, stream_rng};
-use crate::train::{self, GfOptions, Outcome, Stop};
+use crate::engine::data::{self, Dataset, Direction, SpectrumSpec};
+use crate::engine::init;
+use crate::engine::instance::Instance;
+use crate::engine::model::Dln;
+use crate::engine::objective::{Objective, Regression};
+use crate::engine::problem::Problem;
+use crate::engine::rng::{Stream, stream_rng};
+use crate::engine::train::{self, GfOptions, Outcome, Stop};
+use crate::framework::property::{ClaimError, GridPoint, Param};
 use std::collections::BTreeMap;
 
 /// Grid parameters of a regression instance (data and architecture).
@@ -95,9 +95,9 @@ pub fn minimizer(problem: &Problem, kind: &str, seed: u64) -> Result<Option<Vec<
                 return Ok(Some(init::balanced(model, &reg.w_star)));
             }
             let mut theta = init::balanced(model, &reg.w_star);
-            let scale = crate::linalg::norm(&theta) / (theta.len() as f64).sqrt();
+            let scale = crate::engine::linalg::norm(&theta) / (theta.len() as f64).sqrt();
             let noise = init::gaussian(model, 0.3 * scale, &mut stream_rng(seed, Stream::Init));
-            crate::linalg::axpy(&mut theta, 1.0, &noise);
+            crate::engine::linalg::axpy(&mut theta, 1.0, &noise);
             // Gradient flow (adaptive: no step-size instability) until the excess risk has
             // fallen by 1e-8, then W_1 is corrected onto the minimiser set exactly (at
             // ill-conditioned or deep instances the last digits of training would take
@@ -128,7 +128,7 @@ pub fn instance(
     let mut meta = BTreeMap::new();
     meta.insert("property".to_string(), claim.to_string());
     meta.insert("seed".to_string(), seed.to_string());
-    meta.insert("point".to_string(), crate::yaml::to_string(point).trim_end().replace('\n', "; "));
+    meta.insert("point".to_string(), crate::io::yaml::to_string(point).trim_end().replace('\n', "; "));
     Instance { data, model: problem.model.clone(), theta, meta }
 }
 
@@ -140,8 +140,8 @@ pub fn project_onto_minimizers(problem: &Problem, mut theta: Vec<f64>) -> Vec<f6
     let model = &problem.model;
     let a1 = model.above(0, &theta);
     let a1: Vec<f64> = (0..a1.ncols()).map(|j| a1[(0, j)]).collect();
-    let aa = crate::linalg::dot(&a1, &a1);
-    let w = crate::linalg::to_row_major(model.end_to_end(&theta).as_ref());
+    let aa = crate::engine::linalg::dot(&a1, &a1);
+    let w = crate::engine::linalg::to_row_major(model.end_to_end(&theta).as_ref());
     let d = reg.d;
     let range = model.param_range(0).expect("W_1 trained");
     let w1 = &mut theta[range];

@@ -6,7 +6,7 @@
 //! A grid is (depth × learning rate × initialisation scale) × repetitions; each learning rate
 //! carries its own step budget and repetition count, as in the paper.
 
-use crate::recipe::Arch;
+use crate::io::recipe::Arch;
 use serde::Serialize;
 
 /// The experiments: four gradient-descent grids behind Marion & Chizat's six linear figures,

@@ -15,18 +15,18 @@
 //! 2√E/((1 − ηS/2)√μ). When the certificate is too weak the run continues, re-checking at
 //! E ≤ 1e-18, 1e-22, 1e-26. The certificate is recorded for every run (`drift_bound`).
 
-use crate::bounds;
-use crate::data::{self, Dataset, PaperData};
+use crate::engine::bounds;
+use crate::engine::data::{self, Dataset, PaperData};
+use crate::engine::init;
+use crate::engine::linalg::norm;
+use crate::engine::model::Dln;
+use crate::engine::objective::{Objective, Regression};
+use crate::engine::problem::Problem;
+use crate::engine::rng::{Stream, stream_rng};
+use crate::engine::spectrum::{self, SpectrumOptions};
+use crate::engine::train::{self, GdOptions, Outcome, Stop};
 use crate::experiments::grid::{Grid, RunConfig, derive_seed};
-use crate::init;
-use crate::linalg::norm;
-use crate::model::Dln;
-use crate::objective::{Objective, Regression};
-use crate::problem::Problem;
-use crate::recipe::Arch;
-use crate::rng::{Stream, stream_rng};
-use crate::spectrum::{self, SpectrumOptions};
-use crate::train::{self, GdOptions, Outcome, Stop};
+use crate::io::recipe::Arch;
 use serde::Serialize;
 use std::time::Instant;
 

@@ -5,7 +5,7 @@
 use crate::experiments::ExperimentData;
 use crate::experiments::run::Curve;
 use crate::experiments::saddle::{EscapeData, StaircaseData};
-use crate::recipe::Arch;
+use crate::io::recipe::Arch;
 use std::fmt::Write;
 
 /// Shortest round-trip decimal; exponent form outside [1e-4, 1e15).

@@ -23,11 +23,11 @@ pub mod csv;
 pub mod plot;
 pub mod saddle;
 
-use crate::error::{Error, write_atomic};
 use crate::experiments::run::DataFacts;
 use crate::experiments::stats::{Band, LinearFit};
 use crate::experiments::summary::{self, Cell, EstimatorGap, GapFit, InitCell, Stability};
 use crate::experiments::{Experiment, ExperimentData, Figure, Grid, run_experiment};
+use crate::io::error::{Error, write_atomic};
 use plot::{Axis, Chart, ChartManifest, Kind, Legend, Panel, Rgb, Series};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -572,7 +572,7 @@ pub fn build(fig: Figure, data: &ExperimentData, quick: bool) -> Result<FigureOu
         svg,
         runs_csv: csv::runs(data),
         curves_csv: has_curves.then(|| csv::curves(&data.curves)),
-        yaml: crate::yaml::to_string(&fd),
+        yaml: crate::io::yaml::to_string(&fd),
         data: fd,
     })
 }

@@ -11,12 +11,12 @@
 use super::csv;
 use super::plot::{self, Axis, Chart, ChartManifest, Legend, Panel, Rgb, Series};
 use super::{Files, INIT_BLUE, Options, UPPER_COLOR, flare};
-use crate::error::{Error, write_atomic};
 use crate::experiments::saddle::{
     self, EscapeData, EscapeFit, EscapeSettings, StaircaseData, StaircaseSettings, TrajectoryFacts,
 };
 use crate::experiments::summary::Check;
 use crate::experiments::{Experiment, Figure, Timing};
+use crate::io::error::{Error, write_atomic};
 use crate::lowrank::{StaircaseFigure, TrajectoryData};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -288,7 +288,7 @@ pub fn build_staircase(data: &StaircaseData, quick: bool) -> Result<SaddleOutput
         figure: Figure::Fig7,
         svg,
         csv: csv::trajectories(data),
-        yaml: crate::yaml::to_string(&fd),
+        yaml: crate::io::yaml::to_string(&fd),
         files: fd.files,
         checks,
     })
@@ -315,7 +315,7 @@ pub fn build_escape(data: &EscapeData, quick: bool) -> Result<SaddleOutput, Stri
         figure: Figure::Fig8,
         svg,
         csv: csv::escapes(data),
-        yaml: crate::yaml::to_string(&fd),
+        yaml: crate::io::yaml::to_string(&fd),
         files: fd.files,
         checks,
     })

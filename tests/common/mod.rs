@@ -1,12 +1,12 @@
 //! Shared test fixtures: small seeded problems of every kind.
 #![allow(dead_code)]
 
-use dlncheck::data;
-use dlncheck::init;
-use dlncheck::model::Dln;
-use dlncheck::objective::{Objective, Regression};
-use dlncheck::problem::Problem;
-use dlncheck::rng::{Stream, stream_rng};
+use dlncheck::engine::data;
+use dlncheck::engine::init;
+use dlncheck::engine::model::Dln;
+use dlncheck::engine::objective::{Objective, Regression};
+use dlncheck::engine::problem::Problem;
+use dlncheck::engine::rng::{Stream, stream_rng};
 use faer::Mat;
 
 /// Paper-style regression data (n = 3d, noise 0.5, not normalised so ‖w*‖ ≠ 1).
@@ -30,13 +30,13 @@ pub fn residual_problem(d: usize, depth: usize, seed: u64) -> Problem {
 
 pub fn matrix_problem(d_in: usize, width: usize, d_out: usize, depth: usize, seed: u64, l2: f64) -> Problem {
     let mut rng = stream_rng(seed, Stream::Data);
-    let y = Mat::from_fn(d_out, d_in, |_, _| dlncheck::rng::normal(&mut rng));
+    let y = Mat::from_fn(d_out, d_in, |_, _| dlncheck::engine::rng::normal(&mut rng));
     Problem::new(Dln::deep(d_in, width, d_out, depth), Objective::Matrix { target: y }).unwrap().with_l2(l2)
 }
 
 pub fn completion_problem(d: usize, width: usize, depth: usize, seed: u64, l2: f64) -> Problem {
     let mut rng = stream_rng(seed, Stream::Data);
-    let y = Mat::from_fn(d, d, |_, _| dlncheck::rng::normal(&mut rng));
+    let y = Mat::from_fn(d, d, |_, _| dlncheck::engine::rng::normal(&mut rng));
     let mask = Mat::from_fn(d, d, |i, j| if (i * 7 + j * 3) % 3 == 0 { 0.0 } else { 1.0 });
     Problem::new(Dln::deep(d, width, d, depth), Objective::Completion { target: y, mask })
         .unwrap()

@@ -5,7 +5,7 @@
 //! seed, under the claim itself or under a control. The runner expands a spec's grid, calls
 //! [`Claim::measure`] for every instance (in parallel, results in order), and summarises.
 
-use crate::instance::Instance;
+use crate::engine::instance::Instance;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -227,13 +227,13 @@ pub enum Variant<'a> {
 #[error("{0}")]
 pub struct ClaimError(pub String);
 
-impl From<crate::spectrum::NotConverged> for ClaimError {
-    fn from(e: crate::spectrum::NotConverged) -> Self {
+impl From<crate::engine::spectrum::NotConverged> for ClaimError {
+    fn from(e: crate::engine::spectrum::NotConverged) -> Self {
         ClaimError(e.to_string())
     }
 }
-impl From<crate::objective::DataError> for ClaimError {
-    fn from(e: crate::objective::DataError) -> Self {
+impl From<crate::engine::objective::DataError> for ClaimError {
+    fn from(e: crate::engine::objective::DataError) -> Self {
         ClaimError(e.to_string())
     }
 }
@@ -252,5 +252,11 @@ pub trait Claim: Sync {
     /// networks (used by `dlncheck reproduce`); `None` for other claims.
     fn instance(&self, _point: &GridPoint, _seed: u64, _variant: Variant<'_>) -> Option<Instance> {
         None
+    }
+}
+
+impl From<crate::lowrank::LowRankError> for ClaimError {
+    fn from(e: crate::lowrank::LowRankError) -> Self {
+        ClaimError(e.to_string())
     }
 }

@@ -60,7 +60,7 @@ pub fn normals(rng: &mut Rng, n: usize) -> Vec<f64> {
 pub fn unit_vector(rng: &mut Rng, d: usize) -> Vec<f64> {
     loop {
         let v = normals(rng, d);
-        let n = crate::linalg::norm(&v);
+        let n = crate::engine::linalg::norm(&v);
         if n > 1e-12 {
             return v.into_iter().map(|x| x / n).collect();
         }

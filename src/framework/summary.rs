@@ -1,8 +1,8 @@
 //! Statistical summaries of a property run (statrs): tightness quantiles, the mean with a 95 %
 //! Student-t interval, proportions with Clopper–Pearson intervals, verdicts.
 
-use crate::property::{CheckKind, Measurement, Status};
-use crate::spec::InstanceSpec;
+use crate::framework::property::{CheckKind, Measurement, Status};
+use crate::framework::spec::InstanceSpec;
 use serde::Serialize;
 use statrs::distribution::{Beta, ContinuousCDF, StudentsT};
 use statrs::statistics::{Data, OrderStatistics, Statistics};
@@ -76,7 +76,7 @@ pub fn proportion(k: usize, n: usize) -> Option<Proportion> {
 pub struct InstanceOutcome {
     pub index: usize,
     pub seed: u64,
-    pub point: crate::property::GridPoint,
+    pub point: crate::framework::property::GridPoint,
     #[serde(flatten)]
     pub measurement: Measurement,
 }

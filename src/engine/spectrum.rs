@@ -1,8 +1,8 @@
 //! Extreme eigenvalues of the loss Hessian.
 //!
 //! - Exact: faer's self-adjoint eigenvalue solver on the dense Hessian
-//!   ([`crate::hessian::dense_hessian`], O(P³)), or, for univariate networks, on the exact
-//!   m × m reduction ([`crate::hessian::ReducedOperator`], m ≈ 2Ld, O(m³)); the default up to
+//!   ([`crate::engine::hessian::dense_hessian`], O(P³)), or, for univariate networks, on the exact
+//!   m × m reduction ([`crate::engine::hessian::ReducedOperator`], m ≈ 2Ld, O(m³)); the default up to
 //!   [`SpectrumOptions::exact_max_params`] parameters.
 //! - Lanczos on Hessian-vector products with full re-orthogonalisation (classical Gram–Schmidt,
 //!   applied twice), O(m·HVP + m²P) for m iterations. A Ritz value is accepted when its residual
@@ -13,10 +13,10 @@
 //! Sharpness is the largest *algebraic* eigenvalue; near saddles it differs from the largest
 //! magnitude.
 
-use crate::hessian;
-use crate::linalg::{self, dot, norm};
-use crate::problem::Problem;
-use crate::rng::{Stream, stream_rng};
+use crate::engine::hessian;
+use crate::engine::linalg::{self, dot, norm};
+use crate::engine::problem::Problem;
+use crate::engine::rng::{Stream, stream_rng};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
@@ -169,7 +169,7 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
     // Basis vectors stored contiguously (column j = q_j), so that re-orthogonalisation is two
     // matrix-vector products reading the basis once each.
     let mut basis: Vec<f64> = Vec::with_capacity(n * (max_iter + 1).min(64));
-    let mut v = crate::rng::normals(&mut rng, n);
+    let mut v = crate::engine::rng::normals(&mut rng, n);
     normalize(&mut v);
     basis.extend_from_slice(&v);
     let (mut alpha, mut beta) = (Vec::<f64>::new(), Vec::<f64>::new());
@@ -203,7 +203,7 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
         if b <= 1e-14 * alpha.iter().fold(0.0f64, |acc, x| acc.max(x.abs())) {
             // Breakdown: the Krylov space is invariant; continue in its orthogonal complement.
             *beta.last_mut().unwrap() = 0.0;
-            w = crate::rng::normals(&mut rng, n);
+            w = crate::engine::rng::normals(&mut rng, n);
             orthogonalize(&mut w, &basis, n);
             orthogonalize(&mut w, &basis, n);
             normalize(&mut w);
@@ -263,7 +263,7 @@ fn tridiagonal_eigen(alpha: &[f64], beta: &[f64]) -> (Vec<f64>, Vec<f64>) {
 pub fn power_iteration(problem: &Problem, theta: &[f64], iters: usize, seed: u64) -> f64 {
     let p = problem.num_params();
     let mut rng = stream_rng(seed, Stream::PowerIteration);
-    let mut v = crate::rng::normals(&mut rng, p);
+    let mut v = crate::engine::rng::normals(&mut rng, p);
     normalize(&mut v);
     let mut ws = problem.workspace();
     let mut pt = problem.at(&mut ws, theta);

@@ -7,9 +7,9 @@
 //!   X = √n·U·diag(√μ)·Qᵀ (U ∈ R^{n×d} orthonormal columns, Q orthogonal), y = Xw* + r with
 //!   r ⊥ range(X), ‖r‖² = n·R_min (needs n > d when R_min > 0).
 
-use crate::linalg;
-use crate::objective::{DataError, Regression};
-use crate::rng::{self, Rng, Stream, stream_rng};
+use crate::engine::linalg;
+use crate::engine::objective::{DataError, Regression};
+use crate::engine::rng::{self, Rng, Stream, stream_rng};
 use faer::Mat;
 
 /// A regression dataset.

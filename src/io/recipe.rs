@@ -2,14 +2,14 @@
 //! one seed. A recipe plus its seed re-creates an instance bit for bit, so any reported
 //! instance can be written out as an instance file and audited.
 
-use crate::data::{self, Dataset, Direction, SpectrumSpec};
-use crate::init;
-use crate::instance::Instance;
-use crate::model::Dln;
-use crate::objective::{DataError, Objective};
-use crate::problem::Problem;
-use crate::rng::{Stream, stream_rng};
-use crate::train::{self, GdOptions};
+use crate::engine::data::{self, Dataset, Direction, SpectrumSpec};
+use crate::engine::init;
+use crate::engine::instance::Instance;
+use crate::engine::model::Dln;
+use crate::engine::objective::{DataError, Objective};
+use crate::engine::problem::Problem;
+use crate::engine::rng::{Stream, stream_rng};
+use crate::engine::train::{self, GdOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -157,5 +157,5 @@ impl Recipe {
 
 /// One-line flow-style description of a recipe (for an instance's `meta`).
 fn serde_json_like(r: &Recipe) -> String {
-    crate::yaml::to_string(r).trim_end().replace('\n', "; ")
+    crate::io::yaml::to_string(r).trim_end().replace('\n', "; ")
 }

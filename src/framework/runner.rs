@@ -3,9 +3,9 @@
 //! A panic or a numerical failure in one instance is recorded as that instance's error;
 //! nothing else is lost.
 
-use crate::property::{CheckKind, Claim, Measurement, Variant};
-use crate::spec::{InstanceSpec, Mode, Spec};
-use crate::summary::{self, RunSummary};
+use crate::framework::property::{CheckKind, Claim, Measurement, Variant};
+use crate::framework::spec::{InstanceSpec, Mode, Spec};
+use crate::framework::summary::{self, RunSummary};
 use rayon::prelude::*;
 use serde::Serialize;
 

@@ -8,9 +8,9 @@
 //! grows by up to 5× per step, so the long, nearly flat plateaus of small initialisation are
 //! crossed in a few dozen steps.
 
-use crate::linalg::{self, norm};
-use crate::problem::Problem;
-use crate::spectrum::{self, SpectrumOptions};
+use crate::engine::linalg::{self, norm};
+use crate::engine::problem::Problem;
+use crate::engine::spectrum::{self, SpectrumOptions};
 
 /// When to stop early (either criterion suffices).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -75,7 +75,7 @@ pub struct TrainResult {
 /// equal those of the baseline build (tested).
 struct Evaluation<'a> {
     problem: &'a Problem,
-    ws: &'a mut crate::problem::Workspace,
+    ws: &'a mut crate::engine::problem::Workspace,
     theta: &'a [f64],
     grad: &'a mut [f64],
 }

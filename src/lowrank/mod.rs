@@ -3,14 +3,14 @@
 //!
 //! Notation: A = W_L⋯W_1 (L = depth), hidden width w, D_ℓ = W_{ℓ+1}ᵀW_{ℓ+1} − W_ℓW_ℓᵀ the
 //! imbalance at hidden layer ℓ, λ the L2 coefficient of (λ/2)Σ_ℓ‖W_ℓ‖²_F. Layers are
-//! `Vec<Mat<f64>>`, W_1 first (as [`crate::model::Dln::trained_weights`] returns them).
+//! `Vec<Mat<f64>>`, W_1 first (as [`crate::engine::model::Dln::trained_weights`] returns them).
 //! Everything here is deterministic in its inputs (random draws come from a caller's generator).
 
-use crate::data::orthonormal_columns;
-use crate::linalg::{self, matmul_owned};
-use crate::problem::Problem;
-use crate::rng::{self, Rng};
-use crate::train::{self, GfOptions, Outcome};
+use crate::engine::data::orthonormal_columns;
+use crate::engine::linalg::{self, matmul_owned};
+use crate::engine::problem::Problem;
+use crate::engine::rng::{self, Rng};
+use crate::engine::train::{self, GfOptions, Outcome};
 use faer::{Mat, MatRef};
 
 /// A failure of a computation in this module (not a violated claim).
@@ -20,12 +20,6 @@ pub enum LowRankError {
     Diverged(f64),
     #[error("{0}")]
     Invalid(String),
-}
-
-impl From<LowRankError> for crate::property::ClaimError {
-    fn from(e: LowRankError) -> Self {
-        crate::property::ClaimError(e.to_string())
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,8 +153,11 @@ pub fn thresholds(depth: usize, l2: f64) -> Thresholds {
 pub fn thresholds_numerical(depth: usize, l2: f64) -> Thresholds {
     let h = |s: f64| ScalarProblem::new(0.0, l2, depth).derivative(s);
     let scale = l2.max(1e-300);
-    let (_, exists) =
-        crate::bounds::golden_section(|u| h(u.exp()), (1e-6 * scale).ln() - 20.0, (1e3 * scale).ln() + 20.0);
+    let (_, exists) = crate::engine::bounds::golden_section(
+        |u| h(u.exp()),
+        (1e-6 * scale).ln() - 20.0,
+        (1e3 * scale).ln() + 20.0,
+    );
     let gap = |sigma: f64| {
         let g = ScalarProblem::new(sigma, l2, depth);
         let g0 = g.value(0.0);
@@ -174,7 +171,7 @@ pub fn thresholds_numerical(depth: usize, l2: f64) -> Thresholds {
         for i in 1..n {
             if vals[i] <= vals[i - 1] && vals[i] <= vals[i + 1] {
                 let u = lo + step * i as f64;
-                let (_, m) = crate::bounds::golden_section(|x| g.value(x.exp()), u - step, u + step);
+                let (_, m) = crate::engine::bounds::golden_section(|x| g.value(x.exp()), u - step, u + step);
                 v = v.min(m);
             }
         }
@@ -481,11 +478,11 @@ pub struct GaugeHessian {
     pub gauge_residual: f64,
 }
 
-/// Exact dense Hessian ([`crate::hessian::dense_hessian`]) with its gauge directions separated:
+/// Exact dense Hessian ([`crate::engine::hessian::dense_hessian`]) with its gauge directions separated:
 /// the point is a local minimum (modulo the orbit) if `transverse` is positive, a strict saddle
 /// if its smallest eigenvalue is negative. Cost O(P³).
 pub fn hessian_modulo_gauge(problem: &Problem, theta: &[f64]) -> GaugeHessian {
-    let h = crate::hessian::dense_hessian(problem, theta);
+    let h = crate::engine::hessian::dense_hessian(problem, theta);
     let p = h.nrows();
     let eigenvalues = linalg::sym_eigenvalues(h.as_ref());
     let hnorm = eigenvalues.iter().fold(0.0f64, |a, v| a.max(v.abs())).max(1e-300);
@@ -519,7 +516,7 @@ pub fn newton_polish(problem: &Problem, theta: &[f64], iters: usize) -> (Vec<f64
     let mut best_g = linalg::norm(&problem.loss_and_gradient(&best).1);
     for _ in 0..iters {
         let g = problem.loss_and_gradient(&best).1;
-        let h = crate::hessian::dense_hessian(problem, &best);
+        let h = crate::engine::hessian::dense_hessian(problem, &best);
         let (vals, u) = linalg::sym_eigen(h.as_ref());
         let hmax = vals.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         let p = g.len();
@@ -849,8 +846,8 @@ pub fn denoising_instance(
     let mut data = rng::stream_rng(seed, rng::Stream::Data);
     let (y, u, v) = target_with_spectrum(dim, dim, sigma, &mut data);
     let problem = Problem::new(
-        crate::model::Dln::deep(dim, width, dim, depth),
-        crate::objective::Objective::Matrix { target: y },
+        crate::engine::model::Dln::deep(dim, width, dim, depth),
+        crate::engine::objective::Objective::Matrix { target: y },
     )
     .expect("square shapes match");
     let direction = rng::normals(&mut rng::stream_rng(seed, rng::Stream::Init), problem.num_params());
@@ -958,68 +955,6 @@ pub fn linear_fit(x: &[f64], y: &[f64], confidence: f64) -> LinearFit {
         slope_hi: slope + t * se,
         r2: if syy > 0.0 { 1.0 - sse / syy } else { 1.0 },
         n,
-    }
-}
-
-/// A conjunction of checks (claims with several requirements), folded into one measurement:
-/// - [`Margins::margin`]: a bound-type margin (≥ 1 iff it holds, 1 tight); the tightness is the
-///   smallest of them, `None` if there are none;
-/// - [`Margins::within`]: an identity to a tolerance (error ≤ tol); the largest error/tol ratio
-///   is the measurement's `error` (often rounding-level: not a tightness, not stable across CPUs,
-///   so snapshots leave it out);
-/// - [`Margins::require`]: a yes/no requirement.
-#[derive(Clone, Debug, Default)]
-pub struct Margins {
-    tightness: Option<f64>,
-    worst_error_ratio: Option<f64>,
-    pub failed: Vec<String>,
-}
-
-impl Margins {
-    fn fail(&mut self, name: &str) {
-        if !self.failed.iter().any(|f| f == name) {
-            self.failed.push(name.to_string());
-        }
-    }
-    /// A bound-type check: holds iff `margin` ≥ 1 (NaN fails).
-    pub fn margin(&mut self, name: &str, margin: f64) {
-        let m = if margin.is_nan() { 0.0 } else { margin };
-        if m < 1.0 {
-            self.fail(name);
-        }
-        self.tightness = Some(self.tightness.map_or(m, |t| t.min(m)));
-    }
-    /// An identity: holds iff error ≤ tol (NaN fails).
-    pub fn within(&mut self, name: &str, error: f64, tol: f64) {
-        let ratio = if error.is_nan() { f64::INFINITY } else { error / tol };
-        if ratio > 1.0 {
-            self.fail(name);
-        }
-        self.worst_error_ratio = Some(self.worst_error_ratio.map_or(ratio, |w| w.max(ratio)));
-    }
-    /// A yes/no check.
-    pub fn require(&mut self, name: &str, ok: bool) {
-        if !ok {
-            self.fail(name);
-        }
-    }
-    pub fn holds(&self) -> bool {
-        self.failed.is_empty()
-    }
-    /// The smallest bound margin, if any.
-    pub fn tightness(&self) -> Option<f64> {
-        self.tightness
-    }
-    /// The measurement: holds iff every check held; the note lists the failed checks.
-    pub fn measurement(&self) -> crate::property::Measurement {
-        use crate::property::{Measurement, Status};
-        let mut m = Measurement::with_status(if self.holds() { Status::Holds } else { Status::Violated });
-        m.tightness = self.tightness;
-        m.error = self.worst_error_ratio;
-        if !self.failed.is_empty() {
-            m = m.note(format!("failed: {}", self.failed.join(", ")));
-        }
-        m
     }
 }
 

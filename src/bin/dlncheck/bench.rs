@@ -1,14 +1,14 @@
 //! Speed measurements behind `dlncheck bench` (goals from the project's issue tracker; they
 //! are measured here, never asserted in tests).
 
-use crate::data;
-use crate::init;
-use crate::model::Dln;
-use crate::objective::Objective;
-use crate::problem::Problem;
-use crate::rng::{Stream, stream_rng};
-use crate::spectrum::{self, Method, SpectrumOptions};
-use crate::train::{GdOptions, gradient_descent};
+use dlncheck::engine::data;
+use dlncheck::engine::init;
+use dlncheck::engine::model::Dln;
+use dlncheck::engine::objective::Objective;
+use dlncheck::engine::problem::Problem;
+use dlncheck::engine::rng::{Stream, stream_rng};
+use dlncheck::engine::spectrum::{self, Method, SpectrumOptions};
+use dlncheck::engine::train::{GdOptions, gradient_descent};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -66,7 +66,7 @@ fn result(name: &str, p: usize, seconds: f64, goal: Option<f64>, note: String) -
 
 /// Runs every benchmark; `quick` shortens the timing batches and skips the P ≈ 10⁶ case.
 pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
-    crate::init_determinism();
+    dlncheck::init_determinism();
     let target = if quick { 0.02 } else { 0.2 };
     let batches = if quick { 3 } else { 11 };
     let mut out = Vec::new();
@@ -128,8 +128,8 @@ pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
     out.push(result("exact_sharpness_230", p, t, Some(2e-3), note));
     let t = time_per_call(
         || {
-            let h = crate::hessian::dense_hessian(&problem, &theta);
-            black_box(crate::linalg::sym_eigenvalues(h.as_ref()));
+            let h = dlncheck::engine::hessian::dense_hessian(&problem, &theta);
+            black_box(dlncheck::engine::linalg::sym_eigenvalues(h.as_ref()));
         },
         target,
         batches,

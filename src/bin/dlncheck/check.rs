@@ -1,10 +1,10 @@
 //! The `check`, `reproduce` and `list` commands: thin layers over spec → runner → report.
 
-use dlncheck::error::{Error, write_atomic};
-use dlncheck::property::Variant;
-use dlncheck::report::{self, Report, Timing};
-use dlncheck::runner::{self, PropertyRun, Verdict};
-use dlncheck::spec::{Mode, Spec, SpecError};
+use dlncheck::framework::property::Variant;
+use dlncheck::framework::report::{self, Report, Timing};
+use dlncheck::framework::runner::{self, PropertyRun, Verdict};
+use dlncheck::framework::spec::{Mode, Spec, SpecError};
+use dlncheck::io::error::{Error, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,10 +30,10 @@ fn properties_dir(opt: Option<&Path>) -> PathBuf {
 fn load_specs(
     dir: &Path,
     only: &[String],
-) -> Result<Vec<(Spec, &'static dyn dlncheck::property::Claim)>, Error> {
+) -> Result<Vec<(Spec, &'static dyn dlncheck::framework::property::Claim)>, Error> {
     let mut specs = Vec::new();
-    for f in dlncheck::spec::spec_files(dir).map_err(spec_error)? {
-        specs.push(Spec::load(&f).map_err(spec_error)?);
+    for f in dlncheck::framework::spec::spec_files(dir).map_err(spec_error)? {
+        specs.push(dlncheck::claims::load_spec(&f).map_err(spec_error)?);
     }
     for c in dlncheck::claims::all() {
         if !specs.iter().any(|(s, _)| s.id == c.id()) {
@@ -108,7 +108,7 @@ pub fn run(
         .iter()
         .map(|r| Timing { property: r.spec.id.clone(), instances: r.results.len(), seconds: r.seconds })
         .collect();
-    write_atomic(&timing_path, dlncheck::yaml::to_string(&timings).as_bytes())?;
+    write_atomic(&timing_path, dlncheck::io::yaml::to_string(&timings).as_bytes())?;
     print!("{}", report::table(&runs));
     let failed: Vec<&PropertyRun> = runs.iter().filter(|r| !r.ok()).collect();
     println!(
@@ -170,7 +170,8 @@ pub fn reproduce(
             let tick = || pb.inc(1);
             let results = runner::measure_all(*claim, &instances, variant, &tick);
             pb.finish_and_clear();
-            let s = dlncheck::summary::summarize(spec.kind, spec.min_proportion, &instances, &results);
+            let s =
+                dlncheck::framework::summary::summarize(spec.kind, spec.min_proportion, &instances, &results);
             s.worst.map(|w| w.index).unwrap_or(0)
         }
     };
@@ -195,7 +196,7 @@ pub fn reproduce(
         line += &format!(", {name} {shown}");
     }
     eprintln!("{}", line.to_lowercase());
-    let text = file.to_yaml();
+    let text = dlncheck::io::instance::to_yaml(&file);
     match out {
         Some(p) => write_atomic(p, text.as_bytes())?,
         None => print!("{text}"),
@@ -205,7 +206,7 @@ pub fn reproduce(
 
 pub fn list(dir: Option<&Path>) -> Result<ExitCode, Error> {
     for (s, _) in load_specs(&properties_dir(dir), &[])? {
-        let prov = dlncheck::yaml::to_string(&s.source.provenance);
+        let prov = dlncheck::io::yaml::to_string(&s.source.provenance);
         println!(
             "{:<34} {:<14} {:<26} {}",
             s.id,

@@ -9,10 +9,10 @@
 //!   L = 1: S = 2‖p‖²Λ for every minimiser.
 //! - At a global minimiser ∇²R = 2JᵀΣJ, so S = 2λ_max(Σ^{1/2}KΣ^{1/2}), K = JJᵀ.
 
-use crate::hessian;
-use crate::linalg;
-use crate::objective::Regression;
-use crate::problem::Problem;
+use crate::engine::hessian;
+use crate::engine::linalg;
+use crate::engine::objective::Regression;
+use crate::engine::problem::Problem;
 use faer::Mat;
 
 /// Theorem 1's lower bound LB = 2·L·a·‖w*‖^{2−2/L}·‖p‖^{2/L} (0 when w* = 0).

@@ -17,7 +17,7 @@
 //!   - {variant: lambda_max, description: "…", grid: {…}, repetitions: 2}
 //! ```
 
-use crate::property::{CheckKind, Claim, GridPoint, Value};
+use crate::framework::property::{CheckKind, Claim, GridPoint, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -128,8 +128,12 @@ pub enum Mode {
 }
 
 impl Spec {
-    /// Reads, parses and validates `path` against the registered claim of the same id.
-    pub fn load(path: &Path) -> Result<(Spec, &'static dyn Claim), SpecError> {
+    /// Reads, parses and validates `path` against the claim of the same id in `registry`
+    /// (the framework knows no claims of its own: `claims::load_spec` passes the registry).
+    pub fn load(
+        path: &Path,
+        registry: &[&'static dyn Claim],
+    ) -> Result<(Spec, &'static dyn Claim), SpecError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| SpecError {
             file: name.clone(),
@@ -138,7 +142,7 @@ impl Spec {
             message: format!("cannot read: {e}"),
         })?;
         let spec = Self::parse(&text, &name)?;
-        let claim = crate::claims::find(&spec.id).ok_or_else(|| SpecError {
+        let claim = registry.iter().copied().find(|c| c.id() == spec.id).ok_or_else(|| SpecError {
             file: name.clone(),
             key: "id".into(),
             line: find_line(&text, &["id"]),
@@ -160,7 +164,7 @@ impl Spec {
 
     /// Parses spec YAML (syntax and field types only).
     pub fn parse(text: &str, name: &str) -> Result<Spec, SpecError> {
-        crate::yaml::from_str::<Spec>(text).map_err(|e| {
+        crate::io::yaml::from_str::<Spec>(text).map_err(|e| {
             let (key, message) = split_path(&e.message);
             SpecError { file: name.into(), key, line: e.line, message }
         })

@@ -3,14 +3,14 @@
 //! property mc.hessian_at_minimizer) and the full Hessian, assembled block by block from the
 //! closed form ∂²ℓ/∂(W_k)_{ab}∂(W_j)_{ce} = N_{jk}[c,b]·M_{jk}[e,a] for k < j, where
 //! N_{jk} = a_jᵀ G B_kᵀ and M_{jk} = W_{j−1}⋯W_{k+1}. Cost O(d_out·d_in·P² + L²d³).
-//! The Hessian-vector product in [`crate::problem`] is an independent route to the same matrix.
+//! The Hessian-vector product in [`crate::engine::problem`] is an independent route to the same matrix.
 //!
 //! For univariate networks (d_out = 1) the Hessian factors exactly through a space of dimension
 //! m = Σ_k (rows_k + cols_k) ≈ 2Ld, much smaller than P ≈ Ld² (see [`reduced_hessian`]); its
 //! spectrum is that of an m × m matrix plus P − m zeros.
 
-use crate::linalg::{self, mul_nn, mul_tn};
-use crate::problem::Problem;
+use crate::engine::linalg::{self, mul_nn, mul_tn};
+use crate::engine::problem::Problem;
 use faer::Mat;
 
 /// Identity as a row-major buffer.
@@ -121,7 +121,7 @@ pub fn dense_hessian(problem: &Problem, theta: &[f64]) -> Mat<f64> {
         };
         let (rk, ck) = (layers[k].rows, layers[k].cols);
         let mut cot = vec![0.0; d_out * ck];
-        crate::linalg::mul_nt(&mut cot, &g, &below[k], d_out, d_in, ck, false);
+        crate::engine::linalg::mul_nt(&mut cot, &g, &below[k], d_out, d_in, ck, false);
         // M = W_{j−1}⋯W_{k+1} (cols_j × rows_k), starting from I for j = k+1.
         let mut m = eye(rk);
         let mut m_rows = rk;

@@ -3,11 +3,11 @@
 //! Minimisers satisfy (pᵀ)W_L⋯W_1 = w*ᵀ exactly (up to rounding); they are the instances of
 //! mc.thm1.*, mc.smin.exact and mc.hessian_at_minimizer.
 
-use crate::bounds;
-use crate::linalg;
-use crate::model::{Architecture, Dln};
-use crate::objective::Regression;
-use crate::rng::{self, Rng};
+use crate::engine::bounds;
+use crate::engine::linalg;
+use crate::engine::model::{Architecture, Dln};
+use crate::engine::objective::Regression;
+use crate::engine::rng::{self, Rng};
 use faer::Mat;
 
 /// Small-scale Gaussian initialisation: every trained entry ~ N(0, std²).
@@ -72,7 +72,7 @@ fn head_direction(model: &Dln) -> Option<Vec<f64>> {
     match model.architecture() {
         Architecture::Residual => {
             let last = model.layers().last().unwrap();
-            let crate::model::LayerKind::Fixed(p) = &last.kind else { unreachable!() };
+            let crate::engine::model::LayerKind::Fixed(p) = &last.kind else { unreachable!() };
             let n = linalg::norm(p);
             Some(p.iter().map(|x| x / n).collect())
         }

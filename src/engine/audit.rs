@@ -1,14 +1,14 @@
 //! The audit of one instance: every quantity `dlncheck sharpness` prints.
 
-use crate::bounds;
-use crate::linalg::norm;
-use crate::problem::Problem;
-use crate::spectrum::{self, Method, NotConverged, SpectrumOptions};
+use crate::engine::bounds;
+use crate::engine::linalg::norm;
+use crate::engine::problem::Problem;
+use crate::engine::spectrum::{self, Method, NotConverged, SpectrumOptions};
 
 /// What a reviewer sees for one network and dataset.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SharpnessAudit {
-    pub architecture: crate::model::Architecture,
+    pub architecture: crate::engine::model::Architecture,
     pub depth: usize,
     pub d: usize,
     pub n: usize,
@@ -69,7 +69,7 @@ pub fn audit(
         num_params: problem.num_params(),
         risk: loss,
         risk_min: reg.risk_min,
-        excess_risk: reg.excess(&crate::linalg::to_row_major(model.end_to_end(theta).as_ref())),
+        excess_risk: reg.excess(&crate::engine::linalg::to_row_major(model.end_to_end(theta).as_ref())),
         grad_norm: norm(&grad),
         sharpness: ext.max,
         hessian_min_eig: ext.min,

@@ -7,9 +7,9 @@
 //! regression, independent of n. A Hessian-vector product (forward-over-reverse, by hand)
 //! costs about three gradients and reuses the point's cached passes.
 
-use crate::linalg::{self, mul_nn, mul_nt, mul_tn};
-use crate::model::Dln;
-use crate::objective::Objective;
+use crate::engine::linalg::{self, mul_nn, mul_nt, mul_tn};
+use crate::engine::model::Dln;
+use crate::engine::objective::Objective;
 
 /// A deep linear network trained on an objective, with optional L2 on the parameters.
 #[derive(Clone, Debug)]

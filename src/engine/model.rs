@@ -5,7 +5,7 @@
 //! networks. A layer is either *trained* (its entries live in the parameter vector θ) or *fixed*
 //! (its matrix is stored here). θ holds the trained layers in order, W_1 first, each row-major.
 
-use crate::linalg;
+use crate::engine::linalg;
 use faer::Mat;
 
 /// Where a layer's entries come from.

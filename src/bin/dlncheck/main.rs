@@ -1,12 +1,12 @@
 //! The `dlncheck` command line: thin layer over the library.
 
 use clap::{Parser, Subcommand};
-use dlncheck::error::Error;
-use dlncheck::instance::Instance;
-use dlncheck::spectrum::{Method, SpectrumOptions};
+use dlncheck::engine::spectrum::{Method, SpectrumOptions};
+use dlncheck::io::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
 mod check;
 
 /// Executable, falsifiable checks of the theory of deep linear networks.
@@ -227,7 +227,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Sharpness { instance, method, exact_max_params, tol, seed } => {
-            let inst = Instance::load(&instance)?;
+            let inst = dlncheck::io::instance::load(&instance)?;
             let problem = inst.problem()?;
             let method = match method.as_str() {
                 "exact" => Some(Method::Exact),
@@ -235,9 +235,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 _ => None,
             };
             let opts = SpectrumOptions { method, exact_max_params, tol, seed, ..SpectrumOptions::default() };
-            let audit = dlncheck::audit::audit(&problem, &inst.theta, &opts)
+            let audit = dlncheck::engine::audit::audit(&problem, &inst.theta, &opts)
                 .map_err(|e| Error::Numerical(e.to_string()))?;
-            print!("{}", dlncheck::yaml::to_string(&audit));
+            print!("{}", dlncheck::io::yaml::to_string(&audit));
             Ok(ExitCode::SUCCESS)
         }
         Command::Instance {
@@ -257,12 +257,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             seed,
             out,
         } => {
-            use dlncheck::recipe::*;
+            use dlncheck::io::recipe::*;
             let recipe = match recipe {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
                         .map_err(|source| Error::Read { path: path.clone(), source })?;
-                    dlncheck::yaml::from_str::<Recipe>(&text)
+                    dlncheck::io::yaml::from_str::<Recipe>(&text)
                         .map_err(|e| Error::Syntax { file: path.display().to_string(), message: e.message })?
                 }
                 None => Recipe {
@@ -313,12 +313,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
                 _ => {}
             }
-            let inst = recipe
-                .instance(seed)
-                .map_err(|dlncheck::objective::DataError::Invalid { field, message }| bad(&field, message))?;
-            let text = inst.to_yaml();
+            let inst = recipe.instance(seed).map_err(
+                |dlncheck::engine::objective::DataError::Invalid { field, message }| bad(&field, message),
+            )?;
+            let text = dlncheck::io::instance::to_yaml(&inst);
             match out {
-                Some(path) => dlncheck::error::write_atomic(&path, text.as_bytes())?,
+                Some(path) => dlncheck::io::error::write_atomic(&path, text.as_bytes())?,
                 None => print!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
@@ -346,12 +346,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             let opts = dlncheck::figures::Options { quick, only, out, reps_scale };
             let reports = run_figures(&opts)?;
-            print!("{}", dlncheck::yaml::to_string(&reports));
+            print!("{}", dlncheck::io::yaml::to_string(&reports));
             Ok(if reports.iter().all(|r| r.checks_hold) { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Bench { quick } => {
-            let results = dlncheck::bench::run(quick, |what| eprintln!("bench: {what}"));
-            print!("{}", dlncheck::yaml::to_string(&results));
+            let results = bench::run(quick, |what| eprintln!("bench: {what}"));
+            print!("{}", dlncheck::io::yaml::to_string(&results));
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,10 +1,10 @@
 //! The YAML tightness report and the terminal table. The report holds only deterministic
 //! content (same seed → same file, bit for bit); wall times go to a separate timing file.
 
-use crate::property::CheckKind;
-use crate::runner::{ControlRun, ControlVerdict, PropertyRun, Verdict};
-use crate::spec::{Mode, Source};
-use crate::summary::RunSummary;
+use crate::framework::property::CheckKind;
+use crate::framework::runner::{ControlRun, ControlVerdict, PropertyRun, Verdict};
+use crate::framework::spec::{Mode, Source};
+use crate::framework::summary::RunSummary;
 use serde::Serialize;
 
 /// One property in the report.
@@ -72,7 +72,7 @@ impl Report {
     }
 
     pub fn to_yaml(&self) -> String {
-        crate::yaml::to_string(self)
+        crate::io::yaml::to_string(self)
     }
 }
 

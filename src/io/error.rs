@@ -47,3 +47,11 @@ pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> Result<(), Error
     drop(f);
     std::fs::rename(&tmp, path).map_err(werr)
 }
+
+impl From<crate::engine::objective::DataError> for Error {
+    /// Data that a claim or the audit cannot use (e.g. a singular covariance), named by field.
+    fn from(e: crate::engine::objective::DataError) -> Self {
+        let crate::engine::objective::DataError::Invalid { field, message } = e;
+        Error::Input { file: "instance".into(), field, message }
+    }
+}

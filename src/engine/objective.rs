@@ -7,7 +7,7 @@
 //! - Matrix least squares ½‖A − Y‖²_F (Jacot et al., whitened regression / denoising).
 //! - Matrix completion ½‖P_Ω(A − Y)‖²_F (P_Ω keeps the observed entries).
 
-use crate::linalg;
+use crate::engine::linalg;
 use faer::{Mat, MatRef};
 
 /// Errors in regression data.

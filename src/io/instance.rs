@@ -11,12 +11,11 @@
 //! ```
 //! Mis-shaped, missing or non-finite fields are rejected with an error naming the field.
 
-use crate::data::Dataset;
-use crate::error::Error;
-use crate::model::{Architecture, Dln};
-use crate::objective::{DataError, Objective};
-use crate::problem::Problem;
-use crate::yaml;
+use crate::engine::data::Dataset;
+use crate::engine::instance::Instance;
+use crate::engine::model::{Architecture, Dln};
+use crate::io::error::Error;
+use crate::io::yaml;
 use faer::Mat;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,52 +42,37 @@ pub enum FileArchitecture {
     Residual,
 }
 
-/// A validated instance: data, network and parameters.
-#[derive(Clone, Debug)]
-pub struct Instance {
-    pub data: Dataset,
-    pub model: Dln,
-    pub theta: Vec<f64>,
-    pub meta: BTreeMap<String, String>,
+/// Reads and validates an instance file.
+pub fn load(path: &Path) -> Result<Instance, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
+    parse(&text, &path.display().to_string())
 }
 
-impl Instance {
-    /// Reads and validates an instance file.
-    pub fn load(path: &Path) -> Result<Self, Error> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
-        Self::parse(&text, &path.display().to_string())
-    }
+/// Parses and validates instance YAML; `name` labels errors.
+pub fn parse(text: &str, name: &str) -> Result<Instance, Error> {
+    let file: InstanceFile =
+        yaml::from_str(text).map_err(|e| Error::Syntax { file: name.into(), message: e.message })?;
+    file.validate(name)
+}
 
-    /// Parses and validates instance YAML; `name` labels errors.
-    pub fn parse(text: &str, name: &str) -> Result<Self, Error> {
-        let file: InstanceFile =
-            yaml::from_str(text).map_err(|e| Error::Syntax { file: name.into(), message: e.message })?;
-        file.validate(name)
-    }
+/// YAML text of an instance (floats printed with full round-trip precision).
+pub fn to_yaml(inst: &Instance) -> String {
+    yaml::to_string(&InstanceFile::from_instance(inst))
+}
 
-    /// The regression problem (univariate least squares on the instance's data).
-    pub fn problem(&self) -> Result<Problem, Error> {
-        let reg = self.data.regression().map_err(|DataError::Invalid { field, message }| Error::Input {
-            file: "instance".into(),
-            field,
-            message,
-        })?;
-        Ok(Problem::new(self.model.clone(), Objective::Regression(reg)).expect("validated shapes"))
-    }
-
-    /// The file form of this instance.
-    pub fn to_file(&self) -> InstanceFile {
-        let x = self.data.x.as_ref();
-        let architecture = match self.model.architecture() {
+impl InstanceFile {
+    /// The file form of an instance.
+    pub fn from_instance(inst: &Instance) -> InstanceFile {
+        let x = inst.data.x.as_ref();
+        let architecture = match inst.model.architecture() {
             Architecture::Mlp => FileArchitecture::Mlp,
             Architecture::Residual => FileArchitecture::Residual,
             Architecture::General => panic!("instance files hold MLP or residual networks"),
         };
         let projection = match architecture {
             FileArchitecture::Residual => {
-                let last = self.model.layers().last().unwrap();
-                let crate::model::LayerKind::Fixed(p) = &last.kind else { unreachable!() };
+                let last = inst.model.layers().last().unwrap();
+                let crate::engine::model::LayerKind::Fixed(p) = &last.kind else { unreachable!() };
                 Some(p.clone())
             }
             FileArchitecture::Mlp => None,
@@ -96,25 +80,18 @@ impl Instance {
         InstanceFile {
             architecture,
             x: (0..x.nrows()).map(|i| (0..x.ncols()).map(|j| x[(i, j)]).collect()).collect(),
-            y: self.data.y.clone(),
-            weights: self
+            y: inst.data.y.clone(),
+            weights: inst
                 .model
-                .trained_weights(&self.theta)
+                .trained_weights(&inst.theta)
                 .iter()
                 .map(|w| (0..w.nrows()).map(|i| (0..w.ncols()).map(|j| w[(i, j)]).collect()).collect())
                 .collect(),
             projection,
-            meta: self.meta.clone(),
+            meta: inst.meta.clone(),
         }
     }
 
-    /// YAML text of this instance (floats printed with full round-trip precision).
-    pub fn to_yaml(&self) -> String {
-        yaml::to_string(&self.to_file())
-    }
-}
-
-impl InstanceFile {
     /// Checks shapes and finiteness and builds the instance.
     pub fn validate(self, name: &str) -> Result<Instance, Error> {
         let bad = |field: String, message: String| Error::Input { file: name.into(), field, message };

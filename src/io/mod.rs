@@ -1,0 +1,7 @@
+//! Files in and out: instance files, recipes, the one YAML reader/writer, user-facing errors
+//! with exit codes, and atomic writes. Above the engine, below the framework and the CLI.
+
+pub mod error;
+pub mod instance;
+pub mod recipe;
+pub mod yaml;
