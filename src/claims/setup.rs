@@ -1,15 +1,16 @@
 //! Instance construction shared by the Marion & Chizat claims: data with a prescribed
 //! covariance, the two architectures, and global minimisers of every kind.
 
-use crate::engine::data::{self, Dataset, Direction, SpectrumSpec};
+use crate::engine::data::Dataset;
 use crate::engine::init;
 use crate::engine::instance::Instance;
 use crate::engine::model::Dln;
-use crate::engine::objective::{Objective, Regression};
+use crate::engine::objective::Regression;
 use crate::engine::problem::Problem;
 use crate::engine::rng::{Stream, stream_rng};
 use crate::engine::train::{self, GfOptions, Outcome, Stop};
 use crate::framework::property::{ClaimError, GridPoint, Param};
+use crate::io::recipe::{Arch, DataRecipe, ProblemBuilder, WDirection};
 use std::collections::BTreeMap;
 
 /// Grid parameters of a regression instance (data and architecture).
@@ -38,38 +39,34 @@ pub const MINIMIZER_PARAM: Param = Param::choice(
     "balanced rank-one; random unbalanced; the S_min-attaining one; balanced with W_1·3, W_2/3; the limit of gradient flow from a perturbed balanced point",
 );
 
-/// Data with Σ = Q diag(geometric, Λ = 1, κ) Qᵀ, w* as asked, n = 2d + 1 samples, R_min = 0.1.
-pub fn dataset(point: &GridPoint, seed: u64) -> Dataset {
+/// The typed builder of the point: data with Σ = Q diag(geometric, Λ = 1, κ) Qᵀ, w* as asked,
+/// n = 2d + 1 samples, R_min = 0.1, and the point's architecture and depth.
+pub fn builder(point: &GridPoint) -> ProblemBuilder {
     let d = point.usize("d");
-    let spec = SpectrumSpec {
-        n: 2 * d + 1,
-        eigenvalues: data::geometric_spectrum(d, 1.0, point.f64("kappa")),
-        direction: match point.str("direction") {
-            "top" => Direction::Eigenvector(d - 1),
-            "bottom" => Direction::Eigenvector(0),
-            _ => Direction::Random,
+    ProblemBuilder {
+        architecture: point.choice::<Arch>("architecture"),
+        d,
+        depth: point.usize("depth"),
+        data: DataRecipe::Spectrum {
+            n: 2 * d + 1,
+            kappa: point.f64("kappa"),
+            direction: point.choice::<WDirection>("direction"),
+            w_star_norm: point.f64("w_star_norm"),
+            risk_min: 0.1,
         },
-        w_star_norm: point.f64("w_star_norm"),
-        risk_min: 0.1,
-        rotate: true,
-    };
-    data::with_spectrum(&spec, seed)
+    }
 }
 
 /// The network of the point (residual: p a random unit vector from the seed).
 pub fn model(point: &GridPoint, seed: u64) -> Dln {
-    let (d, depth) = (point.usize("d"), point.usize("depth"));
-    match point.str("architecture") {
-        "mlp" => Dln::mlp(d, depth),
-        _ => Dln::residual(&init::projection(d, &mut stream_rng(seed, Stream::Projection)), depth),
-    }
+    builder(point).model(seed)
 }
 
 /// The regression problem of the point.
 pub fn problem(point: &GridPoint, seed: u64) -> Result<(Problem, Dataset), ClaimError> {
-    let ds = dataset(point, seed);
-    let reg = ds.regression()?;
-    Ok((Problem::new(model(point, seed), Objective::Regression(reg)).expect("shapes agree"), ds))
+    let builder = builder(point);
+    builder.validate().map_err(|e| ClaimError(e.to_string()))?;
+    Ok(builder.problem(seed)?)
 }
 
 /// The regression statistics of a problem built by [`problem`].

@@ -64,6 +64,11 @@ impl GridPoint {
             v => panic!("grid parameter `{name}` = {v} is not a string"),
         }
     }
+    /// A choice parameter as its typed enum (spelled as the enum's `ValueEnum` names).
+    pub fn choice<T: clap::ValueEnum>(&self, name: &str) -> T {
+        T::from_str(self.str(name), false)
+            .unwrap_or_else(|e| panic!("grid parameter `{name}`: {e} (schema not validated?)"))
+    }
     pub fn bool(&self, name: &str) -> bool {
         match self.get(name) {
             Value::Bool(b) => *b,

@@ -1,6 +1,11 @@
 //! Recipes: how to build a univariate regression instance (data + network + parameters) from
 //! one seed. A recipe plus its seed re-creates an instance bit for bit, so any reported
 //! instance can be written out as an instance file and audited.
+//!
+//! This is the one typed builder of regression instances: `dlncheck instance` fills a
+//! [`Recipe`] from its flags ([`InstanceFlags`]) or a recipe file, the claims fill a
+//! [`ProblemBuilder`] from a grid point; [`ProblemBuilder::validate`] is the one place where
+//! the values are checked before anything is drawn.
 
 use crate::engine::data::{self, Dataset, Direction, SpectrumSpec};
 use crate::engine::init;
@@ -10,26 +15,51 @@ use crate::engine::objective::{DataError, Objective};
 use crate::engine::problem::Problem;
 use crate::engine::rng::{Stream, stream_rng};
 use crate::engine::train::{self, GdOptions};
+use crate::io::error::Error;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Network architecture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
+    /// Square d×d layers, W_L a 1×d row.
     Mlp,
+    /// W_k d×d near the identity, read out by a fixed unit vector p.
     Residual,
 }
 
+impl Arch {
+    /// The spelling of specs, flags and files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Mlp => "mlp",
+            Arch::Residual => "residual",
+        }
+    }
+}
+
 /// Where w* points relative to Σ's eigenvectors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum WDirection {
     /// Largest eigenvalue's eigenvector.
     Top,
     /// Smallest eigenvalue's eigenvector.
     Bottom,
+    /// A uniformly random unit direction.
     Random,
+}
+
+impl WDirection {
+    /// The direction in the eigenbasis of a d-dimensional Σ sorted ascending.
+    fn of(self, d: usize) -> Direction {
+        match self {
+            WDirection::Top => Direction::Eigenvector(d - 1),
+            WDirection::Bottom => Direction::Eigenvector(0),
+            WDirection::Random => Direction::Random,
+        }
+    }
 }
 
 /// The dataset.
@@ -82,7 +112,46 @@ pub struct Recipe {
     pub train: Option<TrainRecipe>,
 }
 
-impl Recipe {
+/// Data and network of a regression instance: everything but the parameters. Built from a
+/// [`Recipe`] or from a claim's grid point; the same values and seed give the same problem.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProblemBuilder {
+    pub architecture: Arch,
+    pub d: usize,
+    pub depth: usize,
+    pub data: DataRecipe,
+}
+
+/// A value the builder cannot use, named by its field.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    fn new(field: &str, message: impl Into<String>) -> Self {
+        Invalid { field: field.into(), message: message.into() }
+    }
+}
+
+impl ProblemBuilder {
+    /// Checks the values before anything is drawn: d, L ≥ 1; n ≥ 1 (paper data) or n ≥ d
+    /// (spectrum data, whose construction needs d independent samples).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.d == 0 || self.depth == 0 {
+            return Err(Invalid::new("d/depth", "must be at least 1"));
+        }
+        match &self.data {
+            DataRecipe::Spectrum { n, .. } if *n < self.d => {
+                Err(Invalid::new("n", format!("spectrum data needs n ≥ d = {}", self.d)))
+            }
+            DataRecipe::Paper { n, .. } if *n == 0 => Err(Invalid::new("n", "must be at least 1")),
+            _ => Ok(()),
+        }
+    }
+
     /// The dataset for `seed`.
     pub fn dataset(&self, seed: u64) -> Dataset {
         match &self.data {
@@ -93,11 +162,7 @@ impl Recipe {
                 let spec = SpectrumSpec {
                     n: *n,
                     eigenvalues: data::geometric_spectrum(self.d, 1.0, *kappa),
-                    direction: match direction {
-                        WDirection::Top => Direction::Eigenvector(self.d - 1),
-                        WDirection::Bottom => Direction::Eigenvector(0),
-                        WDirection::Random => Direction::Random,
-                    },
+                    direction: direction.of(self.d),
                     w_star_norm: *w_star_norm,
                     risk_min: *risk_min,
                     rotate: true,
@@ -118,26 +183,124 @@ impl Recipe {
         }
     }
 
-    /// Builds the problem and parameters for `seed` (training included).
-    pub fn build(&self, seed: u64) -> Result<(Problem, Vec<f64>, Dataset), DataError> {
+    /// The regression problem for `seed`, and its dataset.
+    pub fn problem(&self, seed: u64) -> Result<(Problem, Dataset), DataError> {
         let ds = self.dataset(seed);
         let reg = ds.regression()?;
-        let model = self.model(seed);
+        let problem =
+            Problem::new(self.model(seed), Objective::Regression(reg)).expect("builder shapes agree");
+        Ok((problem, ds))
+    }
+}
+
+/// The `dlncheck instance` flags, typed; [`InstanceFlags::recipe`] turns them into a recipe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceFlags {
+    pub architecture: Arch,
+    pub d: usize,
+    pub depth: usize,
+    pub n: usize,
+    pub noise: f64,
+    pub data: DataKind,
+    pub kappa: f64,
+    pub direction: WDirection,
+    pub init: InitKind,
+    pub scale: f64,
+    pub eta: Option<f64>,
+    pub steps: usize,
+}
+
+/// The data generator of `dlncheck instance --data`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataKind {
+    /// Marion & Chizat's generator, ‖w*‖ = 1.
+    Paper,
+    /// Σ with condition number --kappa, w* along --direction, ‖w*‖ = 1, R_min = 0.
+    Spectrum,
+}
+
+/// The parameters of `dlncheck instance --init` (the scale is --scale).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitKind {
+    /// Entries N(0, scale²).
+    Gaussian,
+    /// W_k = I + (scale/√(Ld))N_k.
+    Residual,
+    /// The balanced rank-one minimiser.
+    Balanced,
+    /// The minimiser attaining S_min.
+    MinSharpness,
+    /// A random unbalanced minimiser (free factors N(0, scale²)).
+    RandomMinimizer,
+    /// The balanced minimiser with W_1·c, W_2/c, c = scale.
+    Rescaled,
+}
+
+impl InstanceFlags {
+    /// The recipe the flags describe.
+    pub fn recipe(&self) -> Recipe {
+        let (n, scale) = (self.n, self.scale);
+        Recipe {
+            architecture: self.architecture,
+            d: self.d,
+            depth: self.depth,
+            data: match self.data {
+                DataKind::Paper => DataRecipe::Paper { n, noise: self.noise, normalize: true },
+                DataKind::Spectrum => DataRecipe::Spectrum {
+                    n,
+                    kappa: self.kappa,
+                    direction: self.direction,
+                    w_star_norm: 1.0,
+                    risk_min: 0.0,
+                },
+            },
+            weights: match self.init {
+                InitKind::Gaussian => WeightsRecipe::Gaussian { std: scale },
+                InitKind::Residual => WeightsRecipe::Residual { s: scale },
+                InitKind::Balanced => WeightsRecipe::Balanced,
+                InitKind::MinSharpness => WeightsRecipe::MinSharpness,
+                InitKind::RandomMinimizer => WeightsRecipe::RandomMinimizer { std: scale },
+                InitKind::Rescaled => WeightsRecipe::Rescaled { c: scale },
+            },
+            train: self.eta.map(|eta| TrainRecipe { eta, steps: self.steps }),
+        }
+    }
+}
+
+impl Recipe {
+    /// Data and network of the recipe.
+    pub fn builder(&self) -> ProblemBuilder {
+        ProblemBuilder {
+            architecture: self.architecture,
+            d: self.d,
+            depth: self.depth,
+            data: self.data.clone(),
+        }
+    }
+
+    /// Checks the recipe's values (see [`ProblemBuilder::validate`]).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.builder().validate()
+    }
+
+    /// Builds the problem and parameters for `seed` (training included).
+    pub fn build(&self, seed: u64) -> Result<(Problem, Vec<f64>, Dataset), DataError> {
+        let (problem, ds) = self.builder().problem(seed)?;
+        let (model, reg) = (&problem.model, problem.objective.regression().expect("regression objective"));
         let mut init_rng = stream_rng(seed, Stream::Init);
         let mut min_rng = stream_rng(seed, Stream::Minimizer);
         let theta = match &self.weights {
-            WeightsRecipe::Gaussian { std } => init::gaussian(&model, *std, &mut init_rng),
-            WeightsRecipe::Residual { s } => init::residual(&model, *s, &mut init_rng),
-            WeightsRecipe::Balanced => init::balanced(&model, &reg.w_star),
-            WeightsRecipe::MinSharpness => init::min_sharpness_minimizer(&model, &reg, &mut min_rng),
+            WeightsRecipe::Gaussian { std } => init::gaussian(model, *std, &mut init_rng),
+            WeightsRecipe::Residual { s } => init::residual(model, *s, &mut init_rng),
+            WeightsRecipe::Balanced => init::balanced(model, &reg.w_star),
+            WeightsRecipe::MinSharpness => init::min_sharpness_minimizer(model, reg, &mut min_rng),
             WeightsRecipe::RandomMinimizer { std } => {
-                init::random_minimizer(&model, &reg.w_star, *std, &mut min_rng)
+                init::random_minimizer(model, &reg.w_star, *std, &mut min_rng)
             }
             WeightsRecipe::Rescaled { c } => {
-                init::rescale_first_two(&model, &init::balanced(&model, &reg.w_star), *c)
+                init::rescale_first_two(model, &init::balanced(model, &reg.w_star), *c)
             }
         };
-        let problem = Problem::new(model, Objective::Regression(reg)).expect("recipe shapes agree");
         let theta = match &self.train {
             None => theta,
             Some(t) => train::gradient_descent(&problem, &theta, &GdOptions::new(t.eta, t.steps)).theta,
@@ -145,9 +308,13 @@ impl Recipe {
         Ok((problem, theta, ds))
     }
 
-    /// The instance for `seed`, with the recipe and seed recorded in its `meta`.
-    pub fn instance(&self, seed: u64) -> Result<Instance, DataError> {
-        let (problem, theta, data) = self.build(seed)?;
+    /// The instance for `seed`, with the recipe and seed recorded in its `meta`. Validates
+    /// first; errors name the field, in the file `recipe`.
+    pub fn instance(&self, seed: u64) -> Result<Instance, Error> {
+        let bad = |field: String, message: String| Error::Input { file: "recipe".into(), field, message };
+        self.validate().map_err(|Invalid { field, message }| bad(field, message))?;
+        let (problem, theta, data) =
+            self.build(seed).map_err(|DataError::Invalid { field, message }| bad(field, message))?;
         let mut meta = BTreeMap::new();
         meta.insert("seed".to_string(), seed.to_string());
         meta.insert("recipe".to_string(), serde_json_like(self));

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use dlncheck::engine::spectrum::{Method, SpectrumOptions};
 use dlncheck::io::error::Error;
+use dlncheck::io::recipe::{Arch, DataKind, InitKind, InstanceFlags, Recipe, WDirection};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,8 +42,8 @@ enum Command {
         instance: PathBuf,
         /// Eigenvalue method: exact (dense Hessian), lanczos (Hessian-vector products), or
         /// auto (exact up to --exact-max-params parameters).
-        #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "lanczos"])]
-        method: String,
+        #[arg(long, value_enum, default_value = "auto")]
+        method: MethodArg,
         /// Largest parameter count for which `auto` uses the exact dense Hessian.
         #[arg(long, default_value_t = 4000)]
         exact_max_params: usize,
@@ -63,8 +64,8 @@ enum Command {
         /// the flags below.
         #[arg(long)]
         recipe: Option<PathBuf>,
-        #[arg(long, default_value = "mlp", value_parser = ["mlp", "residual"])]
-        architecture: String,
+        #[arg(long, value_enum, default_value = "mlp")]
+        architecture: Arch,
         #[arg(long, default_value_t = 5)]
         d: usize,
         /// Number of trained weight matrices L.
@@ -78,16 +79,16 @@ enum Command {
         noise: f64,
         /// Data: the paper's generator (‖w*‖ = 1), or a covariance with condition number
         /// --kappa and w* along --direction.
-        #[arg(long, default_value = "paper", value_parser = ["paper", "spectrum"])]
-        data: String,
+        #[arg(long, value_enum, default_value = "paper")]
+        data: DataKind,
         #[arg(long, default_value_t = 10.0)]
         kappa: f64,
-        #[arg(long, default_value = "random", value_parser = ["top", "bottom", "random"])]
-        direction: String,
+        #[arg(long, value_enum, default_value = "random")]
+        direction: WDirection,
         /// Parameters: gaussian (std --scale), residual (s = --scale), balanced, min-sharpness,
         /// random-minimizer (std --scale), rescaled (balanced, W_1·c, W_2/c with c = --scale).
-        #[arg(long, default_value = "gaussian", value_parser = ["gaussian", "residual", "balanced", "min-sharpness", "random-minimizer", "rescaled"])]
-        init: String,
+        #[arg(long, value_enum, default_value = "gaussian")]
+        init: InitKind,
         #[arg(long, default_value_t = 0.35)]
         scale: f64,
         /// Train by gradient descent with this step after initialising (with --steps).
@@ -207,6 +208,17 @@ enum Command {
     },
 }
 
+/// `dlncheck sharpness --method`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum MethodArg {
+    /// Exact up to --exact-max-params parameters, Lanczos above.
+    Auto,
+    /// The dense Hessian's eigenvalues.
+    Exact,
+    /// Lanczos on Hessian-vector products.
+    Lanczos,
+}
+
 fn parse_figure(s: &str) -> Result<dlncheck::experiments::Figure, String> {
     dlncheck::experiments::Figure::parse(s)
         .ok_or_else(|| format!("unknown figure `{s}` (expected fig1 … fig8)"))
@@ -229,10 +241,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Sharpness { instance, method, exact_max_params, tol, seed } => {
             let inst = dlncheck::io::instance::load(&instance)?;
             let problem = inst.problem()?;
-            let method = match method.as_str() {
-                "exact" => Some(Method::Exact),
-                "lanczos" => Some(Method::Lanczos),
-                _ => None,
+            let method = match method {
+                MethodArg::Exact => Some(Method::Exact),
+                MethodArg::Lanczos => Some(Method::Lanczos),
+                MethodArg::Auto => None,
             };
             let opts = SpectrumOptions { method, exact_max_params, tol, seed, ..SpectrumOptions::default() };
             let audit = dlncheck::engine::audit::audit(&problem, &inst.theta, &opts)
@@ -257,7 +269,6 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             seed,
             out,
         } => {
-            use dlncheck::io::recipe::*;
             let recipe = match recipe {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
@@ -265,57 +276,23 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     dlncheck::io::yaml::from_str::<Recipe>(&text)
                         .map_err(|e| Error::Syntax { file: path.display().to_string(), message: e.message })?
                 }
-                None => Recipe {
-                    architecture: if architecture == "mlp" { Arch::Mlp } else { Arch::Residual },
+                None => InstanceFlags {
+                    architecture,
                     d,
                     depth,
-                    data: if data == "paper" {
-                        DataRecipe::Paper { n, noise, normalize: true }
-                    } else {
-                        DataRecipe::Spectrum {
-                            n,
-                            kappa,
-                            direction: match direction.as_str() {
-                                "top" => WDirection::Top,
-                                "bottom" => WDirection::Bottom,
-                                _ => WDirection::Random,
-                            },
-                            w_star_norm: 1.0,
-                            risk_min: 0.0,
-                        }
-                    },
-                    weights: match init.as_str() {
-                        "gaussian" => WeightsRecipe::Gaussian { std: scale },
-                        "residual" => WeightsRecipe::Residual { s: scale },
-                        "balanced" => WeightsRecipe::Balanced,
-                        "min-sharpness" => WeightsRecipe::MinSharpness,
-                        "random-minimizer" => WeightsRecipe::RandomMinimizer { std: scale },
-                        _ => WeightsRecipe::Rescaled { c: scale },
-                    },
-                    train: eta.map(|eta| TrainRecipe { eta, steps }),
-                },
-            };
-            let bad = |field: &str, message: String| Error::Input {
-                file: "recipe".into(),
-                field: field.into(),
-                message,
-            };
-            if recipe.d == 0 || recipe.depth == 0 {
-                return Err(bad("d/depth", "must be at least 1".into()));
-            }
-            let n_needed = recipe.d;
-            match &recipe.data {
-                DataRecipe::Spectrum { n, .. } if *n < n_needed => {
-                    return Err(bad("n", format!("spectrum data needs n ≥ d = {n_needed}")));
+                    n,
+                    noise,
+                    data,
+                    kappa,
+                    direction,
+                    init,
+                    scale,
+                    eta,
+                    steps,
                 }
-                DataRecipe::Paper { n, .. } if *n == 0 => {
-                    return Err(bad("n", "must be at least 1".into()));
-                }
-                _ => {}
-            }
-            let inst = recipe.instance(seed).map_err(
-                |dlncheck::engine::objective::DataError::Invalid { field, message }| bad(&field, message),
-            )?;
+                .recipe(),
+            };
+            let inst = recipe.instance(seed)?;
             let text = dlncheck::io::instance::to_yaml(&inst);
             match out {
                 Some(path) => dlncheck::io::error::write_atomic(&path, text.as_bytes())?,
