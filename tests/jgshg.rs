@@ -12,7 +12,7 @@ use dlncheck::framework::property::{Status, Variant};
 use dlncheck::lowrank::{self, ScalarProblem};
 use faer::Mat;
 
-/// The lazy claim's control is also a positive statement of theorems.md: small initialisation on
+/// The lazy claim's control is also a positive statement of the claim: small initialisation on
 /// the same completion task recovers the low-rank target (the unobserved entries travel the whole
 /// gap), at both widths.
 #[test]
@@ -64,10 +64,10 @@ fn root(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
 }
 
 /// For L = 3, λ = 1, g′(s) = 0 ⇔ (a = s^{1/3}) a⁴ − σa + 1 = 0: the positive local minimum is the
-/// larger root of that quartic, which has its minimum at a = (σ/4)^{1/3}. The theorems.md numbers
+/// larger root of that quartic, which has its minimum at a = (σ/4)^{1/3}. The numbers of docs/notation.md
 /// follow: g(s) = ½(s − σ)² + (3/2)a².
 #[test]
-fn theorems_md_instances_from_the_quartic() {
+fn landscape_instances_from_the_quartic() {
     let quartic_root = |sigma: f64| {
         let a_min = (sigma / 4.0).powf(1.0 / 3.0);
         let a = root(|a| a.powi(4) - sigma * a + 1.0, a_min, sigma);
@@ -77,7 +77,7 @@ fn theorems_md_instances_from_the_quartic() {
     let s3 = quartic_root(3.0);
     let s19 = quartic_root(1.9);
     let s22 = quartic_root(2.2);
-    // theorems.md §4 (6 decimals).
+    // docs/notation.md (6 decimals).
     assert!((s3 - 2.235174).abs() < 5e-7, "{s3}");
     assert!((s19 - 0.840276).abs() < 5e-7, "{s19}");
     assert!((s22 - 1.278674).abs() < 5e-7, "{s22}");
@@ -103,7 +103,7 @@ fn theorems_md_instances_from_the_quartic() {
     assert!((ScalarProblem::new(2.2, 1.0, 3).global_minimizer() - s22).abs() < 1e-12);
 }
 
-/// The thresholds of theorems.md against brute force on g: a fine grid scan decides whether g has
+/// The thresholds of docs/notation.md against brute force on g: a fine grid scan decides whether g has
 /// a positive local minimum and whether it beats g(0), on both sides of each threshold.
 #[test]
 fn thresholds_against_a_grid_scan_of_g() {
@@ -284,12 +284,12 @@ fn orthogonal_gauge_tangents_follow_exact_rotations() {
     }
 }
 
-/// The exact Hessian at the theorems.md critical points, split along the gauge orbit: the local
+/// The exact Hessian at the critical points of docs/notation.md, split along the gauge orbit: the local
 /// minimum s = (2.235174, 0.840276) (L = 3, λ = 1, Y = diag(3, 1.9)) has positive transverse
 /// eigenvalues, (0, 0.840276) is a saddle; for L = 2 the non-global point is a strict saddle with
 /// eigenvalue λ − σ_2 (2 × 2 block [[λ, −σ_2], [−σ_2, λ]] of the switched-off mode).
 #[test]
-fn hessian_modulo_gauge_classifies_the_theorems_md_points() {
+fn hessian_modulo_gauge_classifies_the_landscape_points() {
     dlncheck::init_determinism();
     let mut rng = stream_rng(7, Stream::Minimizer);
     let y = faer::mat![[3.0, 0.0], [0.0, 1.9]];

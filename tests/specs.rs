@@ -25,6 +25,8 @@ tolerances:
 controls:
   - variant: lambda_max
     description: d
+hypotheses: [h]
+provenance_note: n
 ";
 
 fn check(text: &str) -> Result<(), dlncheck::framework::spec::SpecError> {
@@ -69,4 +71,40 @@ fn bad_specs_name_file_key_and_line() {
         let shown = err.to_string();
         assert!(shown.starts_with("x.yaml"), "{shown}");
     }
+}
+
+#[test]
+fn catalogue_fields_are_required_and_checked() {
+    let base = GOOD.replace("hypotheses: [h]\n", "HYP").replace("provenance_note: n\n", "NOTE");
+    let cases = [
+        (base.replace("HYP", "").replace("NOTE", "provenance_note: n\n"), "hypotheses", "required"),
+        (
+            base.replace("HYP", "hypotheses: []\n").replace("NOTE", "provenance_note: n\n"),
+            "hypotheses",
+            "required",
+        ),
+        (
+            base.replace("HYP", "hypotheses: ['  ']\n").replace("NOTE", "provenance_note: n\n"),
+            "hypotheses",
+            "empty",
+        ),
+        (base.replace("HYP", "hypotheses: [h]\n").replace("NOTE", ""), "provenance_note", "required"),
+        (
+            base.replace("HYP", "hypotheses: [h]\n").replace("NOTE", "provenance_note: ''\n"),
+            "provenance_note",
+            "required",
+        ),
+        (base.replace("HYP", "hypotheses: h\n").replace("NOTE", "provenance_note: n\n"), "hypotheses", ""),
+        (GOOD.to_string() + "figures: [fig9]\n", "figures", "fig9"),
+        (GOOD.to_string() + "figures: [fig1, fig1]\n", "figures", "twice"),
+        (GOOD.to_string() + "figures: [fig01]\n", "figures", "fig01"),
+        (GOOD.to_string() + "figures: [figure1]\n", "figures", "figure1"),
+        (GOOD.to_string() + "figures: fig1\n", "figures", ""),
+    ];
+    for (text, key, msg) in cases {
+        let err = check(&text).expect_err(key);
+        assert!(err.key.contains(key) || err.message.contains(key), "{key}: {err}");
+        assert!(err.message.contains(msg), "{key}: {err}");
+    }
+    check(&(GOOD.to_string() + "figures: [fig1, fig8]\n")).unwrap();
 }

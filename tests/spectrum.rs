@@ -263,7 +263,7 @@ fn brute_force_smin(reg: &Regression, depth: usize, head: f64) -> f64 {
     scan(x1 - step, x1 + step).1
 }
 
-/// theorems.md: S_min = LB exactly iff Σŵ = aŵ and La ≥ λ_max(Σ restricted to ŵ^⊥).
+/// docs/claims.md (mc.smin.exact): S_min = LB exactly iff Σŵ = aŵ and La ≥ λ_max(Σ restricted to ŵ^⊥).
 #[test]
 fn min_sharpness_equals_lower_bound_exactly_when_aligned() {
     dlncheck::init_determinism();

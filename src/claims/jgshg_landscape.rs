@@ -12,7 +12,7 @@
 //!    at argmin g_i) is a local minimum; every point with a mode at s₋ is a strict saddle; for
 //!    L = 2 every other point is a strict saddle; for L ≥ 3 the Hessian at the origin is exactly
 //!    λI, the origin is a non-global local minimum, and every "top-k" point (the k largest modes
-//!    at s₊, the others at 0: the explicit minima of theorems.md, e.g. s = (2.235174, 0.840276)
+//!    at s₊, the others at 0: the explicit minima of docs/notation.md, e.g. s = (2.235174, 0.840276)
 //!    for L = 3, λ = 1, Y = diag(3, 1.9)) is a local minimum. Measured: how often "local minimum
 //!    ⇔ top-k" holds among the points with every mode at 0 or s₊ (a mode switched off next to a
 //!    smaller switched-on one is a saddle: our derivation, not the paper's).

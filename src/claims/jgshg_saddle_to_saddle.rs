@@ -17,7 +17,7 @@
 //!   learned sets S of sizes 0, 1, …, r−1 in order
 //!   (relative error ≤ `level_tol`), with rank |S| on each (for closer σ the plateaus shorten;
 //!   they are measured, not asserted);
-//! - where theorems.md says it is reliable (L = 2, or ratios ≥ 2): the target's modes are learned
+//! - where the claim says it is reliable (L = 2, or ratios ≥ 2): the target's modes are learned
 //!   largest first, i.e. the times t_i at which u_iᵀAv_i crosses the rank threshold increase with
 //!   i ([`lowrank::Staircase::mode_escape_times`]); measured (value `largest_first`) otherwise.
 //!

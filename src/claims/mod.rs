@@ -28,7 +28,7 @@ pub mod mc_thm1_upper;
 pub mod mc_underdetermined;
 pub mod setup;
 
-/// Every registered claim, in report order (theorems.md order: Marion & Chizat, then Jacot et al.).
+/// Every registered claim, in report order (catalogue order: Marion & Chizat, then Jacot et al.).
 pub fn all() -> Vec<&'static dyn Claim> {
     vec![
         &mc_hessian_at_minimizer::HessianAtMinimizer,

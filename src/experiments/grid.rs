@@ -1,4 +1,4 @@
-//! The experiments and figures, the gradient-descent grids of Marion & Chizat (theorems.md §3,
+//! The experiments and figures, the gradient-descent grids of Marion & Chizat (docs/notation.md,
 //! the authors' `run_experiment.py`), their `--quick` and `--reps-scale` variants, and the
 //! per-run seeds. (The gradient-flow experiments of Jacot et al., figures 7 and 8, have their
 //! settings in [`crate::experiments::saddle`].)

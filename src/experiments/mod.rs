@@ -1,5 +1,5 @@
 //! The paper's gradient-descent experiments (Marion & Chizat §5 and appendix; settings in
-//! theorems.md §3) and Jacot et al.'s saddle-to-saddle gradient flows (theorems.md §4), as data:
+//! docs/notation.md) and Jacot et al.'s saddle-to-saddle gradient flows (docs/notation.md), as data:
 //! no I/O. [`crate::figures`] plots them and writes the files.
 //!
 //! | experiment | runs | figures |

@@ -45,7 +45,7 @@ pub struct Setup {
     pub facts: Vec<DataFacts>,
 }
 
-/// Closed forms of one (dataset, depth) pair (theorems.md §1–2).
+/// Closed forms of one (dataset, depth) pair (docs/notation.md).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DataFacts {
     pub depth: usize,

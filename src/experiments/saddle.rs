@@ -1,4 +1,4 @@
-//! The saddle-to-saddle experiments of Jacot et al. (2021) (theorems.md §4,
+//! The saddle-to-saddle experiments of Jacot et al. (2021) (docs/notation.md,
 //! jgshg.saddle_to_saddle), as data: gradient flows on the denoising instance of
 //! [`lowrank::staircase_figure`] (Y 5 × 5 of rank 3 with σ = (4, 2, 1), hidden width 6) from
 //! θ_0 = εZ. No I/O: [`crate::figures`] plots them and writes the files.

@@ -2,6 +2,7 @@
 //! runner over seeded instances ([`runner`]), statistical summaries ([`summary`]) and the
 //! deterministic YAML report ([`report`]). Claims implement its contract; the CLI drives it.
 
+pub mod catalogue;
 pub mod margins;
 pub mod property;
 pub mod report;

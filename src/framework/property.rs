@@ -245,7 +245,7 @@ impl From<crate::engine::objective::DataError> for ClaimError {
 
 /// One executable claim.
 pub trait Claim: Sync {
-    /// The id (as in theorems.md and `properties/<id>.yaml`).
+    /// The id (as in `docs/claims.md` and `properties/<id>.yaml`).
     fn id(&self) -> &'static str;
     /// The grid parameters and tolerances it reads (all required in a spec's grid/tolerances).
     fn params(&self) -> &'static [Param];

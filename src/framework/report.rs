@@ -84,7 +84,8 @@ pub struct Timing {
     pub seconds: f64,
 }
 
-/// The short terminal table: property, instances, worst tightness, verdict, controls.
+/// The short terminal table: property, instances, worst tightness, verdict, controls, and a
+/// line on how to read it.
 pub fn table(runs: &[PropertyRun]) -> String {
     let mut out = format!(
         "{:<34} {:>9} {:>15} {:>12} {:>10} {:>8}\n",
@@ -113,5 +114,11 @@ pub fn table(runs: &[PropertyRun]) -> String {
             r.seconds
         ));
     }
+    out.push_str(READING);
+    out.push('\n');
     out
 }
+
+/// How to read the `worst` column (printed under the table and in the HTML report).
+pub const READING: &str = "worst = smallest tightness (the claim holds iff ≥ 1; 1 is tight) or, for identities and \
+limits, largest error/tolerance (holds iff ≤ 1)";

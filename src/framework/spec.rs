@@ -6,6 +6,9 @@
 //! title: …
 //! source: {paper: …, label: Theorem 1, provenance: paper}   # paper | paper, form reconstructed | derived
 //! statement: "…"
+//! hypotheses: ["θ is a global minimiser", …]   # what the statement assumes, one per item
+//! provenance_note: "…"           # what is confirmed in the paper, what is our reading
+//! figures: [fig1, fig4]          # optional: `dlncheck figures` that illustrate the claim
 //! kind: bound                    # bound | probabilistic | limit | equality
 //! min_proportion: 0.9            # probabilistic only
 //! seed: 1
@@ -22,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// How sure we are of a claim's exact form (theorems.md).
+/// How sure we are of a claim's exact form (meanings in `docs/claims.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Provenance {
     #[serde(rename = "paper")]
@@ -89,6 +92,15 @@ pub struct Spec {
     pub title: String,
     pub source: Source,
     pub statement: String,
+    /// The statement's hypotheses, one per item (required, for the claims catalogue).
+    #[serde(default)]
+    pub hypotheses: Vec<String>,
+    /// Why the provenance is what it is: what the paper confirms, what is our reading.
+    #[serde(default)]
+    pub provenance_note: String,
+    /// Figures of `dlncheck figures` (fig1 … fig8) that illustrate the claim.
+    #[serde(default)]
+    pub figures: Vec<String>,
     pub kind: CheckKind,
     #[serde(default)]
     pub min_proportion: Option<f64>,
@@ -257,6 +269,42 @@ impl Spec {
             check_grid(&["controls", "grid"], &c.grid)?;
             if c.repetitions == Some(0) {
                 return Err(err(&["controls", "repetitions"], "must be at least 1".into()));
+            }
+        }
+        self.validate_documentation(&err)
+    }
+
+    /// The catalogue fields: `hypotheses` (non-empty list of non-empty items), `provenance_note`
+    /// (non-empty) and `figures` (each `fig1` … `fig8`, no repeats).
+    fn validate_documentation(&self, err: &dyn Fn(&[&str], String) -> SpecError) -> Result<(), SpecError> {
+        if self.hypotheses.is_empty() {
+            return Err(err(
+                &["hypotheses"],
+                "required: list what the statement assumes, one per item".into(),
+            ));
+        }
+        if self.hypotheses.iter().any(|h| h.trim().is_empty()) {
+            return Err(err(&["hypotheses"], "an item is empty".into()));
+        }
+        if self.provenance_note.trim().is_empty() {
+            return Err(err(
+                &["provenance_note"],
+                "required: say what the paper confirms and what is our reading".into(),
+            ));
+        }
+        for (i, f) in self.figures.iter().enumerate() {
+            let known = f
+                .strip_prefix("fig")
+                .and_then(|n| n.parse::<u8>().ok())
+                .is_some_and(|n| (1..=8).contains(&n));
+            if !known || f.len() != 4 {
+                return Err(err(
+                    &["figures"],
+                    format!("`{f}` is not a figure of `dlncheck figures` (fig1 … fig8)"),
+                ));
+            }
+            if self.figures[..i].contains(f) {
+                return Err(err(&["figures"], format!("`{f}` is listed twice")));
             }
         }
         Ok(())

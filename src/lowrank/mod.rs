@@ -122,7 +122,7 @@ fn bisect(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// The two thresholds on σ of the scalar problem (theorems.md §4), for L ≥ 3:
+/// The two thresholds on σ of the scalar problem (docs/notation.md), for L ≥ 3:
 /// a positive local minimum exists iff σ > `exists` = ((2L−2)/(L−2))(λ(L−2)/L)^{L/(2L−2)}
 /// (= h(s*)), and it beats s = 0 iff σ > `beats_zero` = ((L−1)/(L−2))(λ(L−2))^{L/(2L−2)}
 /// (where g(s₊) = g(0), solved jointly with g′(s₊) = 0). For L = 2 both equal λ.

@@ -204,8 +204,21 @@ pub fn reproduce(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn list(dir: Option<&Path>) -> Result<ExitCode, Error> {
-    for (s, _) in load_specs(&properties_dir(dir), &[])? {
+/// Output of `dlncheck list`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Markdown,
+}
+
+pub fn list(dir: Option<&Path>, format: ListFormat) -> Result<ExitCode, Error> {
+    let specs = load_specs(&properties_dir(dir), &[])?;
+    if format == ListFormat::Markdown {
+        let refs: Vec<_> = specs.iter().map(|(s, c)| (s.clone(), *c)).collect();
+        print!("{}", dlncheck::framework::catalogue::markdown(&refs));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (s, _) in specs {
         let prov = dlncheck::io::yaml::to_string(&s.source.provenance);
         println!(
             "{:<34} {:<14} {:<26} {}",

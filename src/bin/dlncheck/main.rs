@@ -153,10 +153,15 @@ enum Command {
         #[arg(long)]
         properties: Option<PathBuf>,
     },
-    /// List the properties: id, kind, provenance, title.
+    /// List the properties: id, kind, provenance, title; `--format markdown` writes the claims
+    /// catalogue (docs/claims.md is `dlncheck list --format markdown`).
     List {
         #[arg(long)]
         properties: Option<PathBuf>,
+        /// text: one line per property; markdown: the full catalogue (statement, hypotheses,
+        /// provenance, tolerances, grids, controls, figures, where the check lives).
+        #[arg(long, value_enum, default_value = "text")]
+        format: check::ListFormat,
     },
     /// Draw the figures: Marion & Chizat's linear figures 1–6 (gradient-descent experiments at the
     /// authors' settings) and Jacot et al.'s saddle-to-saddle figures 7–8 (gradient flows), in
@@ -312,7 +317,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             out.as_deref(),
             properties.as_deref(),
         ),
-        Command::List { properties } => check::list(properties.as_deref()),
+        Command::List { properties, format } => check::list(properties.as_deref(), format),
         Command::Figures { quick, only, out, reps_scale } => {
             if !(reps_scale.is_finite() && reps_scale > 0.0) {
                 return Err(Error::Input {
