@@ -6,6 +6,7 @@
 //! ```text
 //! bin/dlncheck   the command line (check, figures, sharpness, bench …)
 //! claims         one module per property, named by its id; experiments, figures: the papers' figures
+//! attack         beside claims: each property's hypothesis space and an adversary searching it
 //! framework      claim contract, specs, runner, summaries, report
 //! io             instance files, recipes, YAML, errors with exit codes
 //! lowrank        the Jacot et al. mathematics (scalar problems, gauges, flows, denoising)
@@ -14,6 +15,7 @@
 
 #![allow(clippy::needless_range_loop)] // index loops over parallel arrays read best in numerical code
 
+pub mod attack;
 pub mod claims;
 pub mod engine;
 pub mod experiments;

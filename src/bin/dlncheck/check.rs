@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-fn spec_error(e: SpecError) -> Error {
+pub(crate) fn spec_error(e: SpecError) -> Error {
     Error::Input {
         file: format!("{}{}", e.file, e.line.map(|l| format!(":{l}")).unwrap_or_default()),
         field: e.key,
@@ -18,7 +18,7 @@ fn spec_error(e: SpecError) -> Error {
 }
 
 /// The properties directory: the option, else ./properties, else the one in the source tree.
-fn properties_dir(opt: Option<&Path>) -> PathBuf {
+pub(crate) fn properties_dir(opt: Option<&Path>) -> PathBuf {
     match opt {
         Some(p) => p.to_path_buf(),
         None if Path::new("properties").is_dir() => PathBuf::from("properties"),
@@ -27,7 +27,7 @@ fn properties_dir(opt: Option<&Path>) -> PathBuf {
 }
 
 /// Loads every spec (validated) and checks that every registered claim has one.
-fn load_specs(
+pub(crate) fn load_specs(
     dir: &Path,
     only: &[String],
 ) -> Result<Vec<(Spec, &'static dyn dlncheck::framework::property::Claim)>, Error> {
@@ -62,7 +62,7 @@ fn load_specs(
 
 /// Panics inside claim code are caught per instance and recorded in the report; keep them off
 /// the terminal (no backtrace spam across thousands of instances).
-fn quiet_panics() {
+pub(crate) fn quiet_panics() {
     std::panic::set_hook(Box::new(|_| {}));
 }
 

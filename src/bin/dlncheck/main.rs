@@ -7,6 +7,7 @@ use dlncheck::io::recipe::{Arch, DataKind, InitKind, InstanceFlags, Recipe, WDir
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod attack;
 mod bench;
 mod check;
 
@@ -150,6 +151,58 @@ enum Command {
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        #[arg(long)]
+        properties: Option<PathBuf>,
+        /// Write the worst point the adversary finds (`dlncheck attack`, same seed and budget)
+        /// instead of the grid's worst instance.
+        #[arg(long, conflicts_with = "instance")]
+        attack: bool,
+        /// With --attack: proposals of the search (claim; a control gets --control-budget).
+        #[arg(long, default_value_t = attack::DEFAULT_BUDGET, requires = "attack")]
+        budget: usize,
+        /// With --attack: restarts of the search.
+        #[arg(long, default_value_t = attack::DEFAULT_RESTARTS, requires = "attack")]
+        restarts: usize,
+        /// With --attack and --control: proposals of the control's search (default budget/10).
+        #[arg(long, requires = "attack")]
+        control_budget: Option<usize>,
+    },
+    /// Attack the bounds: an adversary searches each covered property's hypothesis space for
+    /// its worst case and writes attack.yaml.
+    ///
+    /// Per property the space holds the data (Σ's spectrum in log scale with κ ≤ the grid's
+    /// κ_max, w* direction and norm, the residual head p), the architecture, d and L from the
+    /// spec's grid, and the free parameters of what the claim quantifies over (e.g. the whole
+    /// minimiser set). Restarts drawn from the grid, each followed by restarted Nelder–Mead;
+    /// points outside the hypotheses are never evaluated. attack.yaml gives per property the
+    /// best tightness found (the claim holds iff ≥ 1 − slack; identities: error/tol ≤ 1) with
+    /// its instance, the best value against evaluations, the known infimum and the gap to it,
+    /// and each negative control attacked from the whole space with a tenth of the budget (a
+    /// control the attack cannot break is a defect of the attack). Deterministic for a seed,
+    /// for any --threads. Exit code 1 when a claim is violated or a control survives.
+    Attack {
+        /// Attack only these property ids (repeatable).
+        #[arg(long)]
+        only: Vec<String>,
+        /// Proposals per property (over all restarts).
+        #[arg(long, default_value_t = attack::DEFAULT_BUDGET)]
+        budget: usize,
+        /// Proposals per control (default: budget/10).
+        #[arg(long)]
+        control_budget: Option<usize>,
+        /// Restarts per property (each gets budget/restarts proposals).
+        #[arg(long, default_value_t = attack::DEFAULT_RESTARTS)]
+        restarts: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Worker threads (default: all cores). The file does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Draw restarts from the specs' quick grids (small d and L).
+        #[arg(long)]
+        quick: bool,
+        #[arg(long, default_value = "attack.yaml")]
+        out: PathBuf,
         #[arg(long)]
         properties: Option<PathBuf>,
     },
@@ -308,7 +361,31 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Check { only, quick, seed, threads, out, properties } => {
             check::run(&only, quick, seed, threads, &out, properties.as_deref())
         }
-        Command::Reproduce { id, instance, control, quick, seed, out, properties } => check::reproduce(
+        Command::Reproduce {
+            id,
+            instance: _,
+            control,
+            quick,
+            seed,
+            out,
+            properties,
+            attack: true,
+            budget,
+            restarts,
+            control_budget,
+        } => {
+            let settings = attack::Settings::new(budget, restarts, control_budget)?;
+            attack::reproduce(
+                &id,
+                control.as_deref(),
+                &settings,
+                seed,
+                quick,
+                out.as_deref(),
+                properties.as_deref(),
+            )
+        }
+        Command::Reproduce { id, instance, control, quick, seed, out, properties, .. } => check::reproduce(
             &id,
             instance,
             control.as_deref(),
@@ -317,6 +394,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             out.as_deref(),
             properties.as_deref(),
         ),
+        Command::Attack { only, budget, control_budget, restarts, seed, threads, quick, out, properties } => {
+            let settings = attack::Settings::new(budget, restarts, control_budget)?;
+            attack::run(&only, &settings, seed, quick, threads, &out, properties.as_deref())
+        }
         Command::List { properties, format } => check::list(properties.as_deref(), format),
         Command::Figures { quick, only, out, reps_scale } => {
             if !(reps_scale.is_finite() && reps_scale > 0.0) {
