@@ -13,7 +13,8 @@
 //!
 //! Runs are independent and seeded by (experiment, configuration, repetition)
 //! ([`grid::run_seed`]); they run in parallel (rayon) and are collected in grid order, so the
-//! data are bit-identical whatever the thread count.
+//! data are bit-identical whatever the thread count. [`run`] runs one experiment from its
+//! [`Settings`]; the figures are drawn from its [`Results`] afterwards.
 
 pub mod grid;
 pub mod run;
@@ -23,6 +24,7 @@ pub mod summary;
 
 pub use grid::{Experiment, Figure, Grid};
 
+use crate::io::error::Error;
 use rayon::prelude::*;
 use run::{Curve, DataFacts, Run, Setup};
 use std::time::Instant;
@@ -50,6 +52,84 @@ pub struct Timing {
     pub spectra: f64,
     /// GD steps taken in total.
     pub steps: u64,
+}
+
+/// What one experiment runs: a grid of gradient-descent runs (figures 1–6), or the gradient
+/// flows of figure 7 or 8.
+#[derive(Clone, Debug)]
+pub enum Settings {
+    Descent(Grid),
+    Staircase(saddle::StaircaseSettings),
+    Escape(saddle::EscapeSettings),
+}
+
+impl Settings {
+    pub fn experiment(&self) -> Experiment {
+        match self {
+            Settings::Descent(g) => g.experiment,
+            Settings::Staircase(_) => Experiment::Staircase,
+            Settings::Escape(_) => Experiment::EscapeTime,
+        }
+    }
+    /// Gradient-descent runs, or gradient flows.
+    pub fn num_runs(&self) -> usize {
+        match self {
+            Settings::Descent(g) => g.num_runs(),
+            Settings::Staircase(s) => s.num_runs(),
+            Settings::Escape(s) => s.num_runs(),
+        }
+    }
+}
+
+/// The data of one experiment.
+#[derive(Clone, Debug)]
+pub enum Results {
+    Descent(ExperimentData),
+    Staircase(saddle::StaircaseData),
+    Escape(saddle::EscapeData),
+}
+
+impl Results {
+    pub fn experiment(&self) -> Experiment {
+        match self {
+            Results::Descent(d) => d.grid.experiment,
+            Results::Staircase(_) => Experiment::Staircase,
+            Results::Escape(_) => Experiment::EscapeTime,
+        }
+    }
+    /// Gradient-descent runs, or gradient flows.
+    pub fn num_runs(&self) -> usize {
+        match self {
+            Results::Descent(d) => d.runs.len(),
+            Results::Staircase(d) => d.settings.num_runs(),
+            Results::Escape(d) => d.settings.num_runs(),
+        }
+    }
+    /// Gradient-descent steps taken (0 for the gradient flows).
+    pub fn gd_steps(&self) -> u64 {
+        match self {
+            Results::Descent(d) => d.timing.steps,
+            Results::Staircase(_) | Results::Escape(_) => 0,
+        }
+    }
+    pub fn timing(&self) -> Timing {
+        match self {
+            Results::Descent(d) => d.timing,
+            Results::Staircase(d) => d.timing,
+            Results::Escape(d) => d.timing,
+        }
+    }
+}
+
+/// Runs one experiment (in parallel over its runs; `progress` gets the number of finished runs
+/// or flows). A gradient flow that fails numerically is an [`Error::Numerical`].
+pub fn run(settings: &Settings, progress: &(dyn Fn(u64) + Sync)) -> Result<Results, Error> {
+    let numerical = |err: crate::lowrank::LowRankError| Error::Numerical(err.to_string());
+    Ok(match settings {
+        Settings::Descent(grid) => Results::Descent(run_experiment(grid, progress)),
+        Settings::Staircase(s) => Results::Staircase(saddle::run_staircase(s, progress).map_err(numerical)?),
+        Settings::Escape(s) => Results::Escape(saddle::run_escape(s, progress).map_err(numerical)?),
+    })
 }
 
 /// Runs every configuration of `grid` (in parallel) and its training curves. `progress` is

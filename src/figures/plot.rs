@@ -12,6 +12,23 @@ use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::prelude::*;
 use serde::Serialize;
 
+/// Why a chart could not be drawn.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DrawError {
+    /// An axis range that cannot be drawn: a non-finite end, lo ≥ hi, or lo ≤ 0 on a log axis.
+    #[error("panel `{panel}`: {axis} axis range [{lo}, {hi}] is not a valid {scale} range")]
+    Axis { panel: String, axis: &'static str, lo: f64, hi: f64, scale: &'static str },
+    /// The plotting backend failed.
+    #[error("plotting backend: {0}")]
+    Backend(String),
+}
+
+impl DrawError {
+    fn backend(e: impl std::fmt::Display) -> Self {
+        DrawError::Backend(e.to_string())
+    }
+}
+
 /// An RGB colour.
 pub type Rgb = (u8, u8, u8);
 
@@ -40,6 +57,23 @@ impl Axis {
     }
     pub fn contains(&self, v: f64) -> bool {
         v.is_finite() && v >= self.lo && v <= self.hi
+    }
+    /// The axis as `axis` of panel `panel`, or why it cannot be drawn: finite ends with
+    /// lo < hi, and lo > 0 on a log axis.
+    pub fn check(&self, panel: &str, axis: &'static str) -> Result<(), DrawError> {
+        let ok =
+            self.lo.is_finite() && self.hi.is_finite() && self.lo < self.hi && (!self.log || self.lo > 0.0);
+        if ok {
+            Ok(())
+        } else {
+            Err(DrawError::Axis {
+                panel: panel.into(),
+                axis,
+                lo: self.lo,
+                hi: self.hi,
+                scale: if self.log { "log" } else { "linear" },
+            })
+        }
     }
 }
 
@@ -173,8 +207,13 @@ const FONT: &str = "sans-serif";
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
-/// Renders a chart to an SVG document and its manifest.
-pub fn render(chart: &Chart) -> Result<(String, ChartManifest), String> {
+/// Renders a chart to an SVG document and its manifest; every axis is checked first
+/// ([`Axis::check`]), so a non-finite or empty range is an error, never a panic or a blank panel.
+pub fn render(chart: &Chart) -> Result<(String, ChartManifest), DrawError> {
+    for p in &chart.panels {
+        p.x.check(&p.title, "x")?;
+        p.y.check(&p.title, "y")?;
+    }
     let columns = chart.columns.max(1);
     let rows = chart.panels.len().div_ceil(columns).max(1);
     let (pw, ph) = chart.panel_size;
@@ -184,9 +223,9 @@ pub fn render(chart: &Chart) -> Result<(String, ChartManifest), String> {
     let mut panels = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(DrawError::backend)?;
         let (top, body) = root.split_vertically(title_h);
-        top.titled(&chart.title, (FONT, 20)).map_err(|e| e.to_string())?;
+        top.titled(&chart.title, (FONT, 20)).map_err(DrawError::backend)?;
         let areas = body.split_evenly((rows, columns));
         for (panel, area) in chart.panels.iter().zip(areas.iter()) {
             let m = match (panel.x.log, panel.y.log) {
@@ -197,7 +236,7 @@ pub fn render(chart: &Chart) -> Result<(String, ChartManifest), String> {
             }?;
             panels.push(m);
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(DrawError::backend)?;
     }
     Ok((svg, ChartManifest { width, height, panels }))
 }
@@ -255,21 +294,20 @@ fn tick(v: &f64) -> String {
     }
 }
 
-fn draw_panel<XS, YS, X, Y>(area: &Area<'_>, p: &Panel, xs: XS, ys: YS) -> Result<PanelManifest, String>
+fn draw_panel<XS, YS, X, Y>(area: &Area<'_>, p: &Panel, xs: XS, ys: YS) -> Result<PanelManifest, DrawError>
 where
     XS: AsRangedCoord<CoordDescType = X, Value = f64>,
     YS: AsRangedCoord<CoordDescType = Y, Value = f64>,
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
-    let err = |e: &dyn std::fmt::Display| e.to_string();
     let mut chart = ChartBuilder::on(area)
         .caption(&p.title, (FONT, 16))
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(62)
         .build_cartesian_2d(xs, ys)
-        .map_err(|e| err(&e))?;
+        .map_err(DrawError::backend)?;
     chart
         .configure_mesh()
         .x_desc(p.x.label.as_str())
@@ -283,7 +321,7 @@ where
         .light_line_style(RGBColor(235, 235, 242))
         .bold_line_style(RGBColor(215, 215, 225))
         .draw()
-        .map_err(|e| err(&e))?;
+        .map_err(DrawError::backend)?;
     let (px, py) = chart.plotting_area().get_pixel_range();
     let plot_area = [px.start, py.start, px.end, py.end];
     let mut manifest = Vec::new();
@@ -316,13 +354,13 @@ where
                     m.band = true;
                     chart
                         .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))
-                        .map_err(|e| err(&e))?;
+                        .map_err(DrawError::backend)?;
                 }
                 m.points = pts.len();
                 if pts.len() >= 2 {
                     let series = chart
                         .draw_series(LineSeries::new(pts.clone(), color.stroke_width(LINE_WIDTH)))
-                        .map_err(|e| err(&e))?;
+                        .map_err(DrawError::backend)?;
                     if s.in_legend {
                         series.label(&s.name).legend(legend_rect);
                     }
@@ -332,7 +370,7 @@ where
                 if *markers {
                     chart
                         .draw_series(pts.iter().map(|&c| Circle::new(c, 3, color.filled())))
-                        .map_err(|e| err(&e))?;
+                        .map_err(DrawError::backend)?;
                 }
             }
             Kind::HLine(v) | Kind::VLine(v) => {
@@ -353,7 +391,7 @@ where
                     m.points = 2;
                     let series = chart
                         .draw_series(LineSeries::new(ends, color.stroke_width(REFERENCE_WIDTH)))
-                        .map_err(|e| err(&e))?;
+                        .map_err(DrawError::backend)?;
                     if s.in_legend {
                         series.label(&s.name).legend(legend_rect);
                     }
@@ -367,7 +405,7 @@ where
                 m.points = pts.len();
                 let series = chart
                     .draw_series(pts.iter().map(|&c| Circle::new(c, 2, color.mix(0.6).filled())))
-                    .map_err(|e| err(&e))?;
+                    .map_err(DrawError::backend)?;
                 if s.in_legend {
                     series.label(&s.name).legend(legend_rect);
                 }
@@ -389,7 +427,7 @@ where
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(160, 160, 160))
             .draw()
-            .map_err(|e| err(&e))?;
+            .map_err(DrawError::backend)?;
     }
     Ok(PanelManifest {
         title: p.title.clone(),

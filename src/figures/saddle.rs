@@ -8,14 +8,14 @@
 //! | 7 | per depth: loss vs time (log–log) from small and large ε with the plateau levels ½Σ_{i>k}σ_i²; numerical rank vs time with rank Y |
 //! | 8 | per depth: escape time of each mode vs ε with its least-squares fit (t against log(1/ε) for L = 2, log–log for L ≥ 3) |
 
+use super::common::{Files, INIT_BLUE, Options, UPPER_COLOR, flare};
 use super::csv;
-use super::plot::{self, Axis, Chart, ChartManifest, Legend, Panel, Rgb, Series};
-use super::{Files, INIT_BLUE, Options, UPPER_COLOR, flare};
+use super::plot::{self, Axis, Chart, ChartManifest, DrawError, Legend, Panel, Rgb, Series};
 use crate::experiments::saddle::{
     self, EscapeData, EscapeFit, EscapeSettings, StaircaseData, StaircaseSettings, TrajectoryFacts,
 };
 use crate::experiments::summary::Check;
-use crate::experiments::{Experiment, Figure, Timing};
+use crate::experiments::{Experiment, Figure};
 use crate::io::error::{Error, write_atomic};
 use crate::lowrank::{StaircaseFigure, TrajectoryData};
 use serde::Serialize;
@@ -268,7 +268,7 @@ pub fn escape_chart(data: &EscapeData, fits: &[Option<EscapeFit>]) -> Chart {
 }
 
 /// Builds every output of Figure 7 in memory.
-pub fn build_staircase(data: &StaircaseData, quick: bool) -> Result<SaddleOutput, String> {
+pub fn build_staircase(data: &StaircaseData, quick: bool) -> Result<SaddleOutput, DrawError> {
     let facts = saddle::staircase_facts(data);
     let checks = saddle::staircase_checks(&facts, &data.settings);
     let chart = staircase_chart(data);
@@ -295,7 +295,7 @@ pub fn build_staircase(data: &StaircaseData, quick: bool) -> Result<SaddleOutput
 }
 
 /// Builds every output of Figure 8 in memory.
-pub fn build_escape(data: &EscapeData, quick: bool) -> Result<SaddleOutput, String> {
+pub fn build_escape(data: &EscapeData, quick: bool) -> Result<SaddleOutput, DrawError> {
     let fits = saddle::escape_fits(data);
     let checks = saddle::escape_checks(data, &fits);
     let chart = escape_chart(data, &fits);
@@ -333,60 +333,4 @@ pub fn write(out: &SaddleOutput, dir: &Path) -> Result<Vec<PathBuf>, Error> {
         write_atomic(path, text.as_bytes())?;
     }
     Ok(files.into_iter().map(|(p, _)| p).collect())
-}
-
-/// The flows of a gradient-flow experiment.
-#[derive(Clone, Debug)]
-pub enum FlowData {
-    Staircase(StaircaseData),
-    Escape(EscapeData),
-}
-
-impl FlowData {
-    pub fn timing(&self) -> Timing {
-        match self {
-            FlowData::Staircase(d) => d.timing,
-            FlowData::Escape(d) => d.timing,
-        }
-    }
-    /// Number of gradient flows.
-    pub fn num_runs(&self) -> usize {
-        match self {
-            FlowData::Staircase(d) => d.settings.num_runs(),
-            FlowData::Escape(d) => d.settings.num_runs(),
-        }
-    }
-}
-
-/// The number of gradient flows of a gradient-flow experiment under `opts`.
-pub fn num_runs(e: Experiment, opts: &Options) -> usize {
-    match e {
-        Experiment::Staircase => staircase_settings(opts).num_runs(),
-        _ => escape_settings(opts).num_runs(),
-    }
-}
-
-/// Runs a gradient-flow experiment under `opts` (`tick` gets the number of finished flows).
-///
-/// # Panics
-/// For a gradient-descent experiment.
-pub fn run_flows(e: Experiment, opts: &Options, tick: &(dyn Fn(u64) + Sync)) -> Result<FlowData, Error> {
-    let numerical = |err: crate::lowrank::LowRankError| Error::Numerical(err.to_string());
-    match e {
-        Experiment::Staircase => Ok(FlowData::Staircase(
-            saddle::run_staircase(&staircase_settings(opts), tick).map_err(numerical)?,
-        )),
-        Experiment::EscapeTime => {
-            Ok(FlowData::Escape(saddle::run_escape(&escape_settings(opts), tick).map_err(numerical)?))
-        }
-        _ => panic!("{} is not a gradient-flow experiment", e.tag()),
-    }
-}
-
-/// Builds the figure of a gradient-flow experiment in memory.
-pub fn build(data: &FlowData, quick: bool) -> Result<SaddleOutput, String> {
-    match data {
-        FlowData::Staircase(d) => build_staircase(d, quick),
-        FlowData::Escape(d) => build_escape(d, quick),
-    }
 }

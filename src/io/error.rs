@@ -1,8 +1,9 @@
 //! Errors that reach the user, each with a process exit code.
 //!
 //! Exit codes: 0 success; 1 a check failed (a property violated, or a control that did not
-//! fail); 2 invalid input (instance file, property spec, arguments); 3 numerical failure
-//! (e.g. an iterative eigensolver that did not converge); 4 an output could not be written.
+//! fail); 2 invalid input (instance file, property spec, arguments); 3 numerical or internal
+//! failure (e.g. an iterative eigensolver that did not converge, a figure that cannot be drawn);
+//! 4 an output could not be written.
 
 use std::path::PathBuf;
 
@@ -20,13 +21,17 @@ pub enum Error {
     Write { path: PathBuf, source: std::io::Error },
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// A figure could not be drawn (e.g. a non-finite axis range): an internal failure, not an
+    /// I/O one; nothing of that figure is written.
+    #[error("cannot draw {figure}: {message}")]
+    Draw { figure: String, message: String },
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input { .. } | Error::Syntax { .. } | Error::Read { .. } => 2,
-            Error::Numerical(_) => 3,
+            Error::Numerical(_) | Error::Draw { .. } => 3,
             Error::Write { .. } => 4,
         }
     }

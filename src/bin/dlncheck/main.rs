@@ -10,12 +10,13 @@ use std::process::ExitCode;
 mod attack;
 mod bench;
 mod check;
+mod figures;
 
 /// Executable, falsifiable checks of the theory of deep linear networks.
 ///
 /// Exit codes: 0 success; 1 a check failed; 2 invalid input (instance file, property spec,
-/// arguments); 3 numerical failure (e.g. Lanczos did not converge); 4 an output could not be
-/// written.
+/// arguments); 3 numerical or internal failure (e.g. Lanczos did not converge, a figure could
+/// not be drawn); 4 an output could not be written.
 #[derive(Parser, Debug)]
 #[command(
     name = "dlncheck",
@@ -408,7 +409,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 });
             }
             let opts = dlncheck::figures::Options { quick, only, out, reps_scale };
-            let reports = run_figures(&opts)?;
+            let reports = figures::run(&opts)?;
             print!("{}", dlncheck::io::yaml::to_string(&reports));
             Ok(if reports.iter().all(|r| r.checks_hold) { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
@@ -418,31 +419,4 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// `dlncheck figures` with a progress bar per experiment (on standard error, when it is a
-/// terminal).
-fn run_figures(opts: &dlncheck::figures::Options) -> Result<Vec<dlncheck::figures::ExperimentReport>, Error> {
-    use indicatif::{ProgressBar, ProgressStyle};
-    use std::cell::RefCell;
-    let bar: RefCell<Option<ProgressBar>> = RefCell::new(None);
-    let style = ProgressStyle::with_template(
-        "{prefix:>16} [{bar:40}] {pos}/{len} runs, {elapsed_precise} (eta {eta})",
-    )
-    .expect("valid template")
-    .progress_chars("=> ");
-    dlncheck::figures::run(
-        opts,
-        |e, total| {
-            let pb = ProgressBar::new(total).with_style(style.clone()).with_prefix(e.tag());
-            *bar.borrow_mut() = Some(pb.clone());
-            Box::new(move |n| pb.inc(n))
-        },
-        |e| {
-            if let Some(pb) = bar.borrow_mut().take() {
-                pb.finish_and_clear();
-            }
-            eprintln!("figures: {} done", e.tag());
-        },
-    )
 }
