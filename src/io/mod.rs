@@ -3,5 +3,6 @@
 
 pub mod error;
 pub mod instance;
+pub mod npz;
 pub mod recipe;
 pub mod yaml;

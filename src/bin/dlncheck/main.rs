@@ -38,8 +38,12 @@ enum Command {
     /// W_L 1×d; residual: all d×d) and, for residual networks, `projection` (p, d numbers).
     /// See examples/paper_mlp.yaml.
     Sharpness {
-        /// Instance file (YAML).
+        /// Instance file: YAML, or a numpy `.npz` (np.savez) with arrays x, y, W1 … WL and, for
+        /// residual networks, p.
         instance: PathBuf,
+        /// Output format (both hold the same fields).
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: OutputFormat,
         /// Eigenvalue method: exact (dense Hessian), lanczos (Hessian-vector products), or
         /// auto (exact up to --exact-max-params parameters).
         #[arg(long, value_enum, default_value = "auto")]
@@ -229,6 +233,13 @@ fn parse_figure(s: &str) -> Result<dlncheck::experiments::Figure, String> {
         .ok_or_else(|| format!("unknown figure `{s}` (expected fig1 … fig8)"))
 }
 
+/// Output format of `dlncheck sharpness`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    Yaml,
+    Json,
+}
+
 fn main() -> ExitCode {
     dlncheck::init_determinism();
     let cli = Cli::parse();
@@ -243,8 +254,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Sharpness { instance, method, exact_max_params, tol, seed } => {
-            let inst = dlncheck::io::instance::load(&instance)?;
+        Command::Sharpness { instance, format, method, exact_max_params, tol, seed } => {
+            let inst = dlncheck::io::npz::load_any(&instance)?;
             let problem = inst.problem()?;
             let method = match method {
                 MethodArg::Exact => Some(Method::Exact),
@@ -254,7 +265,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let opts = SpectrumOptions { method, exact_max_params, tol, seed, ..SpectrumOptions::default() };
             let audit = dlncheck::engine::audit::audit(&problem, &inst.theta, &opts)
                 .map_err(|e| Error::Numerical(e.to_string()))?;
-            print!("{}", dlncheck::io::yaml::to_string(&audit));
+            match format {
+                OutputFormat::Yaml => print!("{}", dlncheck::io::yaml::to_string(&audit)),
+                OutputFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&audit).expect("serialising plain data to JSON cannot fail")
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Instance {
@@ -300,6 +317,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let inst = recipe.instance(seed)?;
             let text = dlncheck::io::instance::to_yaml(&inst);
             match out {
+                Some(path) if path.extension().is_some_and(|e| e == "npz") => {
+                    let mut bytes = std::io::Cursor::new(Vec::new());
+                    dlncheck::io::npz::write(&inst, &mut bytes)
+                        .map_err(|source| Error::Write { path: path.clone(), source })?;
+                    dlncheck::io::error::write_atomic(&path, bytes.get_ref())?
+                }
                 Some(path) => dlncheck::io::error::write_atomic(&path, text.as_bytes())?,
                 None => print!("{text}"),
             }
