@@ -4,4 +4,5 @@
 pub mod error;
 pub mod instance;
 pub mod recipe;
+pub mod shard;
 pub mod yaml;

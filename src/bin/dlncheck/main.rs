@@ -129,9 +129,37 @@ enum Command {
         /// the same name with `.timing.yaml`.
         #[arg(long, default_value = "report.yaml")]
         out: PathBuf,
-        /// Directory of property specs.
+        /// Directory of property specs (e.g. properties/large for cluster-size sweeps).
         #[arg(long)]
         properties: Option<PathBuf>,
+        /// Run only shard I of N (0-based, 0 ≤ I < N), a cost-balanced deterministic subset of
+        /// the instances, and write the partial report <out>.part-I-of-N.yaml for `dlncheck
+        /// merge`. `auto`: I and N from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
+        /// JOB_COMPLETION_INDEX with --shard-count (Kubernetes Indexed Jobs).
+        #[arg(long, value_parser = dlncheck::io::shard::parse_arg)]
+        shard: Option<dlncheck::io::shard::ShardArg>,
+        /// The shard count N for `--shard auto` under a Kubernetes Indexed Job (its completions).
+        #[arg(long)]
+        shard_count: Option<usize>,
+        /// Continue an interrupted run from its partial report (<out>.partial.yaml, or the
+        /// shard's part file) instead of starting over.
+        #[arg(long)]
+        resume: bool,
+        /// Print the number of work items and the estimated CPU time of each shard; run nothing.
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Combine the partial reports of a sharded `check` (`--shard I/N`) into the report the
+    /// unsharded run writes, byte for byte. Refuses parts of different runs (tool version, spec
+    /// hashes, seed, mode, shard count), a shard given twice, and missing or interrupted
+    /// shards (naming the shards to re-run). Exit codes as for `check`.
+    Merge {
+        /// The partial files (e.g. report.part-*-of-4.yaml).
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Report file (written atomically).
+        #[arg(long, default_value = "report.yaml")]
+        out: PathBuf,
     },
     /// Write one instance of a property (by default its worst one) as an instance file that
     /// `dlncheck sharpness` reads, so any reported number can be audited.
@@ -358,9 +386,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { only, quick, seed, threads, out, properties } => {
-            check::run(&only, quick, seed, threads, &out, properties.as_deref())
+        Command::Check { only, quick, seed, threads, out, properties, shard, shard_count, resume, plan } => {
+            let sharding = check::ShardOptions { shard, shard_count, resume, plan };
+            check::run(&only, quick, seed, threads, &out, properties.as_deref(), sharding)
         }
+        Command::Merge { parts, out } => check::merge(&parts, &out),
         Command::Reproduce {
             id,
             instance: _,
