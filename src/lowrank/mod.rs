@@ -17,7 +17,7 @@
 //! | [`ntk`] | the lazy regime: NTK initialisation, kernel scale κ, the linear model |
 //! | [`denoising`] | targets of a given spectrum, the denoising instance θ_0 = εZ |
 //! | [`flow`] | gradient-flow snapshots, the loss/rank staircase, escape times |
-//! | [`saddle`] | the saddle-to-saddle analysis: loss plateaus and their levels ½Σ_{i>k}σ_i² |
+//! | [`saddle`] | the saddle-to-saddle analysis: settings, ε grid, plateaus matched to saddles, one run's facts |
 //! | [`figure_data`] | the data of the saddle-to-saddle figures |
 
 pub mod critical;
@@ -34,17 +34,17 @@ pub mod scalar;
 pub use critical::{GaugeHessian, hessian_modulo_gauge, newton_polish};
 pub use denoising::{DenoisingInstance, denoising_instance, geometric_spectrum, target_with_spectrum};
 pub use factors::{balanced_factors, imbalance, product, sum_sq_norms, truncated_svd};
-pub use figure_data::{
-    EscapeSeries, FIGURE_DIM, FIGURE_SIGMA, FIGURE_WIDTH, StaircaseFigure, TrajectoryData, escape_eps_range,
-    escape_time_figure, figure_options, staircase_figure,
-};
+pub use figure_data::{EscapeSeries, StaircaseFigure, TrajectoryData, escape_time_figure, staircase_figure};
 pub use flow::{Snapshot, Staircase, StaircaseOptions, flow_snapshots, geometric_times, staircase};
 pub use gauge::{
     Gauge, GaugeDescent, apply_gauge, gauge_descent, orthogonal_gauge_tangents, random_gauge, sym_exp,
 };
 pub use ntk::{linear_model, ntk_init, ntk_scale};
 pub use rank::{numerical_rank, rank_above, schatten_penalty, singular_values};
-pub use saddle::{Plateau, detect_plateaus, plateau_levels};
+pub use saddle::{
+    EpsRange, FlowSettings, Plateau, PlateauRule, RunAnalysis, SaddlePlateau, SaddleSpec, detect_plateaus,
+    plateau_levels, saddle_plateaus,
+};
 pub use scalar::{ScalarCritical, ScalarProblem, Thresholds, thresholds, thresholds_numerical};
 
 use faer::Mat;
@@ -69,6 +69,7 @@ fn symmetrize(m: &mut Mat<f64>) {
     }
 }
 
+/// An ordinary least-squares line y = intercept + slope·x, with a two-sided Student-t
 /// confidence interval for the slope (n − 2 degrees of freedom) and R².
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LinearFit {
