@@ -33,7 +33,7 @@ use crate::engine::problem::Problem;
 use crate::engine::rng::{Stream, stream_rng};
 use crate::engine::train::{self, GfOptions, Outcome, Stop};
 use crate::framework::margins::Margins;
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 use crate::lowrank::{self, ScalarProblem};
 use faer::Mat;
 
@@ -58,8 +58,6 @@ const PARAMS: &[Param] = &[
     Param::positive("loss_tol", "tolerance on losses"),
     Param::positive("gf_tol", "gradient-flow tolerance of the search"),
 ];
-
-const CONTROLS: &[&str] = &["no_l2"];
 
 /// How a critical point classifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,27 +98,29 @@ pub fn classify(problem: &Problem, theta: &[f64], hess_tol: f64) -> Classified {
     }
 }
 
-impl Claim for Landscape {
+crate::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        NoL2 = "no_l2",
+    }
+}
+
+impl ClaimCode for Landscape {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "jgshg.landscape"
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        CONTROLS
-    }
-
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let depth = point.usize("depth");
         let width = point.usize("width");
         let mut l2 = point.f64("l2");
-        match variant {
-            Variant::Claim => {}
-            Variant::Control("no_l2") => l2 = 0.0,
-            Variant::Control(other) => {
-                return Err(ClaimError(format!("unknown control {other}")));
-            }
+        match case {
+            Case::Claim => {}
+            Case::Control(Control::NoL2) => l2 = 0.0,
         }
         let sigma = [point.f64("sigma1"), point.f64("sigma2")];
         if sigma[0] == sigma[1] {

@@ -33,7 +33,7 @@
 //! no plateaus.
 
 use crate::framework::margins::Margins;
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 use crate::lowrank::{self, Staircase, StaircaseOptions};
 
 pub struct SaddleToSaddle;
@@ -60,8 +60,6 @@ const PARAMS: &[Param] = &[
     Param::positive("level_tol", "relative tolerance of plateau levels against ½Σ_{i∉S}σ_i²"),
     Param::positive("slope_tol", "relative tolerance of the fitted escape-time slopes/exponents"),
 ];
-
-const CONTROLS: &[&str] = &["large_init"];
 
 /// What one run shows.
 #[derive(Clone, Debug)]
@@ -170,18 +168,23 @@ pub fn largest_first(a: &RunAnalysis) -> bool {
     t.is_some_and(|t| t.windows(2).all(|w| w[0] < w[1]))
 }
 
-impl Claim for SaddleToSaddle {
+crate::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LargeInit = "large_init",
+    }
+}
+
+impl ClaimCode for SaddleToSaddle {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "jgshg.saddle_to_saddle"
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        CONTROLS
-    }
-
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (depth, width, dim, r) =
             (point.usize("depth"), point.usize("width"), point.usize("dim"), point.usize("rank"));
         if r > dim.min(width) {
@@ -216,10 +219,7 @@ impl Claim for SaddleToSaddle {
             Ok(Some(analyse(&st, &inst, &sigma, threshold, band, duration)))
         };
         let mut m = Margins::default();
-        if let Variant::Control(name) = variant {
-            if name != "large_init" {
-                return Err(ClaimError(format!("unknown control {name}")));
-            }
+        if case == Case::Control(Control::LargeInit) {
             let eps = point.f64("large_eps");
             let Some(a) = run(eps)? else {
                 return Ok(Measurement::not_converged(format!(
