@@ -308,20 +308,10 @@ pub fn imbalance(weights: &[Mat<f64>]) -> Vec<Mat<f64>> {
             let top = matmul_owned(p[1].transpose(), p[1].as_ref());
             let bottom = matmul_owned(p[0].as_ref(), p[0].transpose());
             let mut d = top - bottom;
-            symmetrize(&mut d);
+            linalg::symmetrize(&mut d);
             d
         })
         .collect()
-}
-
-fn symmetrize(m: &mut Mat<f64>) {
-    for i in 0..m.nrows() {
-        for j in 0..i {
-            let s = 0.5 * (m[(i, j)] + m[(j, i)]);
-            m[(i, j)] = s;
-            m[(j, i)] = s;
-        }
-    }
 }
 
 /// An invertible gauge matrix and its inverse.
@@ -501,7 +491,7 @@ pub fn hessian_modulo_gauge(problem: &Problem, theta: &[f64]) -> GaugeHessian {
     let ht = matmul_owned(h.as_ref(), tangent.as_ref());
     let gauge_residual = if gauge_dim == 0 { 0.0 } else { singular_values(ht.as_ref())[0] / hnorm };
     let mut hz = matmul_owned(complement.transpose(), matmul_owned(h.as_ref(), complement.as_ref()).as_ref());
-    symmetrize(&mut hz);
+    linalg::symmetrize(&mut hz);
     let transverse = if p > gauge_dim { linalg::sym_eigenvalues(hz.as_ref()) } else { Vec::new() };
     GaugeHessian { eigenvalues, gauge_dim, transverse, gauge_residual }
 }
