@@ -74,7 +74,6 @@ pub struct Classified {
     pub grad_norm: f64,
     pub kind: Kind,
     pub min_transverse: f64,
-    pub gauge_dim: usize,
 }
 
 /// Gradient norm, loss and Hessian class of θ (transverse to the orthogonal gauge orbit).
@@ -89,13 +88,7 @@ pub fn classify(problem: &Problem, theta: &[f64], hess_tol: f64) -> Classified {
     } else {
         Kind::Degenerate
     };
-    Classified {
-        loss,
-        grad_norm: crate::engine::linalg::norm(&g),
-        kind,
-        min_transverse: min_t,
-        gauge_dim: gh.gauge_dim,
-    }
+    Classified { loss, grad_norm: crate::engine::linalg::norm(&g), kind, min_transverse: min_t }
 }
 
 crate::controls! {
