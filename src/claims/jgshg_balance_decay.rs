@@ -36,7 +36,7 @@ const PARAMS: &[Param] = &[
     Param::positive("gf_tol", "gradient-flow tolerance"),
 ];
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         WrongRate = "wrong_rate",

@@ -91,7 +91,7 @@ pub fn classify(problem: &Problem, theta: &[f64], hess_tol: f64) -> Classified {
     Classified { loss, grad_norm: crate::engine::linalg::norm(&g), kind, min_transverse: min_t }
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         NoL2 = "no_l2",

@@ -163,7 +163,7 @@ pub fn lazy_deviation(
     Ok((dev / scale, unobs))
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         SmallInit = "small_init",

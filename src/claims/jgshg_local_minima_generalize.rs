@@ -33,7 +33,7 @@ const PARAMS: &[Param] = &[
     Param::positive("hess_tol", "smallest transverse Hessian eigenvalue of a strict local minimum"),
 ];
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         AboveThreshold = "above_threshold",

@@ -168,7 +168,7 @@ pub fn largest_first(a: &RunAnalysis) -> bool {
     t.is_some_and(|t| t.windows(2).all(|w| w[0] < w[1]))
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         LargeInit = "large_init",

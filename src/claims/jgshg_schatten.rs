@@ -33,7 +33,7 @@ const PARAMS: &[Param] = &[
     Param::positive("cutoff", "singular values below cutoff·σ_max are treated as zero"),
 ];
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         WrongExponent = "wrong_exponent",

@@ -104,7 +104,7 @@ impl McGdStability {
     }
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         Tightened = "tightened",

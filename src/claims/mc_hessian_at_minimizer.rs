@@ -39,7 +39,7 @@ impl HessianAtMinimizer {
     }
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         OffMinimizer = "off_minimizer",

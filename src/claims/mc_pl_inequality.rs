@@ -81,7 +81,7 @@ pub fn pl_terms(problem: &Problem, theta: &[f64]) -> Result<PlTerms, ClaimError>
 /// Excess risk, relative to its initial value, below which a path ends (rounding floor).
 const FLOOR: f64 = 1e-10;
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         LambdaMax = "lambda_max",

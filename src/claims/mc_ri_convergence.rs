@@ -82,7 +82,7 @@ impl Convergence {
     }
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         LargeScaleGd = "large_scale_gd",

@@ -11,7 +11,7 @@ use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measure
 
 pub struct SharpnessUpperAtMinimizer;
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         LambdaMin = "lambda_min",

@@ -217,7 +217,7 @@ impl Balance {
     }
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         HalfBound = "half_bound",

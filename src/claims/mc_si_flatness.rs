@@ -111,7 +111,7 @@ impl Flatness {
     }
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         LargeScaleGd = "large_scale_gd",

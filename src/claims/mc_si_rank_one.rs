@@ -45,7 +45,7 @@ pub fn defects(problem: &Problem, theta: &[f64]) -> Result<[f64; 3], ClaimError>
 /// Defects below this are rounding: no order can be measured (treated as converged).
 const DEFECT_FLOOR: f64 = 1e-12;
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         LargeScale = "large_scale",

@@ -78,7 +78,7 @@ fn search(problem: &Problem, samples: usize, steps: usize, seed: u64) -> (f64, f
     (best_random, s_cur)
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         LbAttained = "lb_attained",

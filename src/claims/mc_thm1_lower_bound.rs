@@ -34,7 +34,7 @@ impl LowerBound {
     }
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         LambdaMax = "lambda_max",

@@ -55,7 +55,7 @@ impl Unbounded {
     }
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         GrowthC3 = "growth_c3",

@@ -16,7 +16,7 @@ use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measure
 
 pub struct Upper;
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         AInsteadOfLambdaMax = "a_instead_of_lambda_max",

@@ -77,7 +77,7 @@ fn build(point: &GridPoint, seed: u64) -> Result<(Problem, Vec<f64>, data::Datas
     Ok((Problem::new(model, Objective::Regression(reg)).expect("shapes agree"), theta, ds))
 }
 
-crate::controls! {
+crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         DoubledWStar = "doubled_w_star",

@@ -2,7 +2,7 @@
 //!
 //! To add a claim: write `src/claims/<id>.rs` with a unit struct implementing
 //! [`crate::framework::property::ClaimCode`] (its controls an enum declared with
-//! [`crate::controls!`]), declare the module here (`pub(crate)` unless tests name it), add it to
+//! [`crate::framework::property::controls!`]), declare the module here (`pub(crate)` unless tests name it), add it to
 //! [`all`], and write its spec `properties/<id>.yaml`.
 
 use crate::framework::property::Claim;

@@ -228,7 +228,7 @@ pub enum Variant<'a> {
 }
 
 /// Which statement an instance is measured against, typed: the claim, or one of the claim's
-/// own controls `C` (a field-less enum declared with [`controls!`](crate::controls)).
+/// own controls `C` (a field-less enum declared with [`controls!`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Case<C> {
     /// The claim as stated.
@@ -238,7 +238,7 @@ pub enum Case<C> {
 }
 
 /// A claim's negative controls: a field-less enum whose variants carry the names the specs use.
-/// Declare one with [`controls!`](crate::controls).
+/// Declare one with [`controls!`].
 pub trait Controls: Copy + std::fmt::Debug + PartialEq + Send + Sync + 'static {
     /// The spec names, in declaration order.
     const NAMES: &'static [&'static str];
@@ -249,6 +249,8 @@ pub trait Controls: Copy + std::fmt::Debug + PartialEq + Send + Sync + 'static {
         Self::NAMES.iter().position(|n| *n == name).map(|i| Self::ALL[i])
     }
 }
+
+pub use crate::controls;
 
 /// Declares a claim's controls enum and its spec names:
 /// `controls! { pub enum Control { LambdaMax = "lambda_max", … } }`.
