@@ -33,7 +33,7 @@
 //! no plateaus.
 
 use crate::framework::margins::Margins;
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 use crate::framework::spec::{Mode, Spec, SpecError};
 use crate::lowrank;
 use crate::lowrank::saddle::{EpsRange, FlowSettings, PlateauRule, RunAnalysis, SaddleSpec};
@@ -62,8 +62,6 @@ const PARAMS: &[Param] = &[
     Param::positive("level_tol", "relative tolerance of plateau levels against ½Σ_{i∉S}σ_i²"),
     Param::positive("slope_tol", "relative tolerance of the fitted escape-time slopes/exponents"),
 ];
-
-const CONTROLS: &[&str] = &["large_init"];
 
 /// The staircase checks of one run: rank steps always; plateaus when `plateaus`; largest-first
 /// order when `order`.
@@ -153,18 +151,24 @@ pub fn figure_spec(spec: &Spec, file: &str) -> Result<SaddleSpec, SpecError> {
     })
 }
 
-impl Claim for SaddleToSaddle {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LargeInit = "large_init",
+    }
+}
+
+impl ClaimCode for SaddleToSaddle {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "jgshg.saddle_to_saddle"
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        CONTROLS
-    }
 
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (depth, width, dim) = (point.usize("depth"), point.usize("width"), point.usize("dim"));
         let sigma = spectrum(point).map_err(ClaimError)?;
         let (r, ratio) = (sigma.len(), point.f64("sigma_ratio"));
@@ -186,10 +190,7 @@ impl Claim for SaddleToSaddle {
             Ok(Some(RunAnalysis::new(&st, &inst, &sigma, &rule, threshold)))
         };
         let mut m = Margins::default();
-        if let Variant::Control(name) = variant {
-            if name != "large_init" {
-                return Err(ClaimError(format!("unknown control {name}")));
-            }
+        if case == Case::Control(Control::LargeInit) {
             let eps = point.f64("large_eps");
             let Some(a) = run(eps)? else {
                 return Ok(Measurement::not_converged(format!(

@@ -14,10 +14,10 @@
 //! small-initialisation runs are Figure 8's largest-ε runs of instance 0. Runs go in parallel
 //! (rayon) and are collected in order, so the data are bit-identical whatever the thread count.
 
-use crate::experiments::Timing;
+use crate::experiments::ExperimentTiming;
+use crate::experiments::aggregate::Check;
 use crate::experiments::grid::derive_seed;
-use crate::experiments::stats::CommonSlopeFit;
-use crate::experiments::summary::Check;
+use crate::experiments::stats::{self, CommonSlopeFit};
 use crate::lowrank::saddle::{self as analysis, PlateauRule, SaddlePlateau, SaddleSpec};
 use crate::lowrank::{self, EscapeSeries, LowRankError, StaircaseFigure, TrajectoryData};
 use rayon::prelude::*;
@@ -176,7 +176,7 @@ impl EscapeSettings {
 pub struct StaircaseData {
     pub settings: StaircaseSettings,
     pub figures: Vec<StaircaseFigure>,
-    pub timing: Timing,
+    pub timing: ExperimentTiming,
 }
 
 /// The escape times of one (depth, instance).
@@ -192,7 +192,7 @@ pub struct EscapeRun {
 pub struct EscapeData {
     pub settings: EscapeSettings,
     pub runs: Vec<EscapeRun>,
-    pub timing: Timing,
+    pub timing: ExperimentTiming,
 }
 
 /// Runs Figure 7's flows, one depth per task. `progress` gets the number of finished flows.
@@ -213,7 +213,7 @@ pub fn run_staircase(
             Ok((fig, clock.elapsed().as_secs_f64()))
         })
         .collect();
-    let mut timing = Timing::default();
+    let mut timing = ExperimentTiming::default();
     let mut figures = Vec::new();
     for r in results {
         let (fig, cpu) = r?;
@@ -243,7 +243,7 @@ pub fn run_escape(
             Ok((EscapeRun { rep, seed, series }, clock.elapsed().as_secs_f64()))
         })
         .collect();
-    let mut timing = Timing::default();
+    let mut timing = ExperimentTiming::default();
     let mut runs = Vec::new();
     for r in results {
         let (run, cpu) = r?;
@@ -377,10 +377,6 @@ pub fn staircase_facts(data: &StaircaseData) -> Vec<TrajectoryFacts> {
         .collect()
 }
 
-fn max_of(v: impl Iterator<Item = f64>) -> Option<f64> {
-    v.fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
-}
-
 /// The checks of Figure 7.
 pub fn staircase_checks(facts: &[TrajectoryFacts], settings: &StaircaseSettings) -> Vec<Check> {
     let r = settings.instance.sigma.len();
@@ -399,7 +395,7 @@ pub fn staircase_checks(facts: &[TrajectoryFacts], settings: &StaircaseSettings)
     };
     let count =
         |v: &[&TrajectoryFacts], ok: &dyn Fn(&TrajectoryFacts) -> bool| v.iter().filter(|f| !ok(f)).count();
-    let worst_level = max_of(small.iter().flat_map(|f| f.plateaus.iter().map(|p| p.rel_error)));
+    let worst_level = stats::max_of(small.iter().flat_map(|f| f.plateaus.iter().map(|p| p.rel_error)));
     let rank_violations = count(&small, &staircase_ok);
     let plateau_violations = count(&small, &plateaus_ok);
     let large_violations = count(&large, &|f| f.plateaus.is_empty());
@@ -569,7 +565,7 @@ pub fn escape_checks(data: &EscapeData, fits: &[Option<EscapeFit>]) -> Vec<Check
             holds: violations == 0,
             tested: expected,
             violations,
-            worst: max_of(got.into_iter()),
+            worst: stats::max_of(got),
             bound: s.slope_tol,
         }
     };

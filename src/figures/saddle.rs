@@ -11,11 +11,11 @@
 use super::csv;
 use super::plot::{self, Axis, Chart, ChartManifest, Legend, Panel, Rgb, Series};
 use super::{Files, INIT_BLUE, Options, UPPER_COLOR, flare};
+use crate::experiments::aggregate::Check;
 use crate::experiments::saddle::{
     self, EscapeData, EscapeFit, EscapeSettings, StaircaseData, StaircaseSettings, TrajectoryFacts,
 };
-use crate::experiments::summary::Check;
-use crate::experiments::{Experiment, Figure, Timing};
+use crate::experiments::{Experiment, ExperimentTiming, Figure};
 use crate::io::error::{Error, write_atomic};
 use crate::lowrank::{StaircaseFigure, TrajectoryData};
 use serde::Serialize;
@@ -343,7 +343,7 @@ pub enum FlowData {
 }
 
 impl FlowData {
-    pub fn timing(&self) -> Timing {
+    pub fn timing(&self) -> ExperimentTiming {
         match self {
             FlowData::Staircase(d) => d.timing,
             FlowData::Escape(d) => d.timing,

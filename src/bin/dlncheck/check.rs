@@ -1,7 +1,7 @@
 //! The `check`, `reproduce` and `list` commands: thin layers over spec → runner → report.
 
 use dlncheck::framework::property::Variant;
-use dlncheck::framework::report::{self, Report, Timing};
+use dlncheck::framework::report::{self, PropertyTiming, Report};
 use dlncheck::framework::runner::{self, PropertyRun, Verdict};
 use dlncheck::framework::spec::{Mode, Spec, SpecError};
 use dlncheck::io::error::{Error, write_atomic};
@@ -113,9 +113,13 @@ pub fn run(
         write_atomic(out, Report::new(mode, seed, &runs, complete).to_yaml().as_bytes())?;
     }
     pb.finish_and_clear();
-    let timings: Vec<Timing> = runs
+    let timings: Vec<PropertyTiming> = runs
         .iter()
-        .map(|r| Timing { property: r.spec.id.clone(), instances: r.results.len(), seconds: r.seconds })
+        .map(|r| PropertyTiming {
+            property: r.spec.id.clone(),
+            instances: r.results.len(),
+            seconds: r.seconds,
+        })
         .collect();
     write_atomic(&timing_path, dlncheck::io::yaml::to_string(&timings).as_bytes())?;
     print!("{}", report::table(&runs));
