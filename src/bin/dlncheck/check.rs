@@ -2,7 +2,7 @@
 
 use dlncheck::framework::partial;
 use dlncheck::framework::property::Variant;
-use dlncheck::framework::report::{self, Report, Timing};
+use dlncheck::framework::report::{self, PropertyTiming, Report};
 use dlncheck::framework::runner::{self, PropertyRun, Verdict};
 use dlncheck::framework::spec::{InstanceSpec, Mode, Spec, SpecError};
 use dlncheck::io::error::{Error, write_atomic};
@@ -18,6 +18,15 @@ pub(crate) fn spec_error(e: SpecError) -> Error {
         field: e.key,
         message: e.message,
     }
+}
+
+/// The settings of figures 7–8: the values of jgshg.saddle_to_saddle's spec in the properties
+/// directory (as `check` finds it), so that the figures and the property cannot drift apart.
+pub fn saddle_figure_spec() -> Result<dlncheck::lowrank::saddle::SaddleSpec, Error> {
+    let path = properties_dir(None).join("jgshg.saddle_to_saddle.yaml");
+    let (spec, _) = dlncheck::claims::load_spec(&path).map_err(spec_error)?;
+    dlncheck::claims::jgshg_saddle_to_saddle::figure_spec(&spec, &path.display().to_string())
+        .map_err(spec_error)
 }
 
 /// The properties directory: the option, else ./properties, else the one in the source tree.
@@ -228,9 +237,13 @@ pub fn run(
     }
     // The report is complete; its checkpoint is no longer needed.
     std::fs::remove_file(&part_path).ok();
-    let timings: Vec<Timing> = runs
+    let timings: Vec<PropertyTiming> = runs
         .iter()
-        .map(|r| Timing { property: r.spec.id.clone(), instances: r.results.len(), seconds: r.seconds })
+        .map(|r| PropertyTiming {
+            property: r.spec.id.clone(),
+            instances: r.results.len(),
+            seconds: r.seconds,
+        })
         .collect();
     write_atomic(&timing_path, dlncheck::io::yaml::to_string(&timings).as_bytes())?;
     print!("{}", report::table(&runs));

@@ -437,7 +437,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     message: format!("must be a positive number, got {reps_scale}"),
                 });
             }
-            let opts = dlncheck::figures::Options { quick, only, out, reps_scale };
+            let saddle = check::saddle_figure_spec()?;
+            let opts = dlncheck::figures::Options { quick, only, out, reps_scale, saddle };
             let reports = run_figures(&opts)?;
             print!("{}", dlncheck::io::yaml::to_string(&reports));
             Ok(if reports.iter().all(|r| r.checks_hold) { ExitCode::SUCCESS } else { ExitCode::from(1) })
