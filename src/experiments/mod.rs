@@ -15,11 +15,11 @@
 //! ([`grid::run_seed`]); they run in parallel (rayon) and are collected in grid order, so the
 //! data are bit-identical whatever the thread count.
 
+pub mod aggregate;
 pub mod grid;
 pub mod run;
 pub mod saddle;
 pub mod stats;
-pub mod summary;
 
 pub use grid::{Experiment, Figure, Grid};
 
@@ -35,12 +35,12 @@ pub struct ExperimentData {
     pub facts: Vec<DataFacts>,
     pub runs: Vec<Run>,
     pub curves: Vec<Curve>,
-    pub timing: Timing,
+    pub timing: ExperimentTiming,
 }
 
 /// Where the time went (not part of the data files: it varies run to run).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Timing {
+pub struct ExperimentTiming {
     /// Wall-clock seconds of the whole experiment.
     pub wall: f64,
     /// Summed over runs (CPU seconds across threads): gradient-descent steps (for the
@@ -67,7 +67,7 @@ pub fn run_experiment(grid: &Grid, progress: &(dyn Fn(u64) + Sync)) -> Experimen
         })
         .collect();
     let curves = run::curves(grid, &setup);
-    let mut timing = Timing::default();
+    let mut timing = ExperimentTiming::default();
     let mut runs = Vec::with_capacity(results.len());
     for (r, t) in results {
         timing.gd += t.gd;

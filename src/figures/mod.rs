@@ -23,9 +23,9 @@ pub mod csv;
 pub mod plot;
 pub mod saddle;
 
+use crate::experiments::aggregate::{self, Cell, EstimatorGap, GapFit, InitCell, Stability};
 use crate::experiments::run::DataFacts;
-use crate::experiments::stats::{Band, LinearFit};
-use crate::experiments::summary::{self, Cell, EstimatorGap, GapFit, InitCell, Stability};
+use crate::experiments::stats::{self, Band, LinearFit};
 use crate::experiments::{Experiment, ExperimentData, Figure, Grid, run_experiment};
 use crate::io::error::{Error, write_atomic};
 use plot::{Axis, Chart, ChartManifest, Kind, Legend, Panel, Rgb, Series};
@@ -63,6 +63,9 @@ pub struct Options {
     pub only: Vec<Figure>,
     pub out: PathBuf,
     pub reps_scale: f64,
+    /// The jgshg.saddle_to_saddle spec's values for figures 7–8 (the command line reads them from
+    /// properties/jgshg.saddle_to_saddle.yaml).
+    pub saddle: crate::lowrank::saddle::SaddleSpec,
 }
 
 impl Options {
@@ -375,7 +378,7 @@ fn learning_rate_panel(data: &ExperimentData, cells: &[Cell]) -> Panel {
 /// Figure 6, right: generalisation gap vs final sharpness (log–log) at the smallest η, with
 /// the least-squares line and its 95 % band.
 fn gap_panel(data: &ExperimentData, fit: &GapFit) -> Panel {
-    let pts: Vec<(f64, f64)> = summary::gap_points(data, fit.eta)
+    let pts: Vec<(f64, f64)> = aggregate::gap_points(data, fit.eta)
         .into_iter()
         .filter(|p| p.0 > 0.0 && p.2 > 0.0)
         .map(|p| (p.0, p.2))
@@ -511,9 +514,9 @@ fn fit_eta(grid: &Grid) -> f64 {
 
 /// Builds every output of one gradient-descent figure (1–6) in memory.
 pub fn build(fig: Figure, data: &ExperimentData, quick: bool) -> Result<FigureOutput, String> {
-    let cells = summary::cells(data);
-    let inits = summary::init_cells(data);
-    let fit = (fig == Figure::Fig6).then(|| summary::gap_fit(data, fit_eta(&data.grid)));
+    let cells = aggregate::cells(data);
+    let inits = aggregate::init_cells(data);
+    let fit = (fig == Figure::Fig6).then(|| aggregate::gap_fit(data, fit_eta(&data.grid)));
     let chart = chart(fig, data, &cells, &inits, fit.as_ref());
     let (svg, manifest) = plot::render(&chart)?;
     let name = fig.name();
@@ -548,19 +551,16 @@ pub fn build(fig: Figure, data: &ExperimentData, quick: bool) -> Result<FigureOu
                 "none: every run takes its full step budget (distances are plotted on a log axis)".into()
             },
             certified_runs: certified.len(),
-            max_certified_drift: certified
-                .iter()
-                .copied()
-                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
+            max_certified_drift: certified.iter().copied().fold(None, stats::fold_max),
         },
-        stability: summary::stability(data),
+        stability: aggregate::stability(data),
         estimator: EstimatorNote {
             description: "power20: the authors' estimator (20 power-iteration steps on \
                           Hessian-vector products from a Gaussian vector, returning ‖Hv‖: the \
                           largest eigenvalue in magnitude); sharpness: the exact largest \
                           algebraic eigenvalue. Gaps are |power20 − S|/|S|."
                 .into(),
-            gaps: summary::estimator_gaps(data),
+            gaps: aggregate::estimator_gaps(data),
         },
         gap_fit: fit,
         cells,

@@ -5,4 +5,5 @@ pub mod error;
 pub mod instance;
 pub mod npz;
 pub mod recipe;
+pub mod shard;
 pub mod yaml;

@@ -7,6 +7,7 @@ use dlncheck::io::recipe::{Arch, DataKind, InitKind, InstanceFlags, Recipe, WDir
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod attack;
 mod bench;
 mod check;
 
@@ -132,9 +133,37 @@ enum Command {
         /// the same name with `.timing.yaml`.
         #[arg(long, default_value = "report.yaml")]
         out: PathBuf,
-        /// Directory of property specs.
+        /// Directory of property specs (e.g. properties/large for cluster-size sweeps).
         #[arg(long)]
         properties: Option<PathBuf>,
+        /// Run only shard I of N (0-based, 0 ≤ I < N), a cost-balanced deterministic subset of
+        /// the instances, and write the partial report <out>.part-I-of-N.yaml for `dlncheck
+        /// merge`. `auto`: I and N from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
+        /// JOB_COMPLETION_INDEX with --shard-count (Kubernetes Indexed Jobs).
+        #[arg(long, value_parser = dlncheck::io::shard::parse_arg)]
+        shard: Option<dlncheck::io::shard::ShardArg>,
+        /// The shard count N for `--shard auto` under a Kubernetes Indexed Job (its completions).
+        #[arg(long)]
+        shard_count: Option<usize>,
+        /// Continue an interrupted run from its partial report (<out>.partial.yaml, or the
+        /// shard's part file) instead of starting over.
+        #[arg(long)]
+        resume: bool,
+        /// Print the number of work items and the estimated CPU time of each shard; run nothing.
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Combine the partial reports of a sharded `check` (`--shard I/N`) into the report the
+    /// unsharded run writes, byte for byte. Refuses parts of different runs (tool version, spec
+    /// hashes, seed, mode, shard count), a shard given twice, and missing or interrupted
+    /// shards (naming the shards to re-run). Exit codes as for `check`.
+    Merge {
+        /// The partial files (e.g. report.part-*-of-4.yaml).
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Report file (written atomically).
+        #[arg(long, default_value = "report.yaml")]
+        out: PathBuf,
     },
     /// Write one instance of a property (by default its worst one) as an instance file that
     /// `dlncheck sharpness` reads, so any reported number can be audited.
@@ -154,6 +183,58 @@ enum Command {
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        #[arg(long)]
+        properties: Option<PathBuf>,
+        /// Write the worst point the adversary finds (`dlncheck attack`, same seed and budget)
+        /// instead of the grid's worst instance.
+        #[arg(long, conflicts_with = "instance")]
+        attack: bool,
+        /// With --attack: proposals of the search (claim; a control gets --control-budget).
+        #[arg(long, default_value_t = attack::DEFAULT_BUDGET, requires = "attack")]
+        budget: usize,
+        /// With --attack: restarts of the search.
+        #[arg(long, default_value_t = attack::DEFAULT_RESTARTS, requires = "attack")]
+        restarts: usize,
+        /// With --attack and --control: proposals of the control's search (default budget/10).
+        #[arg(long, requires = "attack")]
+        control_budget: Option<usize>,
+    },
+    /// Attack the bounds: an adversary searches each covered property's hypothesis space for
+    /// its worst case and writes attack.yaml.
+    ///
+    /// Per property the space holds the data (Σ's spectrum in log scale with κ ≤ the grid's
+    /// κ_max, w* direction and norm, the residual head p), the architecture, d and L from the
+    /// spec's grid, and the free parameters of what the claim quantifies over (e.g. the whole
+    /// minimiser set). Restarts drawn from the grid, each followed by restarted Nelder–Mead;
+    /// points outside the hypotheses are never evaluated. attack.yaml gives per property the
+    /// best tightness found (the claim holds iff ≥ 1 − slack; identities: error/tol ≤ 1) with
+    /// its instance, the best value against evaluations, the known infimum and the gap to it,
+    /// and each negative control attacked from the whole space with a tenth of the budget (a
+    /// control the attack cannot break is a defect of the attack). Deterministic for a seed,
+    /// for any --threads. Exit code 1 when a claim is violated or a control survives.
+    Attack {
+        /// Attack only these property ids (repeatable).
+        #[arg(long)]
+        only: Vec<String>,
+        /// Proposals per property (over all restarts).
+        #[arg(long, default_value_t = attack::DEFAULT_BUDGET)]
+        budget: usize,
+        /// Proposals per control (default: budget/10).
+        #[arg(long)]
+        control_budget: Option<usize>,
+        /// Restarts per property (each gets budget/restarts proposals).
+        #[arg(long, default_value_t = attack::DEFAULT_RESTARTS)]
+        restarts: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Worker threads (default: all cores). The file does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Draw restarts from the specs' quick grids (small d and L).
+        #[arg(long)]
+        quick: bool,
+        #[arg(long, default_value = "attack.yaml")]
+        out: PathBuf,
         #[arg(long)]
         properties: Option<PathBuf>,
     },
@@ -328,10 +409,36 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { only, quick, seed, threads, out, properties } => {
-            check::run(&only, quick, seed, threads, &out, properties.as_deref())
+        Command::Check { only, quick, seed, threads, out, properties, shard, shard_count, resume, plan } => {
+            let sharding = check::ShardOptions { shard, shard_count, resume, plan };
+            check::run(&only, quick, seed, threads, &out, properties.as_deref(), sharding)
         }
-        Command::Reproduce { id, instance, control, quick, seed, out, properties } => check::reproduce(
+        Command::Merge { parts, out } => check::merge(&parts, &out),
+        Command::Reproduce {
+            id,
+            instance: _,
+            control,
+            quick,
+            seed,
+            out,
+            properties,
+            attack: true,
+            budget,
+            restarts,
+            control_budget,
+        } => {
+            let settings = attack::Settings::new(budget, restarts, control_budget)?;
+            attack::reproduce(
+                &id,
+                control.as_deref(),
+                &settings,
+                seed,
+                quick,
+                out.as_deref(),
+                properties.as_deref(),
+            )
+        }
+        Command::Reproduce { id, instance, control, quick, seed, out, properties, .. } => check::reproduce(
             &id,
             instance,
             control.as_deref(),
@@ -340,6 +447,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             out.as_deref(),
             properties.as_deref(),
         ),
+        Command::Attack { only, budget, control_budget, restarts, seed, threads, quick, out, properties } => {
+            let settings = attack::Settings::new(budget, restarts, control_budget)?;
+            attack::run(&only, &settings, seed, quick, threads, &out, properties.as_deref())
+        }
         Command::List { properties, format } => check::list(properties.as_deref(), format),
         Command::Figures { quick, only, out, reps_scale } => {
             if !(reps_scale.is_finite() && reps_scale > 0.0) {
@@ -349,7 +460,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     message: format!("must be a positive number, got {reps_scale}"),
                 });
             }
-            let opts = dlncheck::figures::Options { quick, only, out, reps_scale };
+            let saddle = check::saddle_figure_spec()?;
+            let opts = dlncheck::figures::Options { quick, only, out, reps_scale, saddle };
             let reports = run_figures(&opts)?;
             print!("{}", dlncheck::io::yaml::to_string(&reports));
             Ok(if reports.iter().all(|r| r.checks_hold) { ExitCode::SUCCESS } else { ExitCode::from(1) })

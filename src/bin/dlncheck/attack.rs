@@ -1,0 +1,253 @@
+//! The `attack` command and `reproduce --attack`: thin layers over `dlncheck::attack`.
+
+use crate::check::{load_specs, properties_dir, quiet_panics};
+use dlncheck::attack::report::{self, AttackReport, PropertyAttack};
+use dlncheck::attack::search::Options;
+use dlncheck::attack::{self as atk, Target};
+use dlncheck::framework::spec::{Mode, Spec};
+use dlncheck::io::error::{Error, write_atomic};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Default proposals per property (claim) and restarts.
+pub const DEFAULT_BUDGET: usize = 40_000;
+pub const DEFAULT_RESTARTS: usize = 8;
+/// Largest budget accepted (a typo guard: 10⁸ evaluations take hours).
+const MAX_BUDGET: usize = 100_000_000;
+
+/// Settings shared by `attack`, `reproduce --attack` and `check`.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub budget: usize,
+    pub restarts: usize,
+    /// Budget of each control's attack.
+    pub control_budget: usize,
+}
+
+fn bad(field: &str, message: String) -> Error {
+    Error::Input { file: "arguments".into(), field: field.into(), message }
+}
+
+impl Settings {
+    /// Validates the flags; the control budget defaults to a tenth of the claim's.
+    pub fn new(budget: usize, restarts: usize, control_budget: Option<usize>) -> Result<Self, Error> {
+        if budget == 0 || budget > MAX_BUDGET {
+            return Err(bad("--budget", format!("must lie in 1..={MAX_BUDGET}, got {budget}")));
+        }
+        if restarts == 0 || restarts > budget {
+            return Err(bad("--restarts", format!("must lie in 1..=budget ({budget}), got {restarts}")));
+        }
+        let control_budget = control_budget.unwrap_or((budget / 10).max(restarts));
+        if control_budget < restarts || control_budget > MAX_BUDGET {
+            return Err(bad(
+                "--control-budget",
+                format!("must lie in restarts ({restarts})..={MAX_BUDGET}, got {control_budget}"),
+            ));
+        }
+        Ok(Settings { budget, restarts, control_budget })
+    }
+}
+
+/// The specs to attack: `only` (each must have a hypothesis space), else every covered one.
+fn attack_specs(dir: Option<&Path>, only: &[String]) -> Result<Vec<(Spec, &'static dyn atk::Space)>, Error> {
+    let covered: Vec<&str> = atk::all().iter().map(|s| s.id()).collect();
+    for id in only {
+        if dlncheck::claims::find(id).is_some() && atk::find(id).is_none() {
+            return Err(Error::Input {
+                file: "--only".into(),
+                field: id.clone(),
+                message: format!(
+                    "no hypothesis space for this property yet (covered: {})",
+                    covered.join(", ")
+                ),
+            });
+        }
+    }
+    let specs = load_specs(&properties_dir(dir), only)?;
+    Ok(specs.into_iter().filter_map(|(spec, _)| atk::find(&spec.id).map(|s| (spec, s))).collect())
+}
+
+fn progress_bar(total: usize) -> ProgressBar {
+    let pb = ProgressBar::new(total as u64);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{bar:40.red/blue} {pos}/{len} restarts  {msg}  [{elapsed_precise} < {eta}]",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    pb
+}
+
+/// Attacks the given specs (progress bar on standard error).
+pub fn attack_all(
+    specs: &[(Spec, &'static dyn atk::Space)],
+    opts: &Options,
+    s: &Settings,
+) -> Vec<PropertyAttack> {
+    let total: usize = specs.iter().map(|(spec, space)| report::count_restarts(*space, spec, opts)).sum();
+    let pb = progress_bar(total);
+    let out = specs
+        .iter()
+        .map(|(spec, space)| {
+            pb.set_message(spec.id.clone());
+            let tick = || pb.inc(1);
+            report::attack_property(*space, spec, opts, s.control_budget, &tick)
+        })
+        .collect();
+    pb.finish_and_clear();
+    out
+}
+
+/// The terminal table of an attack.
+pub fn table(props: &[PropertyAttack]) -> String {
+    let mut out = format!(
+        "{:<22} {:>16} {:>10} {:>11} {:>10} {:>10}\n",
+        "property", "best", "known", "gap", "evals", "controls"
+    );
+    for p in props {
+        let best = p.claim.best.map_or("-".into(), |b| format!("{b:.10}"));
+        let (known, gap) = match &p.known_infimum {
+            Some(k) => {
+                (format!("{}", k.known.value), k.relative_gap.map_or("-".into(), |g| format!("{g:.2e}")))
+            }
+            None => ("-".into(), "-".into()),
+        };
+        let broken = p.controls.iter().filter(|c| c.broken).count();
+        out.push_str(&format!(
+            "{:<22} {:>16} {:>10} {:>11} {:>10} {:>10}{}\n",
+            p.id,
+            best,
+            known,
+            gap,
+            p.claim.evaluations,
+            format!("{broken}/{} broken", p.controls.len()),
+            if p.claim.violated { "  VIOLATED" } else { "" }
+        ));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    only: &[String],
+    settings: &Settings,
+    seed: u64,
+    quick: bool,
+    threads: Option<usize>,
+    out: &Path,
+    dir: Option<&Path>,
+) -> Result<ExitCode, Error> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().ok();
+    }
+    quiet_panics();
+    let specs = attack_specs(dir, only)?;
+    let mode = if quick { Mode::Quick } else { Mode::Full };
+    let opts = Options { budget: settings.budget, restarts: settings.restarts, seed, mode };
+    let props = attack_all(&specs, &opts, settings);
+    let rep = AttackReport::new(&opts, settings.control_budget, props);
+    write_atomic(out, rep.to_yaml().as_bytes())?;
+    print!("{}", table(&rep.properties));
+    println!("attack: {}", out.display());
+    let mut failed = false;
+    for p in &rep.properties {
+        if p.claim.violated {
+            failed = true;
+            eprintln!(
+                "VIOLATED {}: the attack found a point inside the hypotheses where the claim fails",
+                p.id
+            );
+        }
+        for c in p.controls.iter().filter(|c| !c.broken) {
+            failed = true;
+            eprintln!(
+                "DEFECT {}: the attack did not break control `{}` within {} evaluations",
+                p.id, c.attack.target, c.budget
+            );
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `reproduce ID --attack`: attacks the claim (or `control`) and writes its worst point.
+#[allow(clippy::too_many_arguments)]
+pub fn reproduce(
+    id: &str,
+    control: Option<&str>,
+    settings: &Settings,
+    seed: u64,
+    quick: bool,
+    out: Option<&Path>,
+    dir: Option<&Path>,
+) -> Result<ExitCode, Error> {
+    quiet_panics();
+    let specs = attack_specs(dir, &[id.to_string()])?;
+    let Some((spec, space)) = specs.into_iter().next() else {
+        return Err(Error::Input {
+            file: "reproduce".into(),
+            field: id.into(),
+            message: "no such property".into(),
+        });
+    };
+    let target = match control {
+        None => Target::Claim,
+        Some(v) => {
+            let c = spec.controls.iter().position(|c| c.variant == v);
+            if c.is_none() || !space.controls().contains(&v) {
+                return Err(Error::Input {
+                    file: "--control".into(),
+                    field: v.into(),
+                    message: format!(
+                        "`{id}`'s attack covers no such control (covers: {})",
+                        space.controls().join(", ")
+                    ),
+                });
+            }
+            Target::Control(v)
+        }
+    };
+    let stream = match target {
+        Target::Claim => 0,
+        Target::Control(v) => 1 + spec.controls.iter().position(|c| c.variant == v).unwrap() as u64,
+    };
+    let budget = if target == Target::Claim { settings.budget } else { settings.control_budget };
+    let opts = Options {
+        budget,
+        restarts: settings.restarts,
+        seed,
+        mode: if quick { Mode::Quick } else { Mode::Full },
+    };
+    let pb = progress_bar(opts.restarts);
+    let tick = || pb.inc(1);
+    let results = dlncheck::attack::search::run(space, &spec, target, stream, &opts, &tick);
+    pb.finish_and_clear();
+    let summary = report::combine(space, target, &results);
+    let (start, x) = report::best_point(space, &results)
+        .ok_or_else(|| Error::Numerical(format!("the attack on {id} evaluated no point")))?;
+    let inst = space.instance(&start, &x, target).ok_or_else(|| Error::Input {
+        file: id.into(),
+        field: "instance".into(),
+        message: "this property's points are not univariate regression networks; no instance file form"
+            .into(),
+    })?;
+    let mut line = format!(
+        "worst point of {id} ({}) after {} evaluations: best {}",
+        target.name(),
+        summary.evaluations,
+        summary.best.map_or("-".into(), |b| format!("{b}"))
+    );
+    if let Some(b) = &summary.best_instance {
+        for (k, v) in &b.values {
+            line += &format!(", {k} {v:e}");
+        }
+    }
+    eprintln!("{line}");
+    let text = dlncheck::io::instance::to_yaml(&inst);
+    match out {
+        Some(p) => write_atomic(p, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,217 @@
+//! The adversary: it reaches the infima theory gives, breaks every negative control from the
+//! claim's whole hypothesis space within a small budget, is deterministic for any thread count,
+//! and its CLI rejects bad flags clearly. The infima (1 for mc.thm1.lower_bound, mc.smin.exact
+//! and mc.thm1.upper) come from the theorems, not from the code's output.
+
+use dlncheck::attack::report::{self, PropertyAttack};
+use dlncheck::attack::search::Options;
+use dlncheck::framework::spec::{Mode, Spec};
+use std::process::Command;
+
+/// The quick budget: what `cargo test` affords per property (claim), and per control.
+const BUDGET: usize = 8000;
+const CONTROL_BUDGET: usize = 800;
+const RESTARTS: usize = 4;
+
+fn spec(id: &str) -> Spec {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties").join(format!("{id}.yaml"));
+    dlncheck::claims::load_spec(&path).expect("valid spec").0
+}
+
+fn attack(id: &str, seed: u64) -> PropertyAttack {
+    attack_with(id, seed, BUDGET)
+}
+
+fn attack_with(id: &str, seed: u64, budget: usize) -> PropertyAttack {
+    dlncheck::init_determinism();
+    let space = dlncheck::attack::find(id).expect("covered property");
+    let opts = Options { budget, restarts: RESTARTS, seed, mode: Mode::Quick };
+    report::attack_property(space, &spec(id), &opts, CONTROL_BUDGET, &|| {})
+}
+
+fn covered() -> Vec<&'static str> {
+    dlncheck::attack::all().iter().map(|s| s.id()).collect()
+}
+
+#[test]
+fn reaches_the_known_infimum_from_random_starts_and_breaks_every_control() {
+    for id in covered() {
+        let a = attack(id, 0);
+        if let Some(k) = &a.known_infimum {
+            let known = k.known.value;
+            let best = a.claim.best.expect("points evaluated");
+            assert!(!a.claim.violated, "{id}: the attack reports a violation of a theorem: {best}");
+            // Within 1e-6 relative of the infimum, never below it by more than rounding.
+            assert!(best - known <= 1e-6 * known.abs(), "{id}: best {best} not within 1e-6 of {known}");
+            assert!(best >= known * (1.0 - 1e-12), "{id}: best {best} below the infimum");
+            // Not one lucky restart: most restarts get there.
+            let mut per: Vec<f64> = a.claim.restart_best.iter().map(|b| b.unwrap()).collect();
+            per.sort_by(f64::total_cmp);
+            assert!(per[per.len() / 2] - known <= 1e-6, "{id}: median restart {per:?}");
+            assert!(a.claim.evaluations <= BUDGET);
+            // The best point, re-measured with the exact full Hessian, agrees.
+            let v = &a.claim.best_instance.as_ref().unwrap().values;
+            let exact = v["tightness_exact"];
+            assert!((exact - best).abs() <= 1e-9, "{id}: exact re-measurement {exact} vs {best}");
+            // The trace is monotone and ends at the best value.
+            let t = &a.claim.trace;
+            assert!(t.windows(2).all(|w| w[1].best <= w[0].best && w[1].evaluations > w[0].evaluations));
+            assert_eq!(t.last().unwrap().best, best);
+        }
+        // Every control of the spec is attacked, from the claim's whole space, and broken.
+        let s = spec(id);
+        assert_eq!(a.controls.len(), s.controls.len(), "{id}: a control of the spec has no attack");
+        for c in &a.controls {
+            assert!(
+                c.broken,
+                "{id}: the attack did not break control `{}` within {} evaluations (a defect of the attack)",
+                c.attack.target, c.budget
+            );
+            let n = c.attack.evaluations_to_violation.unwrap();
+            assert!(n <= CONTROL_BUDGET, "{id}/{}: {n} evaluations", c.attack.target);
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_file_for_any_thread_count() {
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let props: Vec<PropertyAttack> =
+                covered().into_iter().map(|id| attack_with(id, 3, 2000)).collect();
+            let opts = Options { budget: 2000, restarts: RESTARTS, seed: 3, mode: Mode::Quick };
+            report::AttackReport::new(&opts, CONTROL_BUDGET, props).to_yaml()
+        })
+    };
+    let one = run(1);
+    assert_eq!(one, run(2), "attack.yaml differs between 1 and 2 threads");
+    assert!(one.contains("known_infimum"));
+}
+
+#[test]
+fn mirror_map_keeps_every_proposal_in_the_box() {
+    use dlncheck::attack::{Dim, reflect};
+    for u in [-3.7, -1.0, -0.2, 0.0, 0.4, 1.0, 1.3, 2.0, 5.5, 1e6] {
+        let t = reflect(u);
+        assert!((0.0..=1.0).contains(&t), "{u} → {t}");
+    }
+    assert_eq!(reflect(0.25), 0.25);
+    assert_eq!(reflect(1.25), 0.75);
+    assert_eq!(reflect(-0.25), 0.25);
+    let d = Dim::log("kappa", 1e-4, 1.0);
+    assert!((d.at(0.5) - 1e-2).abs() < 1e-15);
+    assert!((d.unit(1e-2) - 0.5).abs() < 1e-12);
+    assert!((d.at(0.0) - 1e-4).abs() < 1e-18 && d.at(0.0) >= 1e-4);
+    assert!(d.at(1.0) <= 1.0 && d.at(1.0) > 1.0 - 1e-15);
+}
+
+fn dlncheck(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dlncheck")).args(args).output().expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_attack_flags_are_clear_errors() {
+    let out = std::env::temp_dir().join(format!("dlncheck-attack-bad-{}.yaml", std::process::id()));
+    let out = out.to_str().unwrap();
+    for (args, field) in [
+        (vec!["attack", "--budget", "0"], "--budget"),
+        (vec!["attack", "--budget", "1000000000000"], "--budget"),
+        (vec!["attack", "--restarts", "0"], "--restarts"),
+        (vec!["attack", "--budget", "10", "--restarts", "11"], "--restarts"),
+        (vec!["attack", "--control-budget", "1"], "--control-budget"),
+        (vec!["attack", "--only", "mc.no_such"], "mc.no_such"),
+        (vec!["attack", "--only", "jgshg.lazy"], "jgshg.lazy"),
+        (vec!["reproduce", "mc.thm1.upper", "--attack", "--control", "nope"], "nope"),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--out", out]);
+        if a[0] == "reproduce" {
+            a.truncate(a.len() - 2);
+        }
+        let (code, _, err) = dlncheck(&a);
+        assert_eq!(code, 2, "{args:?}: exit {code}: {err}");
+        assert!(err.contains(field), "{args:?}: error does not name {field}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // A flag that is not a number is clap's error (exit 2).
+    let (code, _, _) = dlncheck(&["attack", "--budget", "nan"]);
+    assert_eq!(code, 2);
+    // An unwritable output (a directory): exit 4.
+    let dir = std::env::temp_dir();
+    let (code, _, err) = dlncheck(&[
+        "attack",
+        "--quick",
+        "--only",
+        "mc.thm1.upper",
+        "--budget",
+        "40",
+        "--restarts",
+        "2",
+        "--control-budget",
+        "40",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "exit {code}: {err}");
+}
+
+#[test]
+fn attack_cli_writes_the_file_and_reproduce_writes_an_auditable_worst_point() {
+    let dir = std::env::temp_dir().join(format!("dlncheck-attack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = dir.join("attack.yaml");
+    let (code, out, err) = dlncheck(&[
+        "attack",
+        "--quick",
+        "--only",
+        "mc.thm1.lower_bound",
+        "--budget",
+        "2000",
+        "--restarts",
+        "2",
+        "--out",
+        yaml.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "exit {code}: {out} {err}");
+    assert!(out.contains("mc.thm1.lower_bound") && out.contains("3/3 broken"), "{out}");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    assert!(text.contains("known_infimum") && text.contains("trace") && text.contains("best_instance"));
+
+    let worst = dir.join("worst.yaml");
+    let (code, _, err) = dlncheck(&[
+        "reproduce",
+        "mc.thm1.lower_bound",
+        "--attack",
+        "--quick",
+        "--budget",
+        "2000",
+        "--restarts",
+        "2",
+        "--out",
+        worst.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    #[derive(serde::Deserialize)]
+    struct Audit {
+        sharpness: f64,
+        sharpness_lower_bound: f64,
+        excess_risk: f64,
+    }
+    let (code, audit, err) = dlncheck(&["sharpness", worst.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let a: Audit = dlncheck::io::yaml::from_str(&audit).unwrap();
+    // A global minimiser (excess risk at rounding level) where Theorem 1 holds, and the
+    // attack's best tightness (same seed, same budget) is what the audit measures.
+    assert!(a.excess_risk < 1e-20, "{}", a.excess_risk);
+    let t = a.sharpness / a.sharpness_lower_bound;
+    let attack: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let best = attack["properties"][0]["claim"]["best"].as_f64().unwrap();
+    assert!(t >= 1.0 - 1e-9, "audit finds S/LB = {t} < 1");
+    assert!((t - best).abs() <= 1e-8 * best, "audit {t} vs attack {best}");
+}
