@@ -12,6 +12,23 @@
 //! lowrank        the Jacot et al. mathematics (scalar problems, gauges, flows, denoising)
 //! engine         model, objective, derivatives, spectra, bounds, data, init, training (no I/O)
 //! ```
+//!
+//! ## Public API
+//!
+//! What the command line and the integration tests use; everything else is `pub(crate)`.
+//! - [`engine`]: [`engine::model::Dln`], [`engine::problem::Problem`] (loss, gradient, HVP),
+//!   [`engine::hessian`], [`engine::spectrum`] (exact and Lanczos sharpness),
+//!   [`engine::bounds`] (Marion & Chizat's closed forms), [`engine::train`] (GD, gradient flow),
+//!   [`engine::data`], [`engine::init`], [`engine::rng`] (the seeded stream table),
+//!   [`engine::audit`].
+//! - [`io`]: [`io::instance`] (instance files), [`io::recipe`] (the one typed instance
+//!   builder), [`io::yaml`], [`io::error`] (errors and exit codes).
+//! - [`framework`]: [`framework::property`] (the claim contract), [`framework::spec`],
+//!   [`framework::runner`], [`framework::summary`], [`framework::report`].
+//! - [`claims`]: the registry ([`claims::all`], [`claims::find`], [`claims::load_spec`]).
+//! - [`experiments`], [`figures`]: the papers' figures ([`figures::run`]); [`lowrank`]: the
+//!   Jacot et al. mathematics.
+//! - [`init_determinism`].
 
 #![allow(clippy::needless_range_loop)] // index loops over parallel arrays read best in numerical code
 

@@ -438,18 +438,116 @@ fn linear_model_closed_form() {
     assert_eq!(a, faer::mat![[0.5, 2.0], [2.0, 2.5]]);
 }
 
+/// The saddle settings of the figures, read from the property's spec.
+fn figure_spec() -> lowrank::SaddleSpec {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.saddle_to_saddle.yaml");
+    let (spec, _) = claims::load_spec(&path).unwrap();
+    claims::jgshg_saddle_to_saddle::figure_spec(&spec, "spec").unwrap()
+}
+
+/// The figures' settings are the spec's: the grid point of the largest σ ratio (2: σ = 4·2^{−k}),
+/// its depths, and the ε range whose L ≥ 3 bounds are the (L−2)-th roots of ε^{L−2}.
+#[test]
+fn figure_settings_come_from_the_spec() {
+    let s = figure_spec();
+    assert_eq!(s.depths, vec![2, 3, 4]);
+    assert_eq!((s.dim, s.width), (5, 6));
+    assert_eq!(s.sigma, vec![4.0, 2.0, 1.0]);
+    assert_eq!(s.eps.bounds(2), (1e-6, 1e-9));
+    assert_eq!(s.eps.bounds(3), (5e-4, 5e-5));
+    let (hi, lo) = s.eps.bounds(4);
+    assert!((hi * hi / 5e-4 - 1.0).abs() < 1e-15 && (lo * lo / 5e-5 - 1.0).abs() < 1e-15);
+    let g = s.eps.grid(4, 5);
+    assert_eq!(g.len(), 5);
+    assert!((g[0] / hi - 1.0).abs() < 1e-15 && (g[4] / lo - 1.0).abs() < 1e-15);
+    for w in g.windows(3) {
+        assert!((w[0] * w[2] / (w[1] * w[1]) - 1.0).abs() < 1e-14, "geometric: {g:?}");
+    }
+    let o = s.flow.staircase_options(&s.sigma);
+    assert_eq!((o.rank_threshold, o.stop_loss, o.t_first), (0.1, 5e-4, 1e-2));
+    let rule = s.plateau_rule();
+    assert_eq!((rule.band, rule.min_duration, rule.level_tol, rule.floor), (0.02, 0.5, 0.02, 5e-3));
+}
+
+/// Hostile spec values for the figures are errors naming the field, not panics.
+#[test]
+fn figure_settings_reject_a_bad_spec() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.saddle_to_saddle.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    for (from, to, want) in [
+        ("sigma_ratio: [2.0, 1.5]", "sigma_ratio: [1.0, 0.5]", "sigma_ratio must exceed 1"),
+        ("rank: 3", "rank: 7", "rank 7 > min(dim, width)"),
+    ] {
+        assert!(text.contains(from));
+        let spec = dlncheck::framework::spec::Spec::parse(&text.replacen(from, to, 1), "bad.yaml").unwrap();
+        let e = claims::jgshg_saddle_to_saddle::figure_spec(&spec, "bad.yaml").unwrap_err();
+        assert_eq!((e.file.as_str(), e.key.as_str(), e.message.as_str()), ("bad.yaml", "grid", want));
+    }
+}
+
+/// Plateaus are matched to the nearest saddle of any learned set S (levels ½Σ_{i∉S}σ_i², for
+/// σ = (4, 2, 1): ∅ 10.5, {3} 10, {2} 8.5, {1} 2.5, {1, 3} 2, {1, 2} 0.5) and consecutive pieces
+/// at the same S merge: a synthetic curve at 10.5, 10.45 (a second piece of the same saddle),
+/// 8.5 (mode 2 learned first), 0.5, then 0.
+#[test]
+fn saddle_plateaus_match_learned_sets_and_merge_pieces() {
+    let sigma = [4.0, 2.0, 1.0];
+    assert_eq!(lowrank::saddle::saddle_level(&sigma, 0b100), 10.0);
+    let (set, level, err) = lowrank::saddle::nearest_saddle(&sigma, 10.1);
+    assert_eq!((set, level), (0b100, 10.0));
+    assert!((err - 0.01).abs() < 1e-14);
+    let (set, level, err) = lowrank::saddle::nearest_saddle(&sigma, 8.4);
+    assert_eq!((set, level), (0b010, 8.5));
+    assert!((err - 0.1 / 8.5).abs() < 1e-15);
+    let times: Vec<f64> = (0..500).map(|i| 0.05 * i as f64).collect();
+    let level_at = |t: f64| match t {
+        t if t < 3.0 => 10.5,
+        t if t < 5.0 => 10.45 * 0.99,
+        t if t < 10.0 => 8.5,
+        t if t < 15.0 => 0.5,
+        _ => 0.0,
+    };
+    let loss: Vec<f64> = times.iter().map(|&t| level_at(t)).collect();
+    let rank: Vec<usize> = times
+        .iter()
+        .map(|&t| {
+            if t < 5.0 {
+                0
+            } else if t < 10.0 {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
+    let rule = lowrank::PlateauRule::new(&sigma, 0.005, 0.5, 0.02);
+    let p = lowrank::saddle_plateaus(&times, &loss, &rank, &sigma, &rule);
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert_eq!((p[0].learned, p[0].level, p[0].rank), (0, 10.5, 0));
+    assert!(p[0].start == 0.0 && p[0].end > 4.9, "the two pieces merge: {:?}", p[0]);
+    assert!((p[0].rel_error - (1.0 - 10.45 * 0.99 / 10.5)).abs() < 1e-12, "worst piece: {:?}", p[0]);
+    assert_eq!((p[1].learned, p[1].expected, p[1].rank, p[1].largest_learned()), (0b010, 8.5, 1, false));
+    assert_eq!((p[2].learned, p[2].modes_learned(), p[2].rank, p[2].largest_learned()), (0b011, 2, 2, true));
+    assert!(lowrank::saddle::learned_largest_first(&[Some(1.0), Some(2.0), Some(3.0)]));
+    assert!(!lowrank::saddle::learned_largest_first(&[Some(1.0), Some(3.0), Some(2.0)]));
+    assert!(!lowrank::saddle::learned_largest_first(&[Some(1.0), None, Some(3.0)]));
+}
+
 /// A small-initialisation run: the staircase's ranks, escape ordering and levels, on the figure
 /// instance, and the figure functions' shapes.
 #[test]
 fn figure_data_functions() {
     dlncheck::init_determinism();
-    let fig = lowrank::staircase_figure(2, 1e-6, 0.5, 1).unwrap();
+    let spec = figure_spec();
+    let fig = lowrank::staircase_figure(&spec, 2, 1e-6, 0.5, 1).unwrap();
     assert_eq!(fig.plateau_levels, vec![10.5, 2.5, 0.5, 0.0]);
     assert_eq!(fig.small.rank[0], 0);
     assert_eq!(*fig.small.rank.last().unwrap(), 3);
     assert!(fig.large.rank[0] >= 3);
     assert_eq!(fig.small.times.len(), fig.small.loss.len());
-    let series = lowrank::escape_time_figure(&[2, 3], 2, 1).unwrap();
+    let series = lowrank::escape_time_figure(&spec, &[2, 3], 2, 1).unwrap();
     assert_eq!(series.len(), 2);
     for s in &series {
         assert_eq!(s.escape_times.len(), 2);

@@ -108,3 +108,33 @@ fn catalogue_fields_are_required_and_checked() {
     }
     check(&(GOOD.to_string() + "figures: [fig1, fig8]\n")).unwrap();
 }
+
+/// The instance count of a run (for the progress bar) is computed without expanding the grids;
+/// it must equal the number of instances the expansion gives, on every shipped spec, in both
+/// modes, for any run seed.
+#[test]
+fn instance_counts_match_the_expanded_grids() {
+    use dlncheck::framework::runner::count_instances;
+    use dlncheck::framework::spec::Mode;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let (spec, _) = dlncheck::claims::load_spec(&path).unwrap();
+        for mode in [Mode::Full, Mode::Quick] {
+            for seed in [0, 7] {
+                let expanded = spec.instances(mode, seed).len()
+                    + (0..spec.controls.len())
+                        .map(|c| spec.control_instances(c, mode, seed).len())
+                        .sum::<usize>();
+                assert_eq!(count_instances(&spec, mode, seed), expanded, "{} {mode:?}", spec.id);
+                assert!(expanded > 0);
+            }
+        }
+        n += 1;
+    }
+    assert!(n >= 19, "only {n} specs found");
+}

@@ -16,7 +16,7 @@ use crate::engine::problem::Problem;
 use crate::engine::rng::{self, Stream, stream_rng};
 use crate::engine::train::{self, GfOptions, Outcome, Stop};
 use crate::framework::margins::Margins;
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 use crate::lowrank;
 use faer::Mat;
 
@@ -36,20 +36,24 @@ const PARAMS: &[Param] = &[
     Param::positive("gf_tol", "gradient-flow tolerance"),
 ];
 
-const CONTROLS: &[&str] = &["wrong_rate", "no_l2"];
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        WrongRate = "wrong_rate",
+        NoL2 = "no_l2",
+    }
+}
 
-impl Claim for BalanceDecay {
+impl ClaimCode for BalanceDecay {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "jgshg.balance_decay"
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        CONTROLS
-    }
-
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (depth, width, dim) = (point.usize("depth"), point.usize("width"), point.usize("dim"));
         let mut l2 = point.f64("l2");
         if l2 < 0.0 {
@@ -59,20 +63,17 @@ impl Claim for BalanceDecay {
         // still asks for balance at the critical point reached.
         let mut rate_factor = 2.0;
         let mut check_balance = l2 > 0.0;
-        match variant {
-            Variant::Claim => {}
-            Variant::Control("wrong_rate") => {
+        match case {
+            Case::Claim => {}
+            Case::Control(Control::WrongRate) => {
                 if l2 == 0.0 {
                     return Err(ClaimError("wrong_rate needs l2 > 0".into()));
                 }
                 rate_factor = 1.0;
             }
-            Variant::Control("no_l2") => {
+            Case::Control(Control::NoL2) => {
                 l2 = 0.0;
                 check_balance = true;
-            }
-            Variant::Control(other) => {
-                return Err(ClaimError(format!("unknown control {other}")));
             }
         }
         let mut data = stream_rng(seed, Stream::Data);

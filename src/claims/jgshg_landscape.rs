@@ -33,7 +33,7 @@ use crate::engine::problem::Problem;
 use crate::engine::rng::{Stream, stream_rng};
 use crate::engine::train::{self, GfOptions, Outcome, Stop};
 use crate::framework::margins::Margins;
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 use crate::lowrank::{self, ScalarProblem};
 use faer::Mat;
 
@@ -59,8 +59,6 @@ const PARAMS: &[Param] = &[
     Param::positive("gf_tol", "gradient-flow tolerance of the search"),
 ];
 
-const CONTROLS: &[&str] = &["no_l2"];
-
 /// How a critical point classifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -76,7 +74,6 @@ pub struct Classified {
     pub grad_norm: f64,
     pub kind: Kind,
     pub min_transverse: f64,
-    pub gauge_dim: usize,
 }
 
 /// Gradient norm, loss and Hessian class of θ (transverse to the orthogonal gauge orbit).
@@ -91,36 +88,32 @@ pub fn classify(problem: &Problem, theta: &[f64], hess_tol: f64) -> Classified {
     } else {
         Kind::Degenerate
     };
-    Classified {
-        loss,
-        grad_norm: crate::engine::linalg::norm(&g),
-        kind,
-        min_transverse: min_t,
-        gauge_dim: gh.gauge_dim,
+    Classified { loss, grad_norm: crate::engine::linalg::norm(&g), kind, min_transverse: min_t }
+}
+
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        NoL2 = "no_l2",
     }
 }
 
-impl Claim for Landscape {
+impl ClaimCode for Landscape {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "jgshg.landscape"
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        CONTROLS
-    }
-
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let depth = point.usize("depth");
         let width = point.usize("width");
         let mut l2 = point.f64("l2");
-        match variant {
-            Variant::Claim => {}
-            Variant::Control("no_l2") => l2 = 0.0,
-            Variant::Control(other) => {
-                return Err(ClaimError(format!("unknown control {other}")));
-            }
+        match case {
+            Case::Claim => {}
+            Case::Control(Control::NoL2) => l2 = 0.0,
         }
         let sigma = [point.f64("sigma1"), point.f64("sigma2")];
         if sigma[0] == sigma[1] {

@@ -25,7 +25,7 @@ use crate::engine::objective::Objective;
 use crate::engine::problem::Problem;
 use crate::engine::rng::{self, Rng, Stream, stream_rng};
 use crate::engine::train::{self, GfOptions, Outcome, Stop};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 use crate::lowrank;
 use faer::Mat;
 
@@ -45,8 +45,6 @@ const PARAMS: &[Param] = &[
     Param::positive("small_std", "entry std of the small initialisation (control)"),
     Param::positive("small_t_max", "time budget of the small-initialisation run (control)"),
 ];
-
-const CONTROLS: &[&str] = &["small_init"];
 
 /// The target and (for completion) the mask of one instance.
 pub fn task(
@@ -165,18 +163,23 @@ pub fn lazy_deviation(
     Ok((dev / scale, unobs))
 }
 
-impl Claim for Lazy {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        SmallInit = "small_init",
+    }
+}
+
+impl ClaimCode for Lazy {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "jgshg.lazy"
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        CONTROLS
-    }
-
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (depth, width, dim) = (point.usize("depth"), point.usize("width"), point.usize("dim"));
         let completion = point.str("task") == "completion";
         let rank = point.usize("rank");
@@ -188,9 +191,9 @@ impl Claim for Lazy {
         let c_max = point.f64("c_max");
         let gf_tol = point.f64("gf_tol");
         let mut init = stream_rng(seed, Stream::Init);
-        match variant {
-            Variant::Claim => {}
-            Variant::Control("small_init") => {
+        match case {
+            Case::Claim => {}
+            Case::Control(Control::SmallInit) => {
                 let Some(mask) = &mask else {
                     return Err(ClaimError("small_init needs task = completion".into()));
                 };
@@ -232,9 +235,6 @@ impl Claim for Lazy {
                     .note(format!(
                         "small initialisation completes the rank-{rank} target to relative error {recovery:.2e}"
                     )));
-            }
-            Variant::Control(other) => {
-                return Err(ClaimError(format!("unknown control {other}")));
             }
         }
         let n = point.usize("snapshots");

@@ -17,7 +17,7 @@ use crate::engine::objective::Objective;
 use crate::engine::problem::Problem;
 use crate::engine::rng::{Stream, stream_rng};
 use crate::framework::margins::Margins;
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 use crate::lowrank::{self, ScalarProblem};
 
 pub struct LocalMinimaGeneralize;
@@ -33,26 +33,29 @@ const PARAMS: &[Param] = &[
     Param::positive("hess_tol", "smallest transverse Hessian eigenvalue of a strict local minimum"),
 ];
 
-const CONTROLS: &[&str] = &["above_threshold"];
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        AboveThreshold = "above_threshold",
+    }
+}
 
-impl Claim for LocalMinimaGeneralize {
+impl ClaimCode for LocalMinimaGeneralize {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "jgshg.local_minima_generalize"
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        CONTROLS
-    }
-
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let depth = point.usize("depth");
         let width = point.usize("width");
         let l2 = point.f64("l2");
         let mut position = point.f64("position");
-        match variant {
-            Variant::Claim => {
+        match case {
+            Case::Claim => {
                 if !(position > 0.0 && position < 1.0) {
                     return Err(ClaimError(format!(
                         "position = {position} must lie in (0, 1) for the claim"
@@ -60,10 +63,7 @@ impl Claim for LocalMinimaGeneralize {
                 }
             }
             // σ_2 above t₂: the global minimum keeps the mode, the non-global one drops it.
-            Variant::Control("above_threshold") => position = 1.5,
-            Variant::Control(other) => {
-                return Err(ClaimError(format!("unknown control {other}")));
-            }
+            Case::Control(Control::AboveThreshold) => position = 1.5,
         }
         let closed = lowrank::thresholds(depth, l2);
         let numerical = lowrank::thresholds_numerical(depth, l2);

@@ -11,7 +11,7 @@
 //! `growth`, rank = number of singular values above `rank_cutoff`·σ_r, until the loss is below
 //! 10⁻³·½σ_r², else not converged within `t_max`) and the checks:
 //! - always: the rank starts at 0, every change is +1, and it ends at rank Y (minimal);
-//! - where σ_k/σ_{k+1} ≥ 2: the loss plateaus ([`lowrank::detect_plateaus`], band
+//! - where σ_k/σ_{k+1} ≥ 2: the loss plateaus ([`lowrank::saddle_plateaus`], band
 //!   `plateau_band`, at least `plateau_duration` long and spanning a factor 1.05 in time) are
 //!   exactly r (consecutive pieces at the same level merged), at the levels ½Σ_{i∉S}σ_i² of
 //!   learned sets S of sizes 0, 1, …, r−1 in order
@@ -33,8 +33,10 @@
 //! no plateaus.
 
 use crate::framework::margins::Margins;
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
-use crate::lowrank::{self, Staircase, StaircaseOptions};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
+use crate::framework::spec::{Mode, Spec, SpecError};
+use crate::lowrank;
+use crate::lowrank::saddle::{EpsRange, FlowSettings, PlateauRule, RunAnalysis, SaddleSpec};
 
 pub struct SaddleToSaddle;
 
@@ -61,89 +63,6 @@ const PARAMS: &[Param] = &[
     Param::positive("slope_tol", "relative tolerance of the fitted escape-time slopes/exponents"),
 ];
 
-const CONTROLS: &[&str] = &["large_init"];
-
-/// What one run shows.
-#[derive(Clone, Debug)]
-pub struct RunAnalysis {
-    pub initial_rank: usize,
-    pub final_rank: usize,
-    /// The successive rank changes (+1 each when one mode is learned at a time).
-    pub rank_changes: Vec<i64>,
-    /// Per detected plateau: (start, end, level, learned set S as a bit mask, relative level
-    /// error, rank at its midpoint).
-    pub plateaus: Vec<(f64, f64, f64, u32, f64, usize)>,
-    /// Escape time of each target mode i = 1..r (u_iᵀAv_i crossing the rank threshold).
-    pub escape_times: Vec<Option<f64>>,
-}
-
-/// Analyses a staircase run against the target U diag(σ) Vᵀ (σ descending): ranks, plateaus
-/// matched to the levels ½Σ_{i∉S}σ_i² of every learned set S (consecutive pieces at the same S
-/// merged), per-mode escape times.
-pub fn analyse(
-    st: &Staircase,
-    target: &lowrank::DenoisingInstance,
-    sigma: &[f64],
-    rank_threshold: f64,
-    band: f64,
-    min_duration: f64,
-) -> RunAnalysis {
-    let r = sigma.len();
-    let floor = 1e-2 * 0.5 * sigma[r - 1].powi(2);
-    let found = lowrank::detect_plateaus(&st.times, &st.loss, band, min_duration, 1.05, floor);
-    let matched: Vec<(f64, f64, f64, u32, f64)> = found
-        .iter()
-        .map(|p| {
-            let (mut best, mut best_err) = (0u32, f64::INFINITY);
-            for s in 0u32..(1 << r) {
-                let level: f64 =
-                    0.5 * (0..r).filter(|i| s & (1 << i) == 0).map(|i| sigma[i].powi(2)).sum::<f64>();
-                if level == 0.0 {
-                    continue;
-                }
-                let err = (p.level - level).abs() / level;
-                if err < best_err {
-                    best = s;
-                    best_err = err;
-                }
-            }
-            (p.start, p.end, p.level, best, best_err)
-        })
-        .collect();
-    // A plateau is the time spent near one saddle: consecutive pieces at the same learned set
-    // (a slowly drifting plateau leaves the band and re-enters it) are one plateau, with the
-    // level of its longest piece and the worst level error of its pieces.
-    let mut merged: Vec<(f64, f64, f64, u32, f64, f64)> = Vec::new();
-    for &(start, end, level, set, err) in &matched {
-        match merged.last_mut() {
-            Some(m) if m.3 == set => {
-                if end - start > m.5 {
-                    m.2 = level;
-                    m.5 = end - start;
-                }
-                m.1 = end;
-                m.4 = m.4.max(err);
-            }
-            _ => merged.push((start, end, level, set, err, end - start)),
-        }
-    }
-    let plateaus = merged
-        .into_iter()
-        .map(|(start, end, level, set, err, _)| {
-            let mid = 0.5 * (start + end);
-            let j = st.times.partition_point(|&t| t < mid).min(st.times.len() - 1);
-            (start, end, level, set, err, st.rank[j])
-        })
-        .collect();
-    RunAnalysis {
-        initial_rank: st.rank[0],
-        final_rank: *st.rank.last().unwrap(),
-        rank_changes: st.rank_changes(),
-        plateaus,
-        escape_times: st.mode_escape_times(target.u.as_ref(), target.v.as_ref(), rank_threshold),
-    }
-}
-
 /// The staircase checks of one run: rank steps always; plateaus when `plateaus`; largest-first
 /// order when `order`.
 pub fn check_run(a: &RunAnalysis, r: usize, plateaus: bool, order: bool, level_tol: f64, m: &mut Margins) {
@@ -153,58 +72,113 @@ pub fn check_run(a: &RunAnalysis, r: usize, plateaus: bool, order: bool, level_t
     if plateaus {
         m.require("r plateaus", a.plateaus.len() == r);
         for (k, p) in a.plateaus.iter().enumerate() {
-            let size = p.3.count_ones() as usize;
+            let size = p.modes_learned();
             m.require("plateau k has k modes learned", size == k);
-            m.require("rank on plateau k is k", p.5 == size);
-            m.within("plateau level", p.4, level_tol);
+            m.require("rank on plateau k is k", p.rank == size);
+            m.within("plateau level", p.rel_error, level_tol);
         }
     }
     if order {
-        m.require("largest σ first", largest_first(a));
+        m.require("largest σ first", a.largest_first());
     }
 }
 
-/// Whether the target's modes escaped in the order of their singular values (all escaped).
-pub fn largest_first(a: &RunAnalysis) -> bool {
-    let t: Option<Vec<f64>> = a.escape_times.iter().copied().collect();
-    t.is_some_and(|t| t.windows(2).all(|w| w[0] < w[1]))
+/// The gradient-flow settings of a grid point.
+fn flow_settings(point: &GridPoint) -> FlowSettings {
+    FlowSettings {
+        t_max: point.f64("t_max"),
+        growth: point.f64("growth"),
+        gf_tol: point.f64("gf_tol"),
+        rank_cutoff: point.f64("rank_cutoff"),
+    }
 }
 
-impl Claim for SaddleToSaddle {
+/// The ε range of a grid point.
+fn eps_range(point: &GridPoint) -> EpsRange {
+    EpsRange {
+        eps_max: point.f64("eps_max"),
+        eps_min: point.f64("eps_min"),
+        eps_pow_max: point.f64("eps_pow_max"),
+        eps_pow_min: point.f64("eps_pow_min"),
+    }
+}
+
+/// The target's spectrum σ_k = σ_max·ratio^{−(k−1)} at a grid point, after the checks that
+/// `measure` and [`figure_spec`] share.
+fn spectrum(point: &GridPoint) -> Result<Vec<f64>, String> {
+    let (width, dim, r) = (point.usize("width"), point.usize("dim"), point.usize("rank"));
+    if r > dim.min(width) {
+        return Err(format!("rank {r} > min(dim, width)"));
+    }
+    let ratio = point.f64("sigma_ratio");
+    if ratio <= 1.0 {
+        return Err("sigma_ratio must exceed 1".into());
+    }
+    Ok(lowrank::geometric_spectrum(point.f64("sigma_max"), ratio, r))
+}
+
+/// The settings of Figures 7–8 from this property's spec (`file` names it in errors): the
+/// full-grid points with the largest `sigma_ratio` (the well-separated case where plateaus are
+/// asserted), their depths in grid order, and every other value from the first of them.
+pub fn figure_spec(spec: &Spec, file: &str) -> Result<SaddleSpec, SpecError> {
+    let err =
+        |key: &str, message: String| SpecError { file: file.into(), key: key.into(), line: None, message };
+    let points: Vec<GridPoint> = spec.instances(Mode::Full, 0).into_iter().map(|i| i.point).collect();
+    let ratio = points.iter().map(|p| p.f64("sigma_ratio")).fold(f64::NEG_INFINITY, f64::max);
+    let chosen: Vec<&GridPoint> = points.iter().filter(|p| p.f64("sigma_ratio") == ratio).collect();
+    let Some(p) = chosen.first() else {
+        return Err(err("grid", "no grid point".into()));
+    };
+    let mut depths = Vec::new();
+    for q in &chosen {
+        let d = q.usize("depth");
+        if !depths.contains(&d) {
+            depths.push(d);
+        }
+    }
+    Ok(SaddleSpec {
+        depths,
+        dim: p.usize("dim"),
+        width: p.usize("width"),
+        sigma: spectrum(p).map_err(|m| err("grid", m))?,
+        eps: eps_range(p),
+        large_eps: p.f64("large_eps"),
+        flow: flow_settings(p),
+        plateau_band: p.f64("plateau_band"),
+        plateau_duration: p.f64("plateau_duration"),
+        level_tol: p.f64("level_tol"),
+        slope_tol: p.f64("slope_tol"),
+    })
+}
+
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LargeInit = "large_init",
+    }
+}
+
+impl ClaimCode for SaddleToSaddle {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "jgshg.saddle_to_saddle"
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        CONTROLS
-    }
 
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
-        let (depth, width, dim, r) =
-            (point.usize("depth"), point.usize("width"), point.usize("dim"), point.usize("rank"));
-        if r > dim.min(width) {
-            return Err(ClaimError(format!("rank {r} > min(dim, width)")));
-        }
-        let ratio = point.f64("sigma_ratio");
-        if ratio <= 1.0 {
-            return Err(ClaimError("sigma_ratio must exceed 1".into()));
-        }
-        let sigma = lowrank::geometric_spectrum(point.f64("sigma_max"), ratio, r);
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
+        let (depth, width, dim) = (point.usize("depth"), point.usize("width"), point.usize("dim"));
+        let sigma = spectrum(point).map_err(ClaimError)?;
+        let (r, ratio) = (sigma.len(), point.f64("sigma_ratio"));
         let inst = lowrank::denoising_instance(dim, width, depth, &sigma, seed);
-        let threshold = point.f64("rank_cutoff") * sigma[r - 1];
-        let opts = StaircaseOptions {
-            t_first: 1e-2,
-            growth: point.f64("growth"),
-            t_max: point.f64("t_max"),
-            tol: point.f64("gf_tol"),
-            rank_threshold: threshold,
-            stop_loss: 1e-3 * 0.5 * sigma[r - 1].powi(2),
-            max_refine: 4,
-        };
-        let (band, duration, level_tol) =
-            (point.f64("plateau_band"), point.f64("plateau_duration"), point.f64("level_tol"));
+        let flow = flow_settings(point);
+        let threshold = flow.rank_threshold(&sigma);
+        let opts = flow.staircase_options(&sigma);
+        let level_tol = point.f64("level_tol");
+        let rule =
+            PlateauRule::new(&sigma, point.f64("plateau_band"), point.f64("plateau_duration"), level_tol);
         let order = depth == 2 || ratio >= 2.0;
         let plateaus = ratio >= 2.0;
         let run = |eps: f64| -> Result<Option<RunAnalysis>, ClaimError> {
@@ -213,13 +187,10 @@ impl Claim for SaddleToSaddle {
             if !st.reached {
                 return Ok(None);
             }
-            Ok(Some(analyse(&st, &inst, &sigma, threshold, band, duration)))
+            Ok(Some(RunAnalysis::new(&st, &inst, &sigma, &rule, threshold)))
         };
         let mut m = Margins::default();
-        if let Variant::Control(name) = variant {
-            if name != "large_init" {
-                return Err(ClaimError(format!("unknown control {name}")));
-            }
+        if case == Case::Control(Control::LargeInit) {
             let eps = point.f64("large_eps");
             let Some(a) = run(eps)? else {
                 return Ok(Measurement::not_converged(format!(
@@ -234,13 +205,7 @@ impl Claim for SaddleToSaddle {
         }
 
         let n = point.usize("n_eps");
-        let (e_hi, e_lo) = if depth == 2 {
-            (point.f64("eps_max"), point.f64("eps_min"))
-        } else {
-            let p = 1.0 / (depth as f64 - 2.0);
-            (point.f64("eps_pow_max").powf(p), point.f64("eps_pow_min").powf(p))
-        };
-        let eps: Vec<f64> = (0..n).map(|i| e_hi * (e_lo / e_hi).powf(i as f64 / (n - 1) as f64)).collect();
+        let eps = eps_range(point).grid(depth, n);
         let mut escapes: Vec<Vec<f64>> = vec![Vec::new(); r];
         let mut all_first = true;
         let mut plateau_count = 0usize;
@@ -252,9 +217,9 @@ impl Claim for SaddleToSaddle {
                 )));
             };
             check_run(&a, r, plateaus, order, level_tol, &mut m);
-            all_first &= largest_first(&a);
+            all_first &= a.largest_first();
             plateau_count += a.plateaus.len();
-            worst_level = a.plateaus.iter().fold(worst_level, |w, p| w.max(p.4));
+            worst_level = a.plateaus.iter().fold(worst_level, |w, p| w.max(p.rel_error));
             for k in 0..r {
                 match a.escape_times[k] {
                     Some(t) => escapes[k].push(t),

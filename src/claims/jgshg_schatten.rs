@@ -14,7 +14,7 @@
 
 use crate::engine::rng::{self, Stream, stream_rng};
 use crate::framework::margins::Margins;
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 use crate::lowrank;
 use faer::Mat;
 
@@ -33,20 +33,24 @@ const PARAMS: &[Param] = &[
     Param::positive("cutoff", "singular values below cutoff·σ_max are treated as zero"),
 ];
 
-const CONTROLS: &[&str] = &["wrong_exponent", "narrow_width"];
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        WrongExponent = "wrong_exponent",
+        NarrowWidth = "narrow_width",
+    }
+}
 
-impl Claim for Schatten {
+impl ClaimCode for Schatten {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "jgshg.schatten"
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        CONTROLS
-    }
-
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let depth = point.usize("depth");
         let (d_in, d_out) = (point.usize("d_in"), point.usize("d_out"));
         let rank = point.usize("rank");
@@ -55,22 +59,19 @@ impl Claim for Schatten {
         if rank > d_in.min(d_out) {
             return Err(ClaimError(format!("rank {rank} exceeds min(d_in, d_out) = {}", d_in.min(d_out))));
         }
-        match variant {
-            Variant::Control("narrow_width") => {
+        match case {
+            Case::Control(Control::NarrowWidth) => {
                 if rank < 2 {
                     return Err(ClaimError("narrow_width needs rank ≥ 2".into()));
                 }
                 width = rank - 1;
             }
-            Variant::Claim | Variant::Control("wrong_exponent") => {
+            Case::Claim | Case::Control(Control::WrongExponent) => {
                 if width < rank && depth > 1 {
                     return Err(ClaimError(format!(
                         "hidden width {width} < rank {rank}: the claim's hypothesis fails"
                     )));
                 }
-            }
-            Variant::Control(other) => {
-                return Err(ClaimError(format!("unknown control {other}")));
             }
         }
         let mut data = stream_rng(seed, Stream::Data);
@@ -81,8 +82,8 @@ impl Claim for Schatten {
         });
         let sv = lowrank::singular_values(a.as_ref());
         // The claimed exponent 2/L, or 1/L for the wrong_exponent control.
-        let exponent = match variant {
-            Variant::Control("wrong_exponent") => 1.0 / depth as f64,
+        let exponent = match case {
+            Case::Control(Control::WrongExponent) => 1.0 / depth as f64,
             _ => 2.0 / depth as f64,
         };
         let smax = sv.first().copied().unwrap_or(0.0);

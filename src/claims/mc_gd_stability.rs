@@ -19,7 +19,7 @@ use crate::engine::bounds;
 use crate::engine::instance::Instance;
 use crate::engine::spectrum::{self, SpectrumOptions};
 use crate::engine::train::{self, GdOptions, Outcome};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status};
 use crate::io::recipe::{Arch, DataRecipe, Recipe, TrainRecipe, WeightsRecipe};
 
 /// The claim.
@@ -104,7 +104,17 @@ impl McGdStability {
     }
 }
 
-impl Claim for McGdStability {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        Tightened = "tightened",
+        ConvergesAbove = "converges_above",
+    }
+}
+
+impl ClaimCode for McGdStability {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.gd.stability"
     }
@@ -113,11 +123,7 @@ impl Claim for McGdStability {
         PARAMS
     }
 
-    fn controls(&self) -> &'static [&'static str] {
-        &["tightened", "converges_above"]
-    }
-
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let r = Self::run(point, seed)?;
         let rel = point.f64("rel");
         let diverged = r.outcome == Outcome::Diverged;
@@ -148,10 +154,10 @@ impl Claim for McGdStability {
             return Ok(with_values(Measurement::with_status(Status::Violated))
                 .note("S_min < LB: the threshold 2/S_min exceeds 1/(La‖w*‖^{2−2/L})"));
         }
-        let m = match variant {
-            Variant::Claim | Variant::Control("tightened") => {
-                let bound = match variant {
-                    Variant::Claim => 2.0 / r.eta,
+        let m = match case {
+            Case::Claim | Case::Control(Control::Tightened) => {
+                let bound = match case {
+                    Case::Claim => 2.0 / r.eta,
                     _ => 1.0 / r.eta,
                 };
                 match (converged, r.sharpness) {
@@ -163,10 +169,8 @@ impl Claim for McGdStability {
                         }
                         m
                     }
-                    _ if r.eta_factor > 1.0 && variant == Variant::Claim => {
-                        Measurement::with_status(Status::Holds)
-                            .note(format!("{how} at η > 2/S_min, as predicted"))
-                    }
+                    _ if r.eta_factor > 1.0 && case == Case::Claim => Measurement::with_status(Status::Holds)
+                        .note(format!("{how} at η > 2/S_min, as predicted")),
                     _ => Measurement::not_converged(format!(
                         "{how} in {} steps (final excess {:.3e})",
                         point.usize("steps"),
@@ -174,7 +178,7 @@ impl Claim for McGdStability {
                     )),
                 }
             }
-            Variant::Control("converges_above") => {
+            Case::Control(Control::ConvergesAbove) => {
                 if converged {
                     Measurement::with_status(Status::Holds)
                 } else {
@@ -184,14 +188,11 @@ impl Claim for McGdStability {
                     ))
                 }
             }
-            Variant::Control(other) => {
-                return Err(ClaimError(format!("unknown control `{other}`")));
-            }
         };
         Ok(with_values(m))
     }
 
-    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+    fn instance(&self, point: &GridPoint, seed: u64, _case: Case<Control>) -> Option<Instance> {
         let r = Self::run(point, seed).ok()?;
         r.recipe.instance(seed).ok()
     }

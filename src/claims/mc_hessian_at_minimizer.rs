@@ -9,7 +9,7 @@ use crate::engine::bounds;
 use crate::engine::hessian;
 use crate::engine::instance::Instance;
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 
 pub struct HessianAtMinimizer;
 
@@ -18,14 +18,14 @@ impl HessianAtMinimizer {
         &self,
         point: &GridPoint,
         seed: u64,
-        variant: Variant<'_>,
+        case: Case<Control>,
     ) -> Result<Option<(crate::engine::problem::Problem, Vec<f64>, crate::engine::data::Dataset)>, ClaimError>
     {
         let (problem, ds) = setup::problem(point, seed)?;
         let Some(mut theta) = setup::minimizer(&problem, point.str("minimizer"), seed)? else {
             return Ok(None);
         };
-        if variant == Variant::Control("off_minimizer") {
+        if case == Case::Control(Control::OffMinimizer) {
             let k = (0..problem.model.layers().len())
                 .rev()
                 .find(|&k| problem.model.layers()[k].is_trained())
@@ -39,7 +39,16 @@ impl HessianAtMinimizer {
     }
 }
 
-impl Claim for HessianAtMinimizer {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        OffMinimizer = "off_minimizer",
+    }
+}
+
+impl ClaimCode for HessianAtMinimizer {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.hessian_at_minimizer"
     }
@@ -53,11 +62,8 @@ impl Claim for HessianAtMinimizer {
         });
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["off_minimizer"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
-        let Some((problem, theta, _)) = self.point_theta(point, seed, variant)? else {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
+        let Some((problem, theta, _)) = self.point_theta(point, seed, case)? else {
             return Ok(Measurement::not_converged("gradient descent did not reach a minimiser"));
         };
         let h = hessian::dense_hessian(&problem, &theta);
@@ -84,8 +90,8 @@ impl Claim for HessianAtMinimizer {
             .value("sharpness_rel_gap", sharp_err)
             .value("excess_risk", reg.excess(&w)))
     }
-    fn instance(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Option<Instance> {
-        let (problem, theta, ds) = self.point_theta(point, seed, variant).ok()??;
+    fn instance(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Option<Instance> {
+        let (problem, theta, ds) = self.point_theta(point, seed, case).ok()??;
         Some(setup::instance(&problem, theta, ds, self.id(), seed, point))
     }
 }

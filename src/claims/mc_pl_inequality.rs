@@ -16,7 +16,7 @@ use crate::engine::instance::Instance;
 use crate::engine::linalg;
 use crate::engine::problem::Problem;
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 
 pub struct PlInequality;
 
@@ -81,7 +81,16 @@ pub fn pl_terms(problem: &Problem, theta: &[f64]) -> Result<PlTerms, ClaimError>
 /// Excess risk, relative to its initial value, below which a path ends (rounding floor).
 const FLOOR: f64 = 1e-10;
 
-impl Claim for PlInequality {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LambdaMax = "lambda_max",
+    }
+}
+
+impl ClaimCode for PlInequality {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.pl_inequality"
     }
@@ -97,10 +106,7 @@ impl Claim for PlInequality {
         });
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["lambda_max"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (problem, _) = setup::problem(point, seed)?;
         let theta0 = dynamics::initial_point(&problem.model, point.str("init"), point.f64("scale"), seed)?;
         let reg = setup::regression(&problem);
@@ -112,8 +118,8 @@ impl Claim for PlInequality {
             _ => dynamics::Path::Flow { tol: 1e-10 },
         };
         let times = dynamics::geometric_times(1.0 / s_ref, 1.25, point.usize("checkpoints"));
-        let c = match variant {
-            Variant::Control("lambda_max") => reg.lambda_max(),
+        let c = match case {
+            Case::Control(Control::LambdaMax) => reg.lambda_max(),
             _ => reg.lambda_min_nonzero(),
         };
         let e0 = problem.at(&mut problem.workspace(), &theta0).excess();
@@ -154,7 +160,7 @@ impl Claim for PlInequality {
             .value("lambda_max", reg.lambda_max())
             .value("s_ref", s_ref))
     }
-    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+    fn instance(&self, point: &GridPoint, seed: u64, _case: Case<Control>) -> Option<Instance> {
         dynamics::start_instance(self.id(), point, seed, point.str("init"), point.f64("scale"))
     }
 }

@@ -23,7 +23,7 @@ use crate::engine::model::Architecture;
 use crate::engine::problem::Problem;
 use crate::engine::spectrum::{self, SpectrumOptions};
 use crate::engine::train::{self, GdOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Value, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status, Value};
 
 pub struct Convergence;
 
@@ -82,7 +82,16 @@ impl Convergence {
     }
 }
 
-impl Claim for Convergence {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LargeScaleGd = "large_scale_gd",
+    }
+}
+
+impl ClaimCode for Convergence {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.ri.convergence"
     }
@@ -99,11 +108,8 @@ impl Claim for Convergence {
         });
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["large_scale_gd"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
-        if variant == Variant::Control("large_scale_gd") {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
+        if case == Case::Control(Control::LargeScaleGd) {
             return self.control(point, seed);
         }
         let (problem, _) = setup::problem(point, seed)?;
@@ -144,8 +150,8 @@ impl Claim for Convergence {
             ))
     }
     /// The minimiser gradient flow reaches (control: the start from which gradient descent diverges).
-    fn instance(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Option<Instance> {
-        if variant == Variant::Control("large_scale_gd") {
+    fn instance(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Option<Instance> {
+        if case == Case::Control(Control::LargeScaleGd) {
             let (problem, data, theta0) = self.control_start(point, seed).ok()?;
             return Some(setup::instance(&problem, theta0, data, self.id(), seed, point));
         }

@@ -7,11 +7,20 @@ use super::setup;
 use crate::engine::bounds;
 use crate::engine::instance::Instance;
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 
 pub struct SharpnessUpperAtMinimizer;
 
-impl Claim for SharpnessUpperAtMinimizer {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LambdaMin = "lambda_min",
+    }
+}
+
+impl ClaimCode for SharpnessUpperAtMinimizer {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.sharpness_upper_at_minimizer"
     }
@@ -24,10 +33,7 @@ impl Claim for SharpnessUpperAtMinimizer {
         });
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["lambda_min"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (problem, _) = setup::problem(point, seed)?;
         let Some(theta) = setup::minimizer(&problem, point.str("minimizer"), seed)? else {
             return Ok(Measurement::not_converged("gradient flow did not reach a minimiser"));
@@ -35,12 +41,12 @@ impl Claim for SharpnessUpperAtMinimizer {
         let reg = setup::regression(&problem);
         let s = spectrum::sharpness(&problem, &theta, &SpectrumOptions::default())?;
         let mut u = bounds::minimizer_sharpness_upper(&problem, &theta);
-        if variant == Variant::Control("lambda_min") {
+        if case == Case::Control(Control::LambdaMin) {
             u *= reg.lambda_min_nonzero() / reg.lambda_max();
         }
         Ok(Measurement::from_tightness(u / s, point.f64("rel")).value("sharpness", s).value("upper", u))
     }
-    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+    fn instance(&self, point: &GridPoint, seed: u64, _case: Case<Control>) -> Option<Instance> {
         let (problem, ds) = setup::problem(point, seed).ok()?;
         let theta = setup::minimizer(&problem, point.str("minimizer"), seed).ok()??;
         Some(setup::instance(&problem, theta, ds, self.id(), seed, point))

@@ -33,7 +33,7 @@ use crate::engine::model::Dln;
 use crate::engine::problem::Problem;
 use crate::engine::spectrum::{self, SpectrumOptions};
 use crate::engine::train::{self, GdOptions, Outcome, Stop};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status};
 use faer::Mat;
 
 pub struct Balance;
@@ -114,14 +114,14 @@ impl Balance {
         theta0: &[f64],
         point: &GridPoint,
         s_ref: f64,
-        variant: Variant<'_>,
+        case: Case<Control>,
     ) -> Result<Measurement, ClaimError> {
         let model = &problem.model;
         let d0 = dynamics::imbalances(model, theta0);
         let dmax0 = d0.iter().map(dynamics::sym_norm).fold(0.0, f64::max);
-        let c = if variant == Variant::Control("half_bound") { 0.5 } else { 1.0 };
-        let path = match variant {
-            Variant::Control("gd_large_step") => {
+        let c = if case == Case::Control(Control::HalfBound) { 0.5 } else { 1.0 };
+        let path = match case {
+            Case::Control(Control::GdLargeStep) => {
                 dynamics::Path::Descent { eta: point.f64("eta_fraction") / s_ref }
             }
             _ => dynamics::Path::Flow { tol: 1e-10 },
@@ -217,7 +217,17 @@ impl Balance {
     }
 }
 
-impl Claim for Balance {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        HalfBound = "half_bound",
+        GdLargeStep = "gd_large_step",
+    }
+}
+
+impl ClaimCode for Balance {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.si.balance"
     }
@@ -245,10 +255,7 @@ impl Claim for Balance {
         });
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["half_bound", "gd_large_step"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (problem, _) = setup::problem(point, seed)?;
         if problem.model.depth() < 2 {
             return Err(ClaimError("mc.si.balance needs L ≥ 2 (there is no imbalance for one layer)".into()));
@@ -257,12 +264,12 @@ impl Claim for Balance {
         let reg = setup::regression(&problem);
         let s_bal = bounds::balanced_sharpness(reg, problem.model.depth(), problem.model.head_norm());
         let s_ref = spectrum::sharpness(&problem, &theta0, &SpectrumOptions::default())?.max(s_bal);
-        match (point.str("dynamics"), variant) {
-            ("gd", Variant::Claim) => self.descent(&problem, &theta0, point, s_ref),
-            _ => self.flow(&problem, &theta0, point, s_ref, variant),
+        match (point.str("dynamics"), case) {
+            ("gd", Case::Claim) => self.descent(&problem, &theta0, point, s_ref),
+            _ => self.flow(&problem, &theta0, point, s_ref, case),
         }
     }
-    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+    fn instance(&self, point: &GridPoint, seed: u64, _case: Case<Control>) -> Option<Instance> {
         dynamics::start_instance(self.id(), point, seed, point.str("init"), point.f64("scale"))
     }
 }

@@ -22,7 +22,7 @@ use crate::engine::instance::Instance;
 use crate::engine::model::Dln;
 use crate::engine::problem::Problem;
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status};
 
 pub struct Flatness;
 
@@ -111,7 +111,16 @@ impl Flatness {
     }
 }
 
-impl Claim for Flatness {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LargeScaleGd = "large_scale_gd",
+    }
+}
+
+impl ClaimCode for Flatness {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.si.flatness"
     }
@@ -130,11 +139,8 @@ impl Claim for Flatness {
         });
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["large_scale_gd"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
-        if variant == Variant::Control("large_scale_gd") {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
+        if case == Case::Control(Control::LargeScaleGd) {
             return self.control(point, seed);
         }
         let (problem, _) = setup::problem(point, seed)?;
@@ -178,8 +184,8 @@ impl Claim for Flatness {
         Ok(m)
     }
     /// The minimiser gradient flow reaches from ε (control: the one gradient descent reaches).
-    fn instance(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Option<Instance> {
-        if variant == Variant::Control("large_scale_gd") {
+    fn instance(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Option<Instance> {
+        if case == Case::Control(Control::LargeScaleGd) {
             let (problem, data, theta) = self.control_run(point, seed).ok()?;
             return Some(setup::instance(&problem, theta.ok()?, data, self.id(), seed, point));
         }

@@ -19,7 +19,7 @@
 use super::{dynamics, setup};
 use crate::engine::instance::Instance;
 use crate::engine::problem::Problem;
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 
 pub struct RankOne;
 
@@ -45,7 +45,17 @@ pub fn defects(problem: &Problem, theta: &[f64]) -> Result<[f64; 3], ClaimError>
 /// Defects below this are rounding: no order can be measured (treated as converged).
 const DEFECT_FLOOR: f64 = 1e-12;
 
-impl Claim for RankOne {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LargeScale = "large_scale",
+        ResidualInit = "residual_init",
+    }
+}
+
+impl ClaimCode for RankOne {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.si.rank_one"
     }
@@ -59,10 +69,7 @@ impl Claim for RankOne {
         });
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["large_scale", "residual_init"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (problem, _) = setup::problem(point, seed)?;
         let (d, depth) = (problem.model.d_in(), problem.model.depth());
         if d < 2 || depth < 2 {
@@ -74,7 +81,7 @@ impl Claim for RankOne {
         if r <= 1.0 {
             return Err(ClaimError(format!("refinement must exceed 1, got {r}")));
         }
-        let init = if variant == Variant::Control("residual_init") { "residual" } else { "gaussian" };
+        let init = if case == Case::Control(Control::ResidualInit) { "residual" } else { "gaussian" };
         let eps = point.f64("scale");
         let mut found = Vec::with_capacity(2);
         for e in [eps, eps / r] {
@@ -108,8 +115,8 @@ impl Claim for RankOne {
             .value("convergence_time", found[0].1))
     }
     /// The minimiser reached from the coarser scale ε.
-    fn instance(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Option<Instance> {
-        let init = if variant == Variant::Control("residual_init") { "residual" } else { "gaussian" };
+    fn instance(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Option<Instance> {
+        let init = if case == Case::Control(Control::ResidualInit) { "residual" } else { "gaussian" };
         let run = (REL_EXCESS, GF_TOL, GF_STEPS);
         dynamics::reached_instance(self.id(), point, seed, (init, point.f64("scale")), run)
     }

@@ -17,7 +17,7 @@ use crate::engine::linalg;
 use crate::engine::problem::Problem;
 use crate::engine::rng::{self, Stream, stream_rng};
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status};
 
 pub struct MinSharpnessExact;
 
@@ -78,17 +78,24 @@ fn search(problem: &Problem, samples: usize, steps: usize, seed: u64) -> (f64, f
     (best_random, s_cur)
 }
 
-impl Claim for MinSharpnessExact {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LbAttained = "lb_attained",
+        Tightened = "tightened",
+    }
+}
+
+impl ClaimCode for MinSharpnessExact {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.smin.exact"
     }
     fn params(&self) -> &'static [Param] {
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["lb_attained", "tightened"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (problem, _) = setup::problem(point, seed)?;
         let reg = setup::regression(&problem);
         let (depth, head) = (problem.model.depth(), problem.model.head_norm());
@@ -102,9 +109,9 @@ impl Claim for MinSharpnessExact {
             search(&problem, point.usize("samples"), point.usize("climb_steps"), seed);
         let best = best_random.min(best_local);
         // The value the statement under test claims to be the minimum.
-        let claimed = match variant {
-            Variant::Control("lb_attained") => lb,
-            Variant::Control("tightened") => 1.01 * s_min,
+        let claimed = match case {
+            Case::Control(Control::LbAttained) => lb,
+            Case::Control(Control::Tightened) => 1.01 * s_min,
             _ => s_min,
         };
         let attained_err = (s_constructed - claimed).abs() / claimed;
@@ -121,7 +128,7 @@ impl Claim for MinSharpnessExact {
             .value("best_local_search", best_local)
             .value("attained_rel_error", attained_err))
     }
-    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+    fn instance(&self, point: &GridPoint, seed: u64, _case: Case<Control>) -> Option<Instance> {
         let (problem, ds) = setup::problem(point, seed).ok()?;
         let theta = init::min_sharpness_minimizer(
             &problem.model,

@@ -12,7 +12,7 @@ use crate::engine::init;
 use crate::engine::instance::Instance;
 use crate::engine::rng::{Stream, stream_rng};
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 
 pub struct LowerBound;
 
@@ -21,11 +21,11 @@ impl LowerBound {
         &self,
         point: &GridPoint,
         seed: u64,
-        variant: Variant<'_>,
+        case: Case<Control>,
     ) -> Result<Option<(crate::engine::problem::Problem, Vec<f64>, crate::engine::data::Dataset)>, ClaimError>
     {
         let (problem, ds) = setup::problem(point, seed)?;
-        let theta = if variant == Variant::Control("non_minimizer") {
+        let theta = if case == Case::Control(Control::NonMinimizer) {
             Some(init::gaussian(&problem.model, 0.05, &mut stream_rng(seed, Stream::Init)))
         } else {
             setup::minimizer(&problem, point.str("minimizer"), seed)?
@@ -34,7 +34,18 @@ impl LowerBound {
     }
 }
 
-impl Claim for LowerBound {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        LambdaMax = "lambda_max",
+        Exponent2 = "exponent_2",
+        NonMinimizer = "non_minimizer",
+    }
+}
+
+impl ClaimCode for LowerBound {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.thm1.lower_bound"
     }
@@ -47,11 +58,8 @@ impl Claim for LowerBound {
         });
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["lambda_max", "exponent_2", "non_minimizer"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
-        let Some((problem, theta, _)) = self.point_theta(point, seed, variant)? else {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
+        let Some((problem, theta, _)) = self.point_theta(point, seed, case)? else {
             return Ok(Measurement::not_converged("gradient descent did not reach a minimiser"));
         };
         let reg = setup::regression(&problem);
@@ -60,11 +68,11 @@ impl Claim for LowerBound {
         let s = spectrum::sharpness(&problem, &theta, &SpectrumOptions::default())?;
         let lb = bounds::lower_bound(reg, depth, head);
         let scale = head.powf(2.0 / l);
-        let bound = match variant {
-            Variant::Control("lambda_max") => {
+        let bound = match case {
+            Case::Control(Control::LambdaMax) => {
                 2.0 * l * reg.lambda_max() * reg.w_star_norm().powf(2.0 - 2.0 / l) * scale
             }
-            Variant::Control("exponent_2") => {
+            Case::Control(Control::Exponent2) => {
                 2.0 * l * reg.alignment().unwrap_or(0.0) * reg.w_star_norm().powi(2) * scale
             }
             _ => lb,
@@ -79,8 +87,8 @@ impl Claim for LowerBound {
             .value("lambda_max", reg.lambda_max())
             .value("excess_risk", reg.excess(&w)))
     }
-    fn instance(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Option<Instance> {
-        let (problem, theta, ds) = self.point_theta(point, seed, variant).ok()??;
+    fn instance(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Option<Instance> {
+        let (problem, theta, ds) = self.point_theta(point, seed, case).ok()??;
         Some(setup::instance(&problem, theta, ds, self.id(), seed, point))
     }
 }

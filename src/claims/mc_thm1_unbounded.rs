@@ -11,7 +11,7 @@ use super::setup;
 use crate::engine::instance::Instance;
 use crate::engine::linalg;
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 
 pub struct Unbounded;
 
@@ -34,7 +34,7 @@ impl Unbounded {
         &self,
         point: &GridPoint,
         seed: u64,
-        variant: Variant<'_>,
+        case: Case<Control>,
     ) -> Result<
         Option<(crate::engine::problem::Problem, Vec<f64>, Vec<f64>, crate::engine::data::Dataset)>,
         ClaimError,
@@ -47,7 +47,7 @@ impl Unbounded {
         let mut scaled = theta.clone();
         let r0 = problem.model.param_range(0).expect("W_1 trained");
         scaled[r0].iter_mut().for_each(|x| *x *= c);
-        if variant != Variant::Control("rescale_w1_only") {
+        if case != Case::Control(Control::RescaleW1Only) {
             let r1 = problem.model.param_range(1).expect("W_2 trained");
             scaled[r1].iter_mut().for_each(|x| *x /= c);
         }
@@ -55,18 +55,25 @@ impl Unbounded {
     }
 }
 
-impl Claim for Unbounded {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        GrowthC3 = "growth_c3",
+        RescaleW1Only = "rescale_w1_only",
+    }
+}
+
+impl ClaimCode for Unbounded {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.thm1.unbounded"
     }
     fn params(&self) -> &'static [Param] {
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["growth_c3", "rescale_w1_only"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
-        let Some((problem, theta, scaled, _)) = self.build(point, seed, variant)? else {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
+        let Some((problem, theta, scaled, _)) = self.build(point, seed, case)? else {
             return Ok(Measurement::not_converged("gradient flow did not reach a minimiser"));
         };
         let reg = setup::regression(&problem);
@@ -82,7 +89,7 @@ impl Claim for Unbounded {
         let s1 = spectrum::sharpness(&problem, &theta, &SpectrumOptions::default())?;
         let w = linalg::to_row_major(problem.model.end_to_end(&scaled).as_ref());
         let excess = reg.excess(&w) / (reg.lambda_max() * reg.w_star_norm().powi(2));
-        let growth = if variant == Variant::Control("growth_c3") { c.powi(3) } else { c * c };
+        let growth = if case == Case::Control(Control::GrowthC3) { c.powi(3) } else { c * c };
         let t = s / (growth * s_inf);
         let mut m = Measurement::from_tightness(t, point.f64("rel"));
         if excess > point.f64("excess_tol") {
@@ -95,8 +102,8 @@ impl Claim for Unbounded {
             .value("c", c)
             .value("relative_excess_risk", excess))
     }
-    fn instance(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Option<Instance> {
-        let (problem, _, scaled, ds) = self.build(point, seed, variant).ok()??;
+    fn instance(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Option<Instance> {
+        let (problem, _, scaled, ds) = self.build(point, seed, case).ok()??;
         Some(setup::instance(&problem, scaled, ds, self.id(), seed, point))
     }
 }

@@ -12,11 +12,20 @@ use crate::engine::hessian;
 use crate::engine::init;
 use crate::engine::instance::Instance;
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status};
 
 pub struct Upper;
 
-impl Claim for Upper {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        AInsteadOfLambdaMax = "a_instead_of_lambda_max",
+    }
+}
+
+impl ClaimCode for Upper {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.thm1.upper"
     }
@@ -29,10 +38,7 @@ impl Claim for Upper {
         });
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["a_instead_of_lambda_max"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (problem, _) = setup::problem(point, seed)?;
         let reg = setup::regression(&problem);
         let (depth, head) = (problem.model.depth(), problem.model.head_norm());
@@ -59,7 +65,7 @@ impl Claim for Upper {
         let lb = bounds::lower_bound(reg, depth, head);
         let s_min = bounds::min_sharpness(reg, depth, head).value;
         let (u1, u2) = bounds::balanced_upper_bounds(reg, depth, head);
-        let u1 = if variant == Variant::Control("a_instead_of_lambda_max") { lb } else { u1 };
+        let u1 = if case == Case::Control(Control::AInsteadOfLambdaMax) { lb } else { u1 };
         let slack = 1.0 + rel;
         let chain = lb <= s_min * slack && s_min <= s_bal * slack && u1 <= u2 * slack;
         let mut m = Measurement::from_tightness(u1 / s, rel);
@@ -75,7 +81,7 @@ impl Claim for Upper {
             .value("k_rel_error", k_err)
             .value("s_rel_error", s_err))
     }
-    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+    fn instance(&self, point: &GridPoint, seed: u64, _case: Case<Control>) -> Option<Instance> {
         let (problem, ds) = setup::problem(point, seed).ok()?;
         let theta = init::balanced(&problem.model, &setup::regression(&problem).w_star);
         Some(setup::instance(&problem, theta, ds, self.id(), seed, point))

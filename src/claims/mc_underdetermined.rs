@@ -17,7 +17,7 @@ use crate::engine::objective::{Objective, Regression};
 use crate::engine::problem::Problem;
 use crate::engine::rng::{self, Stream, stream_rng};
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Claim, ClaimError, GridPoint, Measurement, Param, Status, Variant};
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status};
 
 pub struct Underdetermined;
 
@@ -77,17 +77,23 @@ fn build(point: &GridPoint, seed: u64) -> Result<(Problem, Vec<f64>, data::Datas
     Ok((Problem::new(model, Objective::Regression(reg)).expect("shapes agree"), theta, ds))
 }
 
-impl Claim for Underdetermined {
+crate::framework::property::controls! {
+    /// The negative controls (spec names).
+    pub enum Control {
+        DoubledWStar = "doubled_w_star",
+    }
+}
+
+impl ClaimCode for Underdetermined {
+    type Control = Control;
+
     fn id(&self) -> &'static str {
         "mc.underdetermined"
     }
     fn params(&self) -> &'static [Param] {
         &PARAMS
     }
-    fn controls(&self) -> &'static [&'static str] {
-        &["doubled_w_star"]
-    }
-    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+    fn measure(&self, point: &GridPoint, seed: u64, case: Case<Control>) -> Result<Measurement, ClaimError> {
         let (problem, theta, _) = build(point, seed)?;
         let reg = setup::regression(&problem);
         let (depth, head) = (problem.model.depth(), problem.model.head_norm());
@@ -96,7 +102,7 @@ impl Claim for Underdetermined {
         let s = spectrum::sharpness(&problem, &theta, &SpectrumOptions::default())?;
         let s_min = bounds::min_sharpness(reg, depth, head).value;
         let lb = bounds::lower_bound(reg, depth, head);
-        let bound = if variant == Variant::Control("doubled_w_star") {
+        let bound = if case == Case::Control(Control::DoubledWStar) {
             let mut r2 = reg.clone();
             r2.w_star.iter_mut().for_each(|x| *x *= 2.0);
             bounds::min_sharpness(&r2, depth, head).value
@@ -114,7 +120,7 @@ impl Claim for Underdetermined {
             .value("w_prod_norm_over_w_star_norm", linalg::norm(&w) / reg.w_star_norm())
             .value("sigma_rank", reg.rank as f64))
     }
-    fn instance(&self, point: &GridPoint, seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+    fn instance(&self, point: &GridPoint, seed: u64, _case: Case<Control>) -> Option<Instance> {
         let (problem, theta, ds) = build(point, seed).ok()?;
         Some(setup::instance(&problem, theta, ds, self.id(), seed, point))
     }

@@ -1,32 +1,33 @@
 //! One module per claim, named by its id (dots → underscores), and the registry.
 //!
 //! To add a claim: write `src/claims/<id>.rs` with a unit struct implementing
-//! [`crate::framework::property::Claim`], declare the module here, add it to [`all`], and write its spec
-//! `properties/<id>.yaml`.
+//! [`crate::framework::property::ClaimCode`] (its controls an enum declared with
+//! [`crate::framework::property::controls!`]), declare the module here (`pub(crate)` unless tests name it), add it to
+//! [`all`], and write its spec `properties/<id>.yaml`.
 
 use crate::framework::property::Claim;
 
 pub mod dynamics;
-pub mod jgshg_balance_decay;
-pub mod jgshg_landscape;
-pub mod jgshg_lazy;
-pub mod jgshg_local_minima_generalize;
+pub(crate) mod jgshg_balance_decay;
+pub(crate) mod jgshg_landscape;
+pub(crate) mod jgshg_lazy;
+pub(crate) mod jgshg_local_minima_generalize;
 pub mod jgshg_saddle_to_saddle;
-pub mod jgshg_schatten;
+pub(crate) mod jgshg_schatten;
 pub mod mc_gd_stability;
 pub mod mc_hessian_at_minimizer;
 pub mod mc_pl_inequality;
-pub mod mc_ri_convergence;
-pub mod mc_sharpness_upper_at_minimizer;
-pub mod mc_si_balance;
-pub mod mc_si_flatness;
+pub(crate) mod mc_ri_convergence;
+pub(crate) mod mc_sharpness_upper_at_minimizer;
+pub(crate) mod mc_si_balance;
+pub(crate) mod mc_si_flatness;
 pub mod mc_si_rank_one;
 pub mod mc_smin_exact;
 pub mod mc_thm1_lower_bound;
-pub mod mc_thm1_unbounded;
-pub mod mc_thm1_upper;
-pub mod mc_underdetermined;
-pub mod setup;
+pub(crate) mod mc_thm1_unbounded;
+pub(crate) mod mc_thm1_upper;
+pub(crate) mod mc_underdetermined;
+pub(crate) mod setup;
 
 /// Every registered claim, in report order (catalogue order: Marion & Chizat, then Jacot et al.).
 pub fn all() -> Vec<&'static dyn Claim> {

@@ -11,7 +11,7 @@
 
 use crate::engine::linalg::{self, mul_nn, mul_tn};
 use crate::engine::problem::Problem;
-use faer::Mat;
+use faer::{Accum, Mat};
 
 /// Identity as a row-major buffer.
 fn eye(n: usize) -> Vec<f64> {
@@ -30,7 +30,7 @@ fn below_products(problem: &Problem, theta: &[f64]) -> Vec<Vec<f64>> {
     let mut b = eye(d_in);
     for (k, layer) in model.layers().iter().enumerate() {
         let mut next = vec![0.0; layer.rows * d_in];
-        mul_nn(&mut next, model.weight(k, theta), &b, layer.rows, layer.cols, d_in, false);
+        mul_nn(&mut next, model.weight(k, theta), &b, layer.rows, layer.cols, d_in, Accum::Replace);
         out.push(std::mem::replace(&mut b, next));
     }
     out
@@ -88,7 +88,7 @@ pub fn gauss_newton(problem: &Problem, theta: &[f64]) -> Mat<f64> {
     let j = jacobian(problem, theta);
     let hj = hess_apply_columns(problem, &j);
     let mut gn = linalg::matmul_owned(j.transpose(), hj.as_ref());
-    symmetrize(&mut gn);
+    linalg::symmetrize(&mut gn);
     for i in 0..gn.nrows() {
         gn[(i, i)] += problem.l2;
     }
@@ -99,7 +99,7 @@ pub fn gauss_newton(problem: &Problem, theta: &[f64]) -> Mat<f64> {
 pub fn jacobian_gram(problem: &Problem, theta: &[f64]) -> Mat<f64> {
     let j = jacobian(problem, theta);
     let mut k = linalg::matmul_owned(j.as_ref(), j.transpose());
-    symmetrize(&mut k);
+    linalg::symmetrize(&mut k);
     k
 }
 
@@ -121,7 +121,7 @@ pub fn dense_hessian(problem: &Problem, theta: &[f64]) -> Mat<f64> {
         };
         let (rk, ck) = (layers[k].rows, layers[k].cols);
         let mut cot = vec![0.0; d_out * ck];
-        crate::engine::linalg::mul_nt(&mut cot, &g, &below[k], d_out, d_in, ck, false);
+        crate::engine::linalg::mul_nt(&mut cot, &g, &below[k], d_out, d_in, ck, Accum::Replace);
         // M = W_{j−1}⋯W_{k+1} (cols_j × rows_k), starting from I for j = k+1.
         let mut m = eye(rk);
         let mut m_rows = rk;
@@ -129,7 +129,7 @@ pub fn dense_hessian(problem: &Problem, theta: &[f64]) -> Mat<f64> {
             if j > k + 1 {
                 let w = model.weight(j - 1, theta);
                 let mut next = vec![0.0; layers[j - 1].rows * rk];
-                mul_nn(&mut next, w, &m, layers[j - 1].rows, m_rows, rk, false);
+                mul_nn(&mut next, w, &m, layers[j - 1].rows, m_rows, rk, Accum::Replace);
                 m = next;
                 m_rows = layers[j - 1].rows;
             }
@@ -140,7 +140,7 @@ pub fn dense_hessian(problem: &Problem, theta: &[f64]) -> Mat<f64> {
             debug_assert_eq!(m_rows, cj);
             // N = a_jᵀ c_k (rows_j × cols_k).
             let mut n = vec![0.0; rj * ck];
-            mul_tn(&mut n, pt.suffix(j), &cot, rj, d_out, ck, false);
+            mul_tn(&mut n, pt.suffix(j), &cot, rj, d_out, ck, Accum::Replace);
             for a in 0..rk {
                 for b in 0..ck {
                     let row = range_k.start + a * ck + b;
@@ -182,16 +182,6 @@ pub fn operator_matrix(n: usize, mut op: impl FnMut(&[f64], &mut [f64])) -> Mat<
         }
     }
     m
-}
-
-fn symmetrize(m: &mut Mat<f64>) {
-    for i in 0..m.nrows() {
-        for j in 0..i {
-            let s = 0.5 * (m[(i, j)] + m[(j, i)]);
-            m[(i, j)] = s;
-            m[(j, i)] = s;
-        }
-    }
 }
 
 /// The exact low-dimensional form of a univariate network's Hessian, as an operator.
@@ -401,7 +391,7 @@ impl<'p> ReducedOperator<'p> {
     /// The dense m × m matrix R (m products with unit vectors), exactly symmetrised.
     pub fn to_dense(&mut self) -> Mat<f64> {
         let mut r = operator_matrix(self.dim, |v, out| self.apply(v, out));
-        symmetrize(&mut r);
+        linalg::symmetrize(&mut r);
         r
     }
 

@@ -13,16 +13,17 @@ use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 /// on the development machine, see `dlncheck bench`).
 pub const FAER_MIN_FLOPS: usize = 32 * 32 * 32;
 
-/// `out (m×n) ← out·[accumulate] + a (m×k) · b (k×n)`, all row-major.
+/// `out (m×n) ← a (m×k) · b (k×n)` (`Accum::Replace`) or `out += a·b` (`Accum::Add`), all
+/// row-major.
 #[inline(always)]
-pub fn mul_nn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
+pub fn mul_nn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: Accum) {
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), m * k);
     debug_assert_eq!(b.len(), k * n);
     if m * k * n >= FAER_MIN_FLOPS {
         matmul(
             MatMut::from_row_major_slice_mut(out, m, n),
-            accum(acc),
+            acc,
             MatRef::from_row_major_slice(a, m, k),
             MatRef::from_row_major_slice(b, k, n),
             1.0,
@@ -32,7 +33,7 @@ pub fn mul_nn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
     }
     for (out_row, a_row) in out.chunks_exact_mut(n).zip(a.chunks_exact(k)) {
         let mut terms = a_row.iter().zip(b.chunks_exact(n));
-        if !acc {
+        if acc == Accum::Replace {
             // The first term assigns (no separate zero fill).
             match terms.next() {
                 Some((&a0, b0)) => out_row.iter_mut().zip(b0).for_each(|(o, &x)| *o = a0 * x),
@@ -45,16 +46,17 @@ pub fn mul_nn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
     }
 }
 
-/// `out (m×n) ← out·[accumulate] + a (m×k) · bᵀ` where `b` is n×k, all row-major.
+/// `out (m×n) ← a (m×k) · bᵀ` (`Accum::Replace`) or `out += a·bᵀ` (`Accum::Add`), `b` n×k, all
+/// row-major.
 #[inline(always)]
-pub fn mul_nt(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
+pub fn mul_nt(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: Accum) {
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), m * k);
     debug_assert_eq!(b.len(), n * k);
     if m * k * n >= FAER_MIN_FLOPS {
         matmul(
             MatMut::from_row_major_slice_mut(out, m, n),
-            accum(acc),
+            acc,
             MatRef::from_row_major_slice(a, m, k),
             MatRef::from_row_major_slice(b, n, k).transpose(),
             1.0,
@@ -65,22 +67,23 @@ pub fn mul_nt(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
     for (out_row, a_row) in out.chunks_exact_mut(n).zip(a.chunks_exact(k)) {
         for (o, b_row) in out_row.iter_mut().zip(b.chunks_exact(k)) {
             let d = dot(a_row, b_row);
-            *o = if acc { *o + d } else { d };
+            *o = if acc == Accum::Add { *o + d } else { d };
         }
     }
 }
 
-/// `out (m×n) ← out·[accumulate] + aᵀ · b` where `a` is k×m and `b` is k×n, all row-major.
+/// `out (m×n) ← aᵀ · b` (`Accum::Replace`) or `out += aᵀ·b` (`Accum::Add`), `a` k×m, `b` k×n,
+/// all row-major.
 /// With k = 1 this is the outer product that forms a layer's gradient.
 #[inline(always)]
-pub fn mul_tn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: bool) {
+pub fn mul_tn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usize, acc: Accum) {
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), k * m);
     debug_assert_eq!(b.len(), k * n);
     if m * k * n >= FAER_MIN_FLOPS {
         matmul(
             MatMut::from_row_major_slice_mut(out, m, n),
-            accum(acc),
+            acc,
             MatRef::from_row_major_slice(a, k, m).transpose(),
             MatRef::from_row_major_slice(b, k, n),
             1.0,
@@ -88,7 +91,7 @@ pub fn mul_tn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
         );
         return;
     }
-    if k == 1 && !acc {
+    if k == 1 && acc == Accum::Replace {
         // Outer product a bᵀ, written once.
         for (out_row, &a_i) in out.chunks_exact_mut(n).zip(a) {
             for (o, &b_j) in out_row.iter_mut().zip(b) {
@@ -97,7 +100,7 @@ pub fn mul_tn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
         }
         return;
     }
-    if !acc {
+    if acc == Accum::Replace {
         out.fill(0.0);
     }
     for (a_row, b_row) in a.chunks_exact(m).zip(b.chunks_exact(n)) {
@@ -107,8 +110,16 @@ pub fn mul_tn(out: &mut [f64], a: &[f64], b: &[f64], m: usize, k: usize, n: usiz
     }
 }
 
-fn accum(acc: bool) -> Accum {
-    if acc { Accum::Add } else { Accum::Replace }
+/// M ← (M + Mᵀ)/2 for a square M (removes the rounding asymmetry of a computed Hessian or
+/// Gram matrix before a symmetric eigensolver reads one triangle). Cost O(n²).
+pub fn symmetrize(m: &mut Mat<f64>) {
+    for i in 0..m.nrows() {
+        for j in 0..i {
+            let s = 0.5 * (m[(i, j)] + m[(j, i)]);
+            m[(i, j)] = s;
+            m[(j, i)] = s;
+        }
+    }
 }
 
 /// `y ← y + alpha·x`.
@@ -231,15 +242,15 @@ mod tests {
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 5 % 13) as f64) - 6.0).collect();
             let want = naive(&a, &b, m, k, n);
             let mut out = vec![1.0; m * n];
-            mul_nn(&mut out, &a, &b, m, k, n, false);
+            mul_nn(&mut out, &a, &b, m, k, n, Accum::Replace);
             assert_eq!(out, want);
             let bt = transpose(&b, k, n);
-            mul_nt(&mut out, &a, &bt, m, k, n, false);
+            mul_nt(&mut out, &a, &bt, m, k, n, Accum::Replace);
             assert_eq!(out, want);
             let at = transpose(&a, m, k);
-            mul_tn(&mut out, &at, &b, m, k, n, false);
+            mul_tn(&mut out, &at, &b, m, k, n, Accum::Replace);
             assert_eq!(out, want);
-            mul_tn(&mut out, &at, &b, m, k, n, true);
+            mul_tn(&mut out, &at, &b, m, k, n, Accum::Add);
             let twice: Vec<f64> = want.iter().map(|x| 2.0 * x).collect();
             assert_eq!(out, twice);
         }

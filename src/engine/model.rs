@@ -6,7 +6,7 @@
 //! (its matrix is stored here). θ holds the trained layers in order, W_1 first, each row-major.
 
 use crate::engine::linalg;
-use faer::Mat;
+use faer::{Accum, Mat};
 
 /// Where a layer's entries come from.
 #[derive(Clone, Debug, PartialEq)]
@@ -210,7 +210,7 @@ impl Dln {
         let mut rows = d_in;
         for (k, layer) in self.layers.iter().enumerate() {
             let mut next = vec![0.0; layer.rows * d_in];
-            linalg::mul_nn(&mut next, self.weight(k, theta), &b, layer.rows, rows, d_in, false);
+            linalg::mul_nn(&mut next, self.weight(k, theta), &b, layer.rows, rows, d_in, Accum::Replace);
             b = next;
             rows = layer.rows;
         }

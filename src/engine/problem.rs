@@ -10,6 +10,7 @@
 use crate::engine::linalg::{self, mul_nn, mul_nt, mul_tn};
 use crate::engine::model::Dln;
 use crate::engine::objective::Objective;
+use faer::Accum;
 
 /// A deep linear network trained on an objective, with optional L2 on the parameters.
 #[derive(Clone, Debug)]
@@ -157,11 +158,19 @@ impl Workspace {
             let out = &mut lo[self.suf_off[k]..];
             let a_next = &hi[..self.suf_off[k + 2] - self.suf_off[k + 1]];
             let w = model.weight(k + 1, theta);
-            mul_nn(out, a_next, w, d, layers[k + 1].rows, layers[k + 1].cols, false);
+            mul_nn(out, a_next, w, d, layers[k + 1].rows, layers[k + 1].cols, Accum::Replace);
         }
         // A = a_0 W_0.
         let a0 = &self.suf[self.suf_off[0]..self.suf_off[1]];
-        mul_nn(&mut self.end_to_end, a0, model.weight(0, theta), d, layers[0].rows, layers[0].cols, false);
+        mul_nn(
+            &mut self.end_to_end,
+            a0,
+            model.weight(0, theta),
+            d,
+            layers[0].rows,
+            layers[0].cols,
+            Accum::Replace,
+        );
         self.excess = problem.objective.excess(&self.end_to_end);
         self.data_loss = self.excess + problem.objective.infimum();
         self.loss = self.data_loss;
@@ -175,7 +184,7 @@ impl Workspace {
             let (lo, hi) = self.cot.split_at_mut(self.cot_off[k + 1]);
             let c = &lo[self.cot_off[k]..];
             let out = &mut hi[..self.cot_off[k + 2] - self.cot_off[k + 1]];
-            mul_nt(out, c, model.weight(k, theta), d, layers[k].cols, layers[k].rows, false);
+            mul_nt(out, c, model.weight(k, theta), d, layers[k].cols, layers[k].rows, Accum::Replace);
         }
     }
 }
@@ -230,7 +239,7 @@ impl Point<'_> {
             };
             let a = &ws.suf[ws.suf_off[k]..ws.suf_off[k + 1]];
             let c = &ws.cot[ws.cot_off[k]..ws.cot_off[k + 1]];
-            mul_tn(&mut out[range], a, c, layer.rows, d, layer.cols, false);
+            mul_tn(&mut out[range], a, c, layer.rows, d, layer.cols, Accum::Replace);
         }
         if self.problem.l2 != 0.0 {
             linalg::axpy(out, self.problem.l2, self.theta);
@@ -259,18 +268,18 @@ impl Point<'_> {
             let (lo, hi) = ws.dsuf.split_at_mut(ws.suf_off[k + 1]);
             let out = &mut lo[ws.suf_off[k]..];
             let da_next = &hi[..ws.suf_off[k + 2] - ws.suf_off[k + 1]];
-            mul_nn(out, da_next, model.weight(k + 1, theta), d, rows, cols, false);
+            mul_nn(out, da_next, model.weight(k + 1, theta), d, rows, cols, Accum::Replace);
             if let Some(range) = model.param_range(k + 1) {
                 let a_next = &ws.suf[ws.suf_off[k + 1]..ws.suf_off[k + 2]];
-                mul_nn(out, a_next, &v[range], d, rows, cols, true);
+                mul_nn(out, a_next, &v[range], d, rows, cols, Accum::Add);
             }
         }
         let (rows, cols) = (layers[0].rows, layers[0].cols);
         let da0 = &ws.dsuf[ws.suf_off[0]..ws.suf_off[1]];
-        mul_nn(&mut ws.d_end_to_end, da0, model.weight(0, theta), d, rows, cols, false);
+        mul_nn(&mut ws.d_end_to_end, da0, model.weight(0, theta), d, rows, cols, Accum::Replace);
         if let Some(range) = model.param_range(0) {
             let a0 = &ws.suf[ws.suf_off[0]..ws.suf_off[1]];
-            mul_nn(&mut ws.d_end_to_end, a0, &v[range], d, rows, cols, true);
+            mul_nn(&mut ws.d_end_to_end, a0, &v[range], d, rows, cols, Accum::Add);
         }
     }
 
@@ -292,10 +301,10 @@ impl Point<'_> {
             let (lo, hi) = ws.dcot.split_at_mut(ws.cot_off[k + 1]);
             let dc = &lo[ws.cot_off[k]..];
             let next = &mut hi[..ws.cot_off[k + 2] - ws.cot_off[k + 1]];
-            mul_nt(next, dc, model.weight(k, theta), d, cols, rows, false);
+            mul_nt(next, dc, model.weight(k, theta), d, cols, rows, Accum::Replace);
             if let Some(range) = model.param_range(k) {
                 let c = &ws.cot[ws.cot_off[k]..ws.cot_off[k + 1]];
-                mul_nt(next, c, &v[range], d, cols, rows, true);
+                mul_nt(next, c, &v[range], d, cols, rows, Accum::Add);
             }
         }
         for (k, layer) in layers.iter().enumerate() {
@@ -305,10 +314,10 @@ impl Point<'_> {
             let o = &mut out[range];
             let a = &ws.suf[ws.suf_off[k]..ws.suf_off[k + 1]];
             let dc = &ws.dcot[ws.cot_off[k]..ws.cot_off[k + 1]];
-            mul_tn(o, a, dc, layer.rows, d, layer.cols, false);
+            mul_tn(o, a, dc, layer.rows, d, layer.cols, Accum::Replace);
             let da = &ws.dsuf[ws.suf_off[k]..ws.suf_off[k + 1]];
             let c = &ws.cot[ws.cot_off[k]..ws.cot_off[k + 1]];
-            mul_tn(o, da, c, layer.rows, d, layer.cols, true);
+            mul_tn(o, da, c, layer.rows, d, layer.cols, Accum::Add);
         }
         if self.problem.l2 != 0.0 {
             linalg::axpy(out, self.problem.l2, v);

@@ -67,6 +67,15 @@ pub fn unit_vector(rng: &mut Rng, d: usize) -> Vec<f64> {
     }
 }
 
+/// The SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mixer, used to derive
+/// independent seeds from (seed, index, …) tuples.
+pub fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

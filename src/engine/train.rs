@@ -111,12 +111,18 @@ pub struct GdOptions {
     pub eta: f64,
     pub max_steps: usize,
     pub stop: Stop,
-    /// Diverged when ℓ > `divergence_factor`·max(ℓ(θ_0), 1) or ℓ is not finite.
-    pub divergence_factor: f64,
+    /// Diverged when ℓ is not finite or exceeds this absolute limit; `None`:
+    /// [`divergence_limit`]`(ℓ(θ_0))`. A run continued in chunks passes the limit of its start.
+    pub divergence_limit: Option<f64>,
     /// Record every k steps (0: only the first and last points).
     pub record_every: usize,
     /// Also compute the sharpness at recorded points.
     pub record_sharpness: Option<SpectrumOptions>,
+}
+
+/// The default divergence limit of a gradient-descent run from loss ℓ_0: 10¹⁰·max(ℓ_0, 1).
+pub fn divergence_limit(initial_loss: f64) -> f64 {
+    1e10 * initial_loss.max(1.0)
 }
 
 impl GdOptions {
@@ -125,7 +131,7 @@ impl GdOptions {
             eta,
             max_steps,
             stop: Stop::default(),
-            divergence_factor: 1e10,
+            divergence_limit: None,
             record_every: 0,
             record_sharpness: None,
         }
@@ -164,7 +170,7 @@ pub fn gradient_descent(problem: &Problem, theta0: &[f64], opts: &GdOptions) -> 
         let (gn, loss, excess) =
             pulp::Arch::new().dispatch(Evaluation { problem, ws: &mut ws, theta: &theta, grad: &mut grad });
         if step == 0 {
-            limit = opts.divergence_factor * loss.max(1.0);
+            limit = opts.divergence_limit.unwrap_or_else(|| divergence_limit(loss));
         }
         let diverged = !(loss.is_finite() && gn.is_finite()) || loss > limit;
         let converged = !diverged && opts.stop.met(excess, gn);

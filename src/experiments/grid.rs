@@ -317,14 +317,6 @@ pub struct RunConfig {
     pub seed: u64,
 }
 
-/// SplitMix64's finaliser.
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// A seed derived from a tag and integers: FNV-1a of the tag, then SplitMix64 over the parts.
 /// Stable across versions and platforms (it is part of the CSVs' reproducibility).
 pub fn derive_seed(tag: &str, parts: &[u64]) -> u64 {
@@ -334,7 +326,7 @@ pub fn derive_seed(tag: &str, parts: &[u64]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     for &p in parts {
-        h = splitmix(h ^ p);
+        h = crate::engine::rng::splitmix64(h ^ p);
     }
     h
 }

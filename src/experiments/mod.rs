@@ -16,11 +16,11 @@
 //! data are bit-identical whatever the thread count. [`run`] runs one experiment from its
 //! [`Settings`]; the figures are drawn from its [`Results`] afterwards.
 
+pub mod aggregate;
 pub mod grid;
 pub mod run;
 pub mod saddle;
 pub mod stats;
-pub mod summary;
 
 pub use grid::{Experiment, Figure, Grid};
 
@@ -37,12 +37,12 @@ pub struct ExperimentData {
     pub facts: Vec<DataFacts>,
     pub runs: Vec<Run>,
     pub curves: Vec<Curve>,
-    pub timing: Timing,
+    pub timing: ExperimentTiming,
 }
 
 /// Where the time went (not part of the data files: it varies run to run).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Timing {
+pub struct ExperimentTiming {
     /// Wall-clock seconds of the whole experiment.
     pub wall: f64,
     /// Summed over runs (CPU seconds across threads): gradient-descent steps (for the
@@ -112,7 +112,7 @@ impl Results {
             Results::Staircase(_) | Results::Escape(_) => 0,
         }
     }
-    pub fn timing(&self) -> Timing {
+    pub fn timing(&self) -> ExperimentTiming {
         match self {
             Results::Descent(d) => d.timing,
             Results::Staircase(d) => d.timing,
@@ -147,7 +147,7 @@ pub fn run_experiment(grid: &Grid, progress: &(dyn Fn(u64) + Sync)) -> Experimen
         })
         .collect();
     let curves = run::curves(grid, &setup);
-    let mut timing = Timing::default();
+    let mut timing = ExperimentTiming::default();
     let mut runs = Vec::with_capacity(results.len());
     for (r, t) in results {
         timing.gd += t.gd;

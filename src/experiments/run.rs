@@ -288,23 +288,11 @@ pub fn initial_theta(problem: &Problem, arch: Arch, scale: f64, seed: u64) -> Ve
     }
 }
 
-/// The divergence limit of one continuous GD run (10¹⁰·max(ℓ(θ_0), 1), as
-/// [`train::gradient_descent`] sets it), kept when a run is continued in chunks.
-struct DivergenceLimit(f64);
-
-impl DivergenceLimit {
-    const FACTOR: f64 = 1e10;
-
-    fn new(initial_loss: f64) -> Self {
-        DivergenceLimit(Self::FACTOR * initial_loss.max(1.0))
-    }
-
-    /// GD from θ with the limit of the whole run (the chunk's own reference is ℓ(θ)).
-    fn run(&self, problem: &Problem, theta: &[f64], mut opts: GdOptions) -> train::TrainResult {
-        let start = problem.loss(theta).max(1.0);
-        opts.divergence_factor = self.0 / start;
-        train::gradient_descent(problem, theta, &opts)
-    }
+/// GD from θ with the divergence limit of the whole run (`limit`, from its first point), so
+/// that a run continued in chunks diverges where one continuous run would.
+fn gd_chunk(problem: &Problem, theta: &[f64], mut opts: GdOptions, limit: f64) -> train::TrainResult {
+    opts.divergence_limit = Some(limit);
+    train::gradient_descent(problem, theta, &opts)
 }
 
 /// Seeds of the authors' estimator at the first and last point of a run.
@@ -333,7 +321,7 @@ pub fn run_one(grid: &Grid, setup: &Setup, cfg: &RunConfig) -> (Run, RunTiming) 
     // Gradient descent, in chunks that end at each early-stopping check (GD is memoryless, so
     // the chunks reproduce one continuous run bit for bit).
     let thresholds: &[f64] = if grid.early_stop { &[CONVERGED_EXCESS, 1e-18, 1e-22, 1e-26] } else { &[] };
-    let limit = DivergenceLimit::new(init.train_loss);
+    let limit = train::divergence_limit(init.train_loss);
     let mut theta = theta0;
     let mut done = 0usize;
     let mut next = 0usize;
@@ -341,7 +329,7 @@ pub fn run_one(grid: &Grid, setup: &Setup, cfg: &RunConfig) -> (Run, RunTiming) 
         let mut opts = GdOptions::new(cfg.eta, cfg.steps - done);
         opts.stop = Stop { excess_loss: thresholds.get(next).copied(), grad_norm: None };
         let clock = Instant::now();
-        let res = limit.run(problem, &theta, opts);
+        let res = gd_chunk(problem, &theta, opts, limit);
         timing.gd += clock.elapsed().as_secs_f64();
         done += res.steps;
         theta = res.theta;
@@ -404,7 +392,7 @@ pub fn curves(grid: &Grid, setup: &Setup) -> Vec<Curve> {
         .map(|(i, &eta)| {
             let seed = derive_seed(grid.experiment.tag(), &[u64::MAX - 1, i as u64]);
             let mut theta = initial_theta(problem, grid.arch, c.scale, seed);
-            let limit = DivergenceLimit::new(problem.loss(&theta));
+            let limit = train::divergence_limit(problem.loss(&theta));
             let mut points = Vec::with_capacity(c.steps + 1);
             let mut diverged = false;
             let mut step = 0;
@@ -412,7 +400,7 @@ pub fn curves(grid: &Grid, setup: &Setup) -> Vec<Curve> {
                 let chunk = every.min(c.steps - step);
                 let mut opts = GdOptions::new(eta, chunk);
                 opts.record_every = 1;
-                let res = limit.run(problem, &theta, opts);
+                let res = gd_chunk(problem, &theta, opts, limit);
                 let sharp = extremes(problem, &theta).max;
                 let power = authors_estimate(
                     problem,

@@ -1,21 +1,24 @@
 //! The saddle-to-saddle experiments of Jacot et al. (2021) (docs/notation.md,
 //! jgshg.saddle_to_saddle), as data: gradient flows on the denoising instance of
-//! [`lowrank::staircase_figure`] (Y 5 × 5 of rank 3 with σ = (4, 2, 1), hidden width 6) from
-//! θ_0 = εZ. No I/O: [`crate::figures`] plots them and writes the files.
+//! [`lowrank::staircase_figure`] from θ_0 = εZ, with the instance (Y 5 × 5 of rank 3 with
+//! σ = (4, 2, 1), hidden width 6), depths, ε ranges and tolerances of the property's spec
+//! ([`SaddleSpec`], which the caller reads); the analysis is [`lowrank::saddle`]'s. No I/O:
+//! [`crate::figures`] plots them and writes the files.
 //!
 //! | experiment | runs | figure |
 //! |---|---|---|
 //! | [`Experiment::Staircase`](crate::experiments::Experiment::Staircase) | per depth L ∈ {2, 3, 4}: a small ε (the largest of Figure 8's range) and ε = 0.5 | 7: loss and numerical rank vs time |
-//! | [`Experiment::EscapeTime`](crate::experiments::Experiment::EscapeTime) | per depth and instance: 8 scales ε over [`lowrank::escape_eps_range`] | 8: escape times vs ε with fits |
+//! | [`Experiment::EscapeTime`](crate::experiments::Experiment::EscapeTime) | per depth and instance: 8 scales ε over the spec's range ([`analysis::EpsRange::grid`]) | 8: escape times vs ε with fits |
 //!
 //! Instances are seeded by repetition ([`instance_seed`]), the same for both figures: Figure 7's
 //! small-initialisation runs are Figure 8's largest-ε runs of instance 0. Runs go in parallel
 //! (rayon) and are collected in order, so the data are bit-identical whatever the thread count.
 
-use crate::experiments::Timing;
+use crate::experiments::ExperimentTiming;
+use crate::experiments::aggregate::Check;
 use crate::experiments::grid::derive_seed;
-use crate::experiments::stats::CommonSlopeFit;
-use crate::experiments::summary::Check;
+use crate::experiments::stats::{self, CommonSlopeFit};
+use crate::lowrank::saddle::{self as analysis, PlateauRule, SaddlePlateau, SaddleSpec};
 use crate::lowrank::{self, EscapeSeries, LowRankError, StaircaseFigure, TrajectoryData};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -30,7 +33,7 @@ pub fn instance_seed(rep: usize) -> u64 {
 }
 
 /// The fixed problem behind both figures and how its flows are sampled
-/// ([`lowrank::figure_options`]).
+/// ([`analysis::FlowSettings::staircase_options`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InstanceFacts {
     /// d_in = d_out and the hidden width.
@@ -40,7 +43,7 @@ pub struct InstanceFacts {
     pub sigma: Vec<f64>,
     /// ½Σ_{i>k}σ_i², k = 0..r: the loss at the saddle where the k largest modes are learned.
     pub plateau_levels: Vec<f64>,
-    /// A singular value of A counts towards the numerical rank when above this (0.1·σ_r).
+    /// A singular value of A counts towards the numerical rank when above this (rank_cutoff·σ_r).
     pub rank_threshold: f64,
     /// A run stops at twice the time its loss first reaches this (10⁻³·½σ_r²), or at t_max.
     pub stop_loss: f64,
@@ -53,12 +56,12 @@ pub struct InstanceFacts {
 }
 
 impl InstanceFacts {
-    pub fn figure() -> Self {
-        let sigma = lowrank::FIGURE_SIGMA.to_vec();
-        let o = lowrank::figure_options(&sigma);
+    pub fn figure(spec: &SaddleSpec) -> Self {
+        let sigma = spec.sigma.clone();
+        let o = spec.flow.staircase_options(&sigma);
         InstanceFacts {
-            dim: lowrank::FIGURE_DIM,
-            width: lowrank::FIGURE_WIDTH,
+            dim: spec.dim,
+            width: spec.width,
             plateau_levels: lowrank::plateau_levels(&sigma),
             sigma,
             rank_threshold: o.rank_threshold,
@@ -67,34 +70,6 @@ impl InstanceFacts {
             t_first: o.t_first,
             growth: o.growth,
             gf_tol: o.tol,
-        }
-    }
-}
-
-/// How plateaus are found ([`lowrank::detect_plateaus`], with jgshg.saddle_to_saddle's
-/// tolerances): maximal stretches of snapshots whose losses stay within a factor 1 + `band`,
-/// lasting at least `min_duration` and ending after `min_ratio`·their start, with losses above
-/// `floor` (1 % of the last level ½σ_r²). Each is matched to the nearest level ½Σ_{i>k}σ_i²
-/// (relative error); consecutive pieces matched to the same k are one plateau.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct PlateauRule {
-    pub band: f64,
-    pub min_duration: f64,
-    pub min_ratio: f64,
-    pub floor: f64,
-    /// Largest relative error of a plateau's level against ½Σ_{i>k}σ_i² that the check accepts.
-    pub level_tol: f64,
-}
-
-impl PlateauRule {
-    pub fn for_sigma(sigma: &[f64]) -> Self {
-        let smin = sigma[sigma.len() - 1];
-        PlateauRule {
-            band: 0.02,
-            min_duration: 0.5,
-            min_ratio: 1.05,
-            floor: 1e-2 * 0.5 * smin * smin,
-            level_tol: 0.02,
         }
     }
 }
@@ -112,19 +87,22 @@ pub struct StaircaseSettings {
     /// The large scale (≳ 1/√w): no saddles visited.
     pub eps_large: f64,
     pub plateaus: PlateauRule,
+    /// The spec's values these settings come from (not written: the fields above say them).
+    #[serde(skip)]
+    pub spec: SaddleSpec,
 }
 
 impl StaircaseSettings {
-    pub fn paper() -> Self {
-        let instance = InstanceFacts::figure();
-        let depths = vec![2, 3, 4];
+    /// The spec's depths, its largest ε per depth and its large-initialisation scale.
+    pub fn paper(spec: &SaddleSpec) -> Self {
         StaircaseSettings {
+            instance: InstanceFacts::figure(spec),
             seed: instance_seed(0),
-            eps_small: depths.iter().map(|&l| lowrank::escape_eps_range(l).0).collect(),
-            depths,
-            eps_large: 0.5,
-            plateaus: PlateauRule::for_sigma(&instance.sigma),
-            instance,
+            eps_small: spec.depths.iter().map(|&l| spec.eps.bounds(l).0).collect(),
+            depths: spec.depths.clone(),
+            eps_large: spec.large_eps,
+            plateaus: spec.plateau_rule(),
+            spec: spec.clone(),
         }
     }
 
@@ -139,7 +117,7 @@ impl StaircaseSettings {
 pub struct EscapeSettings {
     pub instance: InstanceFacts,
     pub depths: Vec<usize>,
-    /// Scales per depth and instance, geometric over [`lowrank::escape_eps_range`].
+    /// Scales per depth and instance, geometric over the spec's range ([`analysis::EpsRange::grid`]).
     pub n_eps: usize,
     /// Instances (repetitions), seeded by [`instance_seed`].
     pub reps: usize,
@@ -149,19 +127,23 @@ pub struct EscapeSettings {
     /// Largest relative deviation of a fitted slope from the theory's that the checks accept
     /// (jgshg.saddle_to_saddle's slope_tol).
     pub slope_tol: f64,
+    /// The spec's values these settings come from (not written: the fields above say them).
+    #[serde(skip)]
+    pub spec: SaddleSpec,
 }
 
 impl EscapeSettings {
-    /// 8 scales per depth, 3 instances.
-    pub fn paper() -> Self {
+    /// The spec's depths, 8 scales per depth, 3 instances.
+    pub fn paper(spec: &SaddleSpec) -> Self {
         EscapeSettings {
-            instance: InstanceFacts::figure(),
-            depths: vec![2, 3, 4],
+            instance: InstanceFacts::figure(spec),
+            depths: spec.depths.clone(),
             n_eps: 8,
             reps: 3,
             seeds: (0..3).map(instance_seed).collect(),
             confidence: 0.95,
-            slope_tol: 0.1,
+            slope_tol: spec.slope_tol,
+            spec: spec.clone(),
         }
     }
 
@@ -194,7 +176,7 @@ impl EscapeSettings {
 pub struct StaircaseData {
     pub settings: StaircaseSettings,
     pub figures: Vec<StaircaseFigure>,
-    pub timing: Timing,
+    pub timing: ExperimentTiming,
 }
 
 /// The escape times of one (depth, instance).
@@ -210,7 +192,7 @@ pub struct EscapeRun {
 pub struct EscapeData {
     pub settings: EscapeSettings,
     pub runs: Vec<EscapeRun>,
-    pub timing: Timing,
+    pub timing: ExperimentTiming,
 }
 
 /// Runs Figure 7's flows, one depth per task. `progress` gets the number of finished flows.
@@ -225,12 +207,13 @@ pub fn run_staircase(
         .zip(&settings.eps_small)
         .map(|(&depth, &eps)| {
             let clock = Instant::now();
-            let fig = lowrank::staircase_figure(depth, eps, settings.eps_large, settings.seed)?;
+            let fig =
+                lowrank::staircase_figure(&settings.spec, depth, eps, settings.eps_large, settings.seed)?;
             progress(2);
             Ok((fig, clock.elapsed().as_secs_f64()))
         })
         .collect();
-    let mut timing = Timing::default();
+    let mut timing = ExperimentTiming::default();
     let mut figures = Vec::new();
     for r in results {
         let (fig, cpu) = r?;
@@ -254,12 +237,13 @@ pub fn run_escape(
         .map(|&(depth, rep)| {
             let clock = Instant::now();
             let seed = instance_seed(rep);
-            let series = lowrank::escape_time_figure(&[depth], settings.n_eps, seed)?.remove(0);
+            let series =
+                lowrank::escape_time_figure(&settings.spec, &[depth], settings.n_eps, seed)?.remove(0);
             progress(settings.n_eps as u64);
             Ok((EscapeRun { rep, seed, series }, clock.elapsed().as_secs_f64()))
         })
         .collect();
-    let mut timing = Timing::default();
+    let mut timing = ExperimentTiming::default();
     let mut runs = Vec::new();
     for r in results {
         let (run, cpu) = r?;
@@ -283,7 +267,8 @@ pub struct RankStep {
     pub to: usize,
 }
 
-/// A loss plateau matched to the saddle where the k largest modes are learned.
+/// A loss plateau matched to the saddle of a learned set of k modes (the k largest when the
+/// modes are learned in order).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct PlateauFact {
     pub start: f64,
@@ -297,6 +282,9 @@ pub struct PlateauFact {
     pub rel_error: f64,
     /// The numerical rank at the plateau's midpoint.
     pub rank: usize,
+    /// Whether the learned set is the k largest modes (not written: `expected` says it).
+    #[serde(skip)]
+    pub largest_learned: bool,
 }
 
 /// What one flow of Figure 7 shows.
@@ -326,55 +314,27 @@ pub fn rank_steps(traj: &TrajectoryData) -> Vec<RankStep> {
         .collect()
 }
 
-/// The plateaus of a trajectory ([`PlateauRule`]), each matched to the nearest positive level
-/// `levels[k]` = ½Σ_{i>k}σ_i².
-pub fn plateaus(traj: &TrajectoryData, levels: &[f64], rule: &PlateauRule) -> Vec<PlateauFact> {
-    let found = lowrank::detect_plateaus(
-        &traj.times,
-        &traj.loss,
-        rule.band,
-        rule.min_duration,
-        rule.min_ratio,
-        rule.floor,
-    );
-    let mut out: Vec<(PlateauFact, f64)> = Vec::new();
-    for p in found {
-        let (k, err) = levels
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| **l > 0.0)
-            .map(|(k, l)| (k, (p.level - l).abs() / l))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .expect("a positive level");
-        let piece = PlateauFact {
+impl PlateauFact {
+    fn new(p: &SaddlePlateau) -> Self {
+        PlateauFact {
             start: p.start,
             end: p.end,
             level: p.level,
-            k,
-            expected: levels[k],
-            rel_error: err,
-            rank: 0,
-        };
-        match out.last_mut() {
-            // A slowly drifting plateau leaves the band and re-enters it: one saddle.
-            Some((m, longest)) if m.k == k => {
-                if p.end - p.start > *longest {
-                    m.level = p.level;
-                    *longest = p.end - p.start;
-                }
-                m.end = p.end;
-                m.rel_error = m.rel_error.max(err);
-            }
-            _ => out.push((piece, p.end - p.start)),
+            k: p.modes_learned(),
+            expected: p.expected,
+            rel_error: p.rel_error,
+            rank: p.rank,
+            largest_learned: p.largest_learned(),
         }
     }
-    out.into_iter()
-        .map(|(mut p, _)| {
-            let mid = 0.5 * (p.start + p.end);
-            let j = traj.times.partition_point(|&t| t < mid).min(traj.times.len() - 1);
-            p.rank = traj.rank[j];
-            p
-        })
+}
+
+/// The plateaus of a trajectory under `rule`, each matched to the saddle of the learned set S
+/// whose level ½Σ_{i∉S}σ_i² is nearest ([`analysis::saddle_plateaus`]).
+pub fn plateaus(traj: &TrajectoryData, sigma: &[f64], rule: &PlateauRule) -> Vec<PlateauFact> {
+    analysis::saddle_plateaus(&traj.times, &traj.loss, &traj.rank, sigma, rule)
+        .iter()
+        .map(PlateauFact::new)
         .collect()
 }
 
@@ -399,7 +359,7 @@ pub fn trajectory_facts(
         final_rank: traj.rank[n - 1],
         converged: traj.loss.iter().any(|&l| l <= instance.stop_loss),
         rank_steps: rank_steps(traj),
-        plateaus: plateaus(traj, &instance.plateau_levels, rule),
+        plateaus: plateaus(traj, &instance.sigma, rule),
     }
 }
 
@@ -417,10 +377,6 @@ pub fn staircase_facts(data: &StaircaseData) -> Vec<TrajectoryFacts> {
         .collect()
 }
 
-fn max_of(v: impl Iterator<Item = f64>) -> Option<f64> {
-    v.fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
-}
-
 /// The checks of Figure 7.
 pub fn staircase_checks(facts: &[TrajectoryFacts], settings: &StaircaseSettings) -> Vec<Check> {
     let r = settings.instance.sigma.len();
@@ -432,11 +388,14 @@ pub fn staircase_checks(facts: &[TrajectoryFacts], settings: &StaircaseSettings)
     };
     let plateaus_ok = |f: &TrajectoryFacts| {
         f.plateaus.len() == r
-            && f.plateaus.iter().enumerate().all(|(k, p)| p.k == k && p.rank == k && p.rel_error <= tol)
+            && f.plateaus
+                .iter()
+                .enumerate()
+                .all(|(k, p)| p.k == k && p.largest_learned && p.rank == k && p.rel_error <= tol)
     };
     let count =
         |v: &[&TrajectoryFacts], ok: &dyn Fn(&TrajectoryFacts) -> bool| v.iter().filter(|f| !ok(f)).count();
-    let worst_level = max_of(small.iter().flat_map(|f| f.plateaus.iter().map(|p| p.rel_error)));
+    let worst_level = stats::max_of(small.iter().flat_map(|f| f.plateaus.iter().map(|p| p.rel_error)));
     let rank_violations = count(&small, &staircase_ok);
     let plateau_violations = count(&small, &plateaus_ok);
     let large_violations = count(&large, &|f| f.plateaus.is_empty());
@@ -594,13 +553,7 @@ pub fn escape_checks(data: &EscapeData, fits: &[Option<EscapeFit>]) -> Vec<Check
     let r = s.instance.sigma.len();
     let rows: Vec<&Vec<Option<f64>>> = data.runs.iter().flat_map(|run| &run.series.escape_times).collect();
     let missing = rows.iter().filter(|row| row.iter().any(|t| t.is_none())).count();
-    let out_of_order = rows
-        .iter()
-        .filter(|row| {
-            let t: Option<Vec<f64>> = row.iter().copied().collect();
-            !t.is_some_and(|t| t.windows(2).all(|w| w[0] < w[1]))
-        })
-        .count();
+    let out_of_order = rows.iter().filter(|row| !analysis::learned_largest_first(row)).count();
     let slope_check = |name: &str, statement: String, deep: bool| {
         let expected = s.depths.iter().filter(|&&d| (d >= 3) == deep).count() * r;
         let got: Vec<f64> =
@@ -612,7 +565,7 @@ pub fn escape_checks(data: &EscapeData, fits: &[Option<EscapeFit>]) -> Vec<Check
             holds: violations == 0,
             tested: expected,
             violations,
-            worst: max_of(got.into_iter()),
+            worst: stats::max_of(got),
             bound: s.slope_tol,
         }
     };
@@ -620,7 +573,10 @@ pub fn escape_checks(data: &EscapeData, fits: &[Option<EscapeFit>]) -> Vec<Check
     vec![
         Check {
             name: "all_modes_escaped".into(),
-            statement: "every flow learns every mode of Y (u_iᵀAv_i > 0.1·σ_r) before t_max".into(),
+            statement: format!(
+                "every flow learns every mode of Y (u_iᵀAv_i > {}·σ_r) before t_max",
+                s.spec.flow.rank_cutoff
+            ),
             holds: missing == 0,
             tested: rows.len(),
             violations: missing,

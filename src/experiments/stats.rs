@@ -7,6 +7,22 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+/// The largest of the values (`f64::max` semantics: a NaN is skipped unless all are NaN);
+/// `None` when there are none.
+pub fn max_of(v: impl IntoIterator<Item = f64>) -> Option<f64> {
+    v.into_iter().fold(None, fold_max)
+}
+
+/// The step of [`max_of`], for `iter.fold(None, fold_max)`.
+pub fn fold_max(m: Option<f64>, x: f64) -> Option<f64> {
+    Some(m.map_or(x, |m| m.max(x)))
+}
+
+/// The step of the smallest value, for `iter.fold(None, fold_min)`.
+pub fn fold_min(m: Option<f64>, x: f64) -> Option<f64> {
+    Some(m.map_or(x, |m| m.min(x)))
+}
+
 /// Bootstrap resamples per band.
 pub const BOOTSTRAP_RESAMPLES: usize = 1000;
 

@@ -37,6 +37,9 @@ pub struct Options {
     pub only: Vec<Figure>,
     pub out: PathBuf,
     pub reps_scale: f64,
+    /// The jgshg.saddle_to_saddle spec's values for figures 7–8 (the command line reads them from
+    /// properties/jgshg.saddle_to_saddle.yaml).
+    pub saddle: crate::lowrank::saddle::SaddleSpec,
 }
 
 impl Options {

@@ -11,10 +11,10 @@
 use super::common::{Files, INIT_BLUE, Options, UPPER_COLOR, flare};
 use super::csv;
 use super::plot::{self, Axis, Chart, ChartManifest, DrawError, Legend, Panel, Rgb, Series};
+use crate::experiments::aggregate::Check;
 use crate::experiments::saddle::{
     self, EscapeData, EscapeFit, EscapeSettings, StaircaseData, StaircaseSettings, TrajectoryFacts,
 };
-use crate::experiments::summary::Check;
 use crate::experiments::{Experiment, Figure};
 use crate::io::error::{Error, write_atomic};
 use crate::lowrank::{StaircaseFigure, TrajectoryData};
@@ -27,13 +27,13 @@ const LARGE_COLOR: Rgb = INIT_BLUE;
 const LEVEL_COLOR: Rgb = UPPER_COLOR;
 
 /// Figure 7's settings under `opts` (the same in `--quick` mode, already well under a second).
-pub fn staircase_settings(_opts: &Options) -> StaircaseSettings {
-    StaircaseSettings::paper()
+pub fn staircase_settings(opts: &Options) -> StaircaseSettings {
+    StaircaseSettings::paper(&opts.saddle)
 }
 
 /// Figure 8's settings under `opts`.
 pub fn escape_settings(opts: &Options) -> EscapeSettings {
-    let s = EscapeSettings::paper();
+    let s = EscapeSettings::paper(&opts.saddle);
     let s = if opts.quick { s.quick() } else { s };
     if opts.reps_scale == 1.0 { s } else { s.with_reps_scale(opts.reps_scale) }
 }
@@ -228,12 +228,12 @@ fn escape_panel(data: &EscapeData, depth: usize, fits: &[Option<EscapeFit>]) -> 
             in_legend: true,
         });
         if let Some(f) = fits.iter().flatten().find(|f| f.depth == depth && f.mode == k + 1) {
-            let (hi, lo) = crate::lowrank::escape_eps_range(depth);
+            let (hi, lo) = data.settings.spec.eps.bounds(depth);
             let line = vec![(hi, f.predict(hi)), (lo, f.predict(lo))];
             series.push(Series::line(&fit_label(f), colors[k], line, vec![]).without_markers());
         }
     }
-    let (e_hi, e_lo) = crate::lowrank::escape_eps_range(depth);
+    let (e_hi, e_lo) = data.settings.spec.eps.bounds(depth);
     let x = Axis::log("Initialization scale ε", e_lo / 1.5, e_hi * 1.5);
     let t_max = all.iter().map(|p| p.1).fold(0.0, f64::max);
     let t_min = all.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);

@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 pub mod margins;
+pub mod partial;
 pub mod property;
 pub mod report;
 pub mod runner;

@@ -217,13 +217,54 @@ impl Measurement {
     }
 }
 
-/// Which statement an instance is measured against.
+/// Which statement an instance is measured against, as the runner names it (a control by its
+/// spec name). Claim code sees the typed [`Case`] instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant<'a> {
     /// The claim as stated.
     Claim,
     /// A negative control (hypotheses violated, or the bound deliberately tightened), by name.
     Control(&'a str),
+}
+
+/// Which statement an instance is measured against, typed: the claim, or one of the claim's
+/// own controls `C` (a field-less enum declared with [`controls!`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Case<C> {
+    /// The claim as stated.
+    Claim,
+    /// A negative control.
+    Control(C),
+}
+
+/// A claim's negative controls: a field-less enum whose variants carry the names the specs use.
+/// Declare one with [`controls!`].
+pub trait Controls: Copy + std::fmt::Debug + PartialEq + Send + Sync + 'static {
+    /// The spec names, in declaration order.
+    const NAMES: &'static [&'static str];
+    /// The variants, in the order of [`Self::NAMES`].
+    const ALL: &'static [Self];
+    /// The control a spec names, if the claim has it.
+    fn from_name(name: &str) -> Option<Self> {
+        Self::NAMES.iter().position(|n| *n == name).map(|i| Self::ALL[i])
+    }
+}
+
+pub use crate::controls;
+
+/// Declares a claim's controls enum and its spec names:
+/// `controls! { pub enum Control { LambdaMax = "lambda_max", … } }`.
+#[macro_export]
+macro_rules! controls {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $spelling:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+        impl $crate::framework::property::Controls for $name {
+            const NAMES: &'static [&'static str] = &[$($spelling),+];
+            const ALL: &'static [Self] = &[$($name::$variant),+];
+        }
+    };
 }
 
 /// An error inside claim code that is not a violation (a numerical failure, or an input the
@@ -243,20 +284,71 @@ impl From<crate::engine::objective::DataError> for ClaimError {
     }
 }
 
-/// One executable claim.
+/// One executable claim, as the runner sees it (object-safe; controls by name). Claim modules
+/// implement [`ClaimCode`], which gives this trait with the control names parsed into the
+/// claim's own enum at this boundary.
 pub trait Claim: Sync {
     /// The id (as in `docs/claims.md` and `properties/<id>.yaml`).
     fn id(&self) -> &'static str;
     /// The grid parameters and tolerances it reads (all required in a spec's grid/tolerances).
     fn params(&self) -> &'static [Param];
-    /// The control variants it implements.
+    /// The names of the control variants it implements.
     fn controls(&self) -> &'static [&'static str];
-    /// Measures one instance. Deterministic in (point, seed, variant).
+    /// Measures one instance. Deterministic in (point, seed, variant). An unknown control is an
+    /// error.
     fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError>;
     /// The instance file of this (point, seed, variant), for claims on univariate regression
+    /// networks (used by `dlncheck reproduce`); `None` for other claims or an unknown control.
+    fn instance(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Option<Instance>;
+}
+
+/// What a claim module implements: the claim with its controls as a typed enum.
+pub trait ClaimCode: Sync {
+    /// The claim's negative controls.
+    type Control: Controls;
+    /// The id (as in `docs/claims.md` and `properties/<id>.yaml`).
+    fn id(&self) -> &'static str;
+    /// The grid parameters and tolerances it reads (all required in a spec's grid/tolerances).
+    fn params(&self) -> &'static [Param];
+    /// Measures one instance. Deterministic in (point, seed, case).
+    fn measure(
+        &self,
+        point: &GridPoint,
+        seed: u64,
+        case: Case<Self::Control>,
+    ) -> Result<Measurement, ClaimError>;
+    /// The instance file of this (point, seed, case), for claims on univariate regression
     /// networks (used by `dlncheck reproduce`); `None` for other claims.
-    fn instance(&self, _point: &GridPoint, _seed: u64, _variant: Variant<'_>) -> Option<Instance> {
+    fn instance(&self, _point: &GridPoint, _seed: u64, _case: Case<Self::Control>) -> Option<Instance> {
         None
+    }
+}
+
+/// The typed case of a runner's variant; the name of a control the claim does not have.
+fn case<C: Controls>(variant: Variant<'_>) -> Result<Case<C>, &str> {
+    match variant {
+        Variant::Claim => Ok(Case::Claim),
+        Variant::Control(name) => C::from_name(name).map(Case::Control).ok_or(name),
+    }
+}
+
+impl<T: ClaimCode> Claim for T {
+    fn id(&self) -> &'static str {
+        ClaimCode::id(self)
+    }
+    fn params(&self) -> &'static [Param] {
+        ClaimCode::params(self)
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        T::Control::NAMES
+    }
+    fn measure(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Result<Measurement, ClaimError> {
+        let case = case(variant)
+            .map_err(|name| ClaimError(format!("unknown control `{name}` of `{}`", ClaimCode::id(self))))?;
+        ClaimCode::measure(self, point, seed, case)
+    }
+    fn instance(&self, point: &GridPoint, seed: u64, variant: Variant<'_>) -> Option<Instance> {
+        ClaimCode::instance(self, point, seed, case(variant).ok()?)
     }
 }
 

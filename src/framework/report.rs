@@ -78,7 +78,7 @@ impl Report {
 
 /// Wall times (kept out of the report so that the report is reproducible bit for bit).
 #[derive(Clone, Debug, Serialize)]
-pub struct Timing {
+pub struct PropertyTiming {
     pub property: String,
     pub instances: usize,
     pub seconds: f64,

@@ -94,10 +94,11 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "(no message)".into())
 }
 
-/// Number of instances a property run will measure (claim and controls).
-pub fn count_instances(spec: &Spec, mode: Mode, seed: u64) -> usize {
-    spec.instances(mode, seed).len()
-        + (0..spec.controls.len()).map(|c| spec.control_instances(c, mode, seed).len()).sum::<usize>()
+/// Number of instances a property run will measure (claim and controls), counted without
+/// expanding the grids. The run seed does not change it.
+pub fn count_instances(spec: &Spec, mode: Mode, _seed: u64) -> usize {
+    spec.instance_count(mode)
+        + (0..spec.controls.len()).map(|c| spec.control_instance_count(c, mode)).sum::<usize>()
 }
 
 /// Runs the claim and its controls.
@@ -105,6 +106,29 @@ pub fn run(spec: &Spec, claim: &dyn Claim, mode: Mode, seed: u64, tick: &(dyn Fn
     let start = std::time::Instant::now();
     let instances = spec.instances(mode, seed);
     let results = measure_all(claim, &instances, Variant::Claim, tick);
+    let controls = (0..spec.controls.len())
+        .map(|c| {
+            let inst = spec.control_instances(c, mode, seed);
+            let res = measure_all(claim, &inst, Variant::Control(&spec.controls[c].variant), tick);
+            (inst, res)
+        })
+        .collect();
+    assemble(spec, instances, results, controls, start.elapsed().as_secs_f64())
+}
+
+/// The instances of one set (a control) and their results, in order.
+pub type SetResults = (Vec<InstanceSpec>, Vec<Result<Measurement, String>>);
+
+/// Summaries and verdicts of a property from its per-instance results (the claim's, then each
+/// control's, in spec order): what [`run`] does after measuring, and what a merge of sharded
+/// partial reports does with the measurements the shards recorded.
+pub fn assemble(
+    spec: &Spec,
+    instances: Vec<InstanceSpec>,
+    results: Vec<Result<Measurement, String>>,
+    controls: Vec<SetResults>,
+    seconds: f64,
+) -> PropertyRun {
     let summary = summary::summarize(spec.kind, spec.min_proportion, &instances, &results);
     let verdict = if summary.errors > 0 {
         Verdict::Error
@@ -118,10 +142,8 @@ pub fn run(spec: &Spec, claim: &dyn Claim, mode: Mode, seed: u64, tick: &(dyn Fn
     let controls = spec
         .controls
         .iter()
-        .enumerate()
-        .map(|(c, ctl)| {
-            let inst = spec.control_instances(c, mode, seed);
-            let res = measure_all(claim, &inst, Variant::Control(&ctl.variant), tick);
+        .zip(controls)
+        .map(|(ctl, (inst, res))| {
             let s = summary::summarize(spec.kind, spec.min_proportion, &inst, &res);
             let failed = match spec.kind {
                 CheckKind::Probabilistic => s.proportion.is_some() && !s.holds_overall,
@@ -142,13 +164,5 @@ pub fn run(spec: &Spec, claim: &dyn Claim, mode: Mode, seed: u64, tick: &(dyn Fn
             }
         })
         .collect();
-    PropertyRun {
-        spec: spec.clone(),
-        verdict,
-        summary,
-        controls,
-        instances,
-        results,
-        seconds: start.elapsed().as_secs_f64(),
-    }
+    PropertyRun { spec: spec.clone(), verdict, summary, controls, instances, results, seconds }
 }

@@ -347,6 +347,19 @@ impl Spec {
         self.expand(self.grid_for(mode, &ctl.grid), reps, run_seed, 1 + c as u64)
     }
 
+    /// The number of claim instances, without expanding the grid: the product of the list
+    /// lengths × repetitions (equals `instances(mode, _).len()`).
+    pub fn instance_count(&self, mode: Mode) -> usize {
+        count(&self.grid_for(mode, &BTreeMap::new()), self.repetitions_for(mode))
+    }
+
+    /// The number of instances of control `c`, without expanding its grid.
+    pub fn control_instance_count(&self, c: usize, mode: Mode) -> usize {
+        let ctl = &self.controls[c];
+        let reps = ctl.repetitions.unwrap_or_else(|| self.repetitions_for(mode));
+        count(&self.grid_for(mode, &ctl.grid), reps)
+    }
+
     fn expand(
         &self,
         grid: BTreeMap<String, Vec<Value>>,
@@ -374,20 +387,18 @@ impl Spec {
     }
 }
 
+/// Size of the cartesian product of `grid` × `reps`.
+fn count(grid: &BTreeMap<String, Vec<Value>>, reps: usize) -> usize {
+    grid.values().map(Vec::len).product::<usize>() * reps
+}
+
 /// Seed of one instance: SplitMix64 mixing of (spec seed, run seed, control stream, index).
 pub fn instance_seed(spec_seed: u64, run_seed: u64, stream: u64, index: u64) -> u64 {
     let mut x = spec_seed;
     for v in [run_seed, stream, index] {
-        x = splitmix64(x ^ splitmix64(v));
+        x = crate::engine::rng::splitmix64(x ^ crate::engine::rng::splitmix64(v));
     }
     x
-}
-
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Splits serde_yaml's "path: message at line …" into (path, message).

@@ -3,5 +3,7 @@
 
 pub mod error;
 pub mod instance;
+pub mod npz;
 pub mod recipe;
+pub mod shard;
 pub mod yaml;

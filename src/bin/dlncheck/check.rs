@@ -1,11 +1,14 @@
 //! The `check`, `reproduce` and `list` commands: thin layers over spec → runner → report.
 
+use dlncheck::framework::partial;
 use dlncheck::framework::property::Variant;
-use dlncheck::framework::report::{self, Report, Timing};
+use dlncheck::framework::report::{self, PropertyTiming, Report};
 use dlncheck::framework::runner::{self, PropertyRun, Verdict};
-use dlncheck::framework::spec::{Mode, Spec, SpecError};
+use dlncheck::framework::spec::{InstanceSpec, Mode, Spec, SpecError};
 use dlncheck::io::error::{Error, write_atomic};
+use dlncheck::io::shard::{self, Shard};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,6 +18,15 @@ pub(crate) fn spec_error(e: SpecError) -> Error {
         field: e.key,
         message: e.message,
     }
+}
+
+/// The settings of figures 7–8: the values of jgshg.saddle_to_saddle's spec in the properties
+/// directory (as `check` finds it), so that the figures and the property cannot drift apart.
+pub fn saddle_figure_spec() -> Result<dlncheck::lowrank::saddle::SaddleSpec, Error> {
+    let path = properties_dir(None).join("jgshg.saddle_to_saddle.yaml");
+    let (spec, _) = dlncheck::claims::load_spec(&path).map_err(spec_error)?;
+    dlncheck::claims::jgshg_saddle_to_saddle::figure_spec(&spec, &path.display().to_string())
+        .map_err(spec_error)
 }
 
 /// The properties directory: the option, else ./properties, else the one in the source tree.
@@ -78,6 +90,57 @@ fn progress_bar(total: usize) -> ProgressBar {
     pb
 }
 
+/// How a `check` is split and resumed (`--shard`, `--shard-count`, `--resume`, `--plan`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShardOptions {
+    pub shard: Option<shard::ShardArg>,
+    pub shard_count: Option<usize>,
+    pub resume: bool,
+    pub plan: bool,
+}
+
+/// The selected spec files, verbatim (a partial report carries them, and their hashes).
+fn spec_files(dir: &Path, specs: &[Spec]) -> Result<Vec<partial::SpecFile>, Error> {
+    specs
+        .iter()
+        .map(|s| {
+            let file = format!("{}.yaml", s.id);
+            let path = dir.join(&file);
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })?;
+            Ok(partial::SpecFile { file, text })
+        })
+        .collect()
+}
+
+/// `--plan`: work items and estimated CPU time per shard; nothing runs.
+fn print_plan(specs: &[Spec], items: &[partial::WorkItem], shard: Shard, mode: Mode) {
+    let costs: Vec<f64> = items.iter().map(|w| w.cost).collect();
+    let count = shard.count;
+    let a = shard::assign(&costs, count);
+    let loads = shard::loads(&costs, &a, count);
+    let total: f64 = costs.iter().sum::<f64>() * partial::SECONDS_PER_UNIT;
+    println!(
+        "plan: {} properties, {} work items ({} mode), estimated {:.0} CPU-seconds in all",
+        specs.len(),
+        items.len(),
+        partial::mode_name(mode),
+        total
+    );
+    println!("{:<34} {:>10} {:>14}", "property", "items", "est. CPU s");
+    for (p, spec) in specs.iter().enumerate() {
+        let (n, c) = items.iter().filter(|w| w.property == p).fold((0, 0.0), |(n, c), w| (n + 1, c + w.cost));
+        println!("{:<34} {:>10} {:>14.2}", spec.id, n, c * partial::SECONDS_PER_UNIT);
+    }
+    println!("{:>7} {:>10} {:>14}", "shard", "items", "est. CPU s");
+    for (i, (n, c)) in loads.iter().enumerate() {
+        println!("{:>7} {:>10} {:>14.1}", format!("{i}/{count}"), n, c * partial::SECONDS_PER_UNIT);
+    }
+    println!(
+        "(estimates from a per-instance cost model calibrated per property on a 2-core x86 machine; \
+         a shard's wall time is about its CPU time divided by its cores)"
+    );
+}
+
 pub fn run(
     only: &[String],
     quick: bool,
@@ -85,41 +148,121 @@ pub fn run(
     threads: Option<usize>,
     out: &Path,
     dir: Option<&Path>,
+    sharding: ShardOptions,
 ) -> Result<ExitCode, Error> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().ok();
     }
     let mode = if quick { Mode::Quick } else { Mode::Full };
+    let shard = shard::resolve(sharding.shard, sharding.shard_count)?;
     quiet_panics();
-    let specs = load_specs(&properties_dir(dir), only)?;
-    let total: usize = specs.iter().map(|(s, _)| runner::count_instances(s, mode, seed)).sum();
-    let pb = progress_bar(total);
+    let dir = properties_dir(dir);
+    let loaded = load_specs(&dir, only)?;
+    let specs: Vec<Spec> = loaded.iter().map(|(s, _)| s.clone()).collect();
+    let items = partial::work_items(&specs, mode, seed);
+    if sharding.plan {
+        print_plan(&specs, &items, shard, mode);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let whole = shard == Shard::WHOLE;
+    let mine = partial::shard_items(&items, shard);
+    let part_path = shard::part_path(out, shard);
+    let files = spec_files(&dir, &specs)?;
+    let inputs = files.iter().map(|f| (f.file.clone(), shard::sha256_hex(f.text.as_bytes()))).collect();
+    let mut part = partial::CheckPart {
+        header: partial::header(mode, seed, inputs, shard, items.len(), mine.len()),
+        properties: files,
+        items: Vec::new(),
+    };
+    let mut done: BTreeMap<
+        (usize, usize, usize),
+        Result<dlncheck::framework::property::Measurement, String>,
+    > = BTreeMap::new();
+    if sharding.resume {
+        done = resume_from(&part_path, &part, &specs, &mine)?;
+    }
+    let pb = progress_bar(mine.len());
+    pb.inc(done.len() as u64);
     let mut runs: Vec<PropertyRun> = Vec::new();
     let timing_path = out.with_extension("timing.yaml");
-    for (spec, claim) in &specs {
+    let mut last_save = std::time::Instant::now();
+    let chunk = 4 * rayon::current_num_threads().max(1);
+    for (p, (spec, claim)) in loaded.iter().enumerate() {
         pb.set_message(spec.id.clone());
-        let tick = || pb.inc(1);
-        runs.push(runner::run(spec, *claim, mode, seed, &tick));
-        let complete = runs.len() == specs.len();
-        write_atomic(out, Report::new(mode, seed, &runs, complete).to_yaml().as_bytes())?;
+        let start = std::time::Instant::now();
+        let sets = partial::sets(spec, mode, seed);
+        for (s, inst) in sets.iter().enumerate() {
+            let todo: Vec<InstanceSpec> = mine
+                .iter()
+                .filter(|w| w.property == p && w.set == s && !done.contains_key(&(p, s, w.index)))
+                .map(|w| inst[w.index].clone())
+                .collect();
+            let variant =
+                if s == 0 { Variant::Claim } else { Variant::Control(&spec.controls[s - 1].variant) };
+            for batch in todo.chunks(chunk) {
+                let tick = || pb.inc(1);
+                let res = runner::measure_all(*claim, batch, variant, &tick);
+                for (i, r) in batch.iter().zip(res) {
+                    done.insert((p, s, i.index), r);
+                }
+                if last_save.elapsed().as_secs_f64() > 5.0 {
+                    save_part(&part_path, &mut part, &specs, &mine, &done, false)?;
+                    last_save = std::time::Instant::now();
+                }
+            }
+        }
+        if whole {
+            let mut per_set = sets.into_iter().enumerate().map(|(s, inst)| {
+                let res = inst.iter().map(|i| done[&(p, s, i.index)].clone()).collect();
+                (inst, res)
+            });
+            let (inst, res) = per_set.next().expect("the claim's set");
+            runs.push(runner::assemble(spec, inst, res, per_set.collect(), start.elapsed().as_secs_f64()));
+            let complete = runs.len() == loaded.len();
+            write_atomic(out, Report::new(mode, seed, &runs, complete).to_yaml().as_bytes())?;
+        }
+        save_part(&part_path, &mut part, &specs, &mine, &done, false)?;
+        last_save = std::time::Instant::now();
     }
     pb.finish_and_clear();
-    let timings: Vec<Timing> = runs
+    if !whole {
+        save_part(&part_path, &mut part, &specs, &mine, &done, true)?;
+        println!(
+            "shard {shard}: {} of {} work items measured → {} (combine the parts with `dlncheck merge`)",
+            mine.len(),
+            items.len(),
+            part_path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The report is complete; its checkpoint is no longer needed.
+    std::fs::remove_file(&part_path).ok();
+    let timings: Vec<PropertyTiming> = runs
         .iter()
-        .map(|r| Timing { property: r.spec.id.clone(), instances: r.results.len(), seconds: r.seconds })
+        .map(|r| PropertyTiming {
+            property: r.spec.id.clone(),
+            instances: r.results.len(),
+            seconds: r.seconds,
+        })
         .collect();
     write_atomic(&timing_path, dlncheck::io::yaml::to_string(&timings).as_bytes())?;
     print!("{}", report::table(&runs));
-    let failed: Vec<&PropertyRun> = runs.iter().filter(|r| !r.ok()).collect();
     println!(
         "report: {} ({} of {} properties pass; wall times in {})",
         out.display(),
-        runs.len() - failed.len(),
+        runs.iter().filter(|r| r.ok()).count(),
         runs.len(),
         timing_path.display()
     );
+    Ok(verdict_code(&runs))
+}
+
+/// Exit code of a set of property runs: 0 all pass; 3 every failure is an error of claim code;
+/// else 1. Prints the failures.
+fn verdict_code(runs: &[PropertyRun]) -> ExitCode {
+    let failed: Vec<&PropertyRun> = runs.iter().filter(|r| !r.ok()).collect();
     if failed.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return ExitCode::SUCCESS;
     }
     for r in &failed {
         let why = match r.verdict {
@@ -130,7 +273,84 @@ pub fn run(
         eprintln!("FAILED {}: {why}", r.spec.id);
     }
     let only_errors = failed.iter().all(|r| r.verdict == Verdict::Error);
-    Ok(ExitCode::from(if only_errors { 3 } else { 1 }))
+    ExitCode::from(if only_errors { 3 } else { 1 })
+}
+
+type Done = BTreeMap<(usize, usize, usize), Result<dlncheck::framework::property::Measurement, String>>;
+
+/// Writes the partial file (atomically) with every item measured so far, in report order.
+fn save_part(
+    path: &Path,
+    part: &mut partial::CheckPart,
+    specs: &[Spec],
+    mine: &[partial::WorkItem],
+    done: &Done,
+    complete: bool,
+) -> Result<(), Error> {
+    part.items = mine
+        .iter()
+        .filter_map(|w| {
+            done.get(&(w.property, w.set, w.index)).map(|r| partial::Item::new(&specs[w.property].id, w, r))
+        })
+        .collect();
+    part.header.complete = complete || part.items.len() == part.header.items_in_shard;
+    write_atomic(path, part.to_yaml().as_bytes())
+}
+
+/// `--resume`: the items an earlier, interrupted run of the same shard recorded in `path`
+/// (none if the file does not exist). Refuses a file from another run (version, specs, seed,
+/// mode or shard differ), naming what differs.
+fn resume_from(
+    path: &Path,
+    fresh: &partial::CheckPart,
+    specs: &[Spec],
+    mine: &[partial::WorkItem],
+) -> Result<Done, Error> {
+    if !path.exists() {
+        eprintln!("resume: no {} yet; starting from the beginning", path.display());
+        return Ok(Done::new());
+    }
+    let name = path.display().to_string();
+    let old = partial::CheckPart::parse(&shard::read_part(path)?, &name)?;
+    let differs = |field: &str, message: String| Error::Input {
+        file: name.clone(),
+        field: field.into(),
+        message: format!("{message}: not the partial report of this run (delete it or drop --resume)"),
+    };
+    if let Some((what, a, b)) = fresh.header.mismatch(&old.header) {
+        return Err(differs(what, format!("this run has {a}, the file {b}")));
+    }
+    if old.header.shard != fresh.header.shard {
+        return Err(differs(
+            "shard",
+            format!("this run is shard {}, the file {}", fresh.header.shard, old.header.shard),
+        ));
+    }
+    if old.properties != fresh.properties {
+        return Err(differs("properties", "the specs differ".into()));
+    }
+    let done = partial::part_results(&old, specs, &name, mine)?;
+    eprintln!("resume: {} of {} work items already measured in {}", done.len(), mine.len(), name);
+    Ok(done)
+}
+
+/// `dlncheck merge`: the parts of a sharded `check` → the report the unsharded run writes.
+pub fn merge(parts: &[PathBuf], out: &Path) -> Result<ExitCode, Error> {
+    let mut loaded = Vec::new();
+    for f in parts {
+        let text = shard::read_part(f)?;
+        loaded.push((f.clone(), partial::CheckPart::parse(&text, &f.display().to_string())?));
+    }
+    let (mode, seed, runs) = partial::merge(&loaded)?;
+    write_atomic(out, Report::new(mode, seed, &runs, true).to_yaml().as_bytes())?;
+    println!(
+        "report: {} merged from {} parts ({} of {} properties pass)",
+        out.display(),
+        parts.len(),
+        runs.iter().filter(|r| r.ok()).count(),
+        runs.len()
+    );
+    Ok(verdict_code(&runs))
 }
 
 pub fn reproduce(

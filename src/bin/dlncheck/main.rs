@@ -40,8 +40,12 @@ enum Command {
     /// W_L 1×d; residual: all d×d) and, for residual networks, `projection` (p, d numbers).
     /// See examples/paper_mlp.yaml.
     Sharpness {
-        /// Instance file (YAML).
+        /// Instance file: YAML, or a numpy `.npz` (np.savez) with arrays x, y, W1 … WL and, for
+        /// residual networks, p.
         instance: PathBuf,
+        /// Output format (both hold the same fields).
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: OutputFormat,
         /// Eigenvalue method: exact (dense Hessian), lanczos (Hessian-vector products), or
         /// auto (exact up to --exact-max-params parameters).
         #[arg(long, value_enum, default_value = "auto")]
@@ -130,9 +134,37 @@ enum Command {
         /// the same name with `.timing.yaml`.
         #[arg(long, default_value = "report.yaml")]
         out: PathBuf,
-        /// Directory of property specs.
+        /// Directory of property specs (e.g. properties/large for cluster-size sweeps).
         #[arg(long)]
         properties: Option<PathBuf>,
+        /// Run only shard I of N (0-based, 0 ≤ I < N), a cost-balanced deterministic subset of
+        /// the instances, and write the partial report <out>.part-I-of-N.yaml for `dlncheck
+        /// merge`. `auto`: I and N from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
+        /// JOB_COMPLETION_INDEX with --shard-count (Kubernetes Indexed Jobs).
+        #[arg(long, value_parser = dlncheck::io::shard::parse_arg)]
+        shard: Option<dlncheck::io::shard::ShardArg>,
+        /// The shard count N for `--shard auto` under a Kubernetes Indexed Job (its completions).
+        #[arg(long)]
+        shard_count: Option<usize>,
+        /// Continue an interrupted run from its partial report (<out>.partial.yaml, or the
+        /// shard's part file) instead of starting over.
+        #[arg(long)]
+        resume: bool,
+        /// Print the number of work items and the estimated CPU time of each shard; run nothing.
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Combine the partial reports of a sharded `check` (`--shard I/N`) into the report the
+    /// unsharded run writes, byte for byte. Refuses parts of different runs (tool version, spec
+    /// hashes, seed, mode, shard count), a shard given twice, and missing or interrupted
+    /// shards (naming the shards to re-run). Exit codes as for `check`.
+    Merge {
+        /// The partial files (e.g. report.part-*-of-4.yaml).
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Report file (written atomically).
+        #[arg(long, default_value = "report.yaml")]
+        out: PathBuf,
     },
     /// Write one instance of a property (by default its worst one) as an instance file that
     /// `dlncheck sharpness` reads, so any reported number can be audited.
@@ -283,6 +315,13 @@ fn parse_figure(s: &str) -> Result<dlncheck::experiments::Figure, String> {
         .ok_or_else(|| format!("unknown figure `{s}` (expected fig1 … fig8)"))
 }
 
+/// Output format of `dlncheck sharpness`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    Yaml,
+    Json,
+}
+
 fn main() -> ExitCode {
     dlncheck::init_determinism();
     let cli = Cli::parse();
@@ -297,8 +336,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Sharpness { instance, method, exact_max_params, tol, seed } => {
-            let inst = dlncheck::io::instance::load(&instance)?;
+        Command::Sharpness { instance, format, method, exact_max_params, tol, seed } => {
+            let inst = dlncheck::io::npz::load_any(&instance)?;
             let problem = inst.problem()?;
             let method = match method {
                 MethodArg::Exact => Some(Method::Exact),
@@ -308,7 +347,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let opts = SpectrumOptions { method, exact_max_params, tol, seed, ..SpectrumOptions::default() };
             let audit = dlncheck::engine::audit::audit(&problem, &inst.theta, &opts)
                 .map_err(|e| Error::Numerical(e.to_string()))?;
-            print!("{}", dlncheck::io::yaml::to_string(&audit));
+            match format {
+                OutputFormat::Yaml => print!("{}", dlncheck::io::yaml::to_string(&audit)),
+                OutputFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&audit).expect("serialising plain data to JSON cannot fail")
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Instance {
@@ -354,14 +399,22 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let inst = recipe.instance(seed)?;
             let text = dlncheck::io::instance::to_yaml(&inst);
             match out {
+                Some(path) if path.extension().is_some_and(|e| e == "npz") => {
+                    let mut bytes = std::io::Cursor::new(Vec::new());
+                    dlncheck::io::npz::write(&inst, &mut bytes)
+                        .map_err(|source| Error::Write { path: path.clone(), source })?;
+                    dlncheck::io::error::write_atomic(&path, bytes.get_ref())?
+                }
                 Some(path) => dlncheck::io::error::write_atomic(&path, text.as_bytes())?,
                 None => print!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { only, quick, seed, threads, out, properties } => {
-            check::run(&only, quick, seed, threads, &out, properties.as_deref())
+        Command::Check { only, quick, seed, threads, out, properties, shard, shard_count, resume, plan } => {
+            let sharding = check::ShardOptions { shard, shard_count, resume, plan };
+            check::run(&only, quick, seed, threads, &out, properties.as_deref(), sharding)
         }
+        Command::Merge { parts, out } => check::merge(&parts, &out),
         Command::Reproduce {
             id,
             instance: _,
@@ -408,7 +461,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     message: format!("must be a positive number, got {reps_scale}"),
                 });
             }
-            let opts = dlncheck::figures::Options { quick, only, out, reps_scale };
+            let saddle = check::saddle_figure_spec()?;
+            let opts = dlncheck::figures::Options { quick, only, out, reps_scale, saddle };
             let reports = figures::run(&opts)?;
             print!("{}", dlncheck::io::yaml::to_string(&reports));
             Ok(if reports.iter().all(|r| r.checks_hold) { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -7,7 +7,7 @@
 use crate::experiments::ExperimentData;
 use crate::experiments::grid::derive_seed;
 use crate::experiments::run::Run;
-use crate::experiments::stats::{Band, LinearFit, mean_band, median};
+use crate::experiments::stats::{self, Band, LinearFit, mean_band, median};
 use serde::Serialize;
 
 /// Relative slack on η·S/2 ≤ 1 and S ≥ S_min at a converged run's last point (it is within
@@ -267,9 +267,9 @@ fn checks(data: &ExperimentData, thresholds: &[ThresholdFacts]) -> Vec<Check> {
     let conv: Vec<&Run> = data.runs.iter().filter(|r| r.converged()).collect();
     let facts = |r: &Run| &data.facts[r.config.depth_index];
     let edge: Vec<f64> = conv.iter().map(|r| r.edge_ratio()).collect();
-    let worst_edge = edge.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+    let worst_edge = edge.iter().copied().fold(None, stats::fold_max);
     let floor: Vec<f64> = conv.iter().map(|r| r.last.sharpness / facts(r).s_min).collect();
-    let worst_floor = floor.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x))));
+    let worst_floor = floor.iter().copied().fold(None, stats::fold_min);
     let above: Vec<&Run> = data.runs.iter().filter(|r| r.config.eta > facts(r).eta_threshold).collect();
     let above_conv = above.iter().filter(|r| r.converged()).count();
     let closed_form: Vec<f64> = data.facts.iter().map(|f| f.eta_threshold / f.eta_lower_bound).collect();
@@ -280,7 +280,7 @@ fn checks(data: &ExperimentData, thresholds: &[ThresholdFacts]) -> Vec<Check> {
     let lr_worst = thresholds
         .iter()
         .filter_map(|t| t.largest_eta_any_converged.map(|e| e / t.eta_threshold))
-        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+        .fold(None, stats::fold_max);
     vec![
         Check {
             name: "stable_minimizers".into(),
@@ -324,10 +324,7 @@ fn checks(data: &ExperimentData, thresholds: &[ThresholdFacts]) -> Vec<Check> {
             holds: closed_form.iter().all(|&x| x <= 1.0 + 1e-12),
             tested: closed_form.len(),
             violations: closed_form.iter().filter(|&&x| x > 1.0 + 1e-12).count(),
-            worst: closed_form
-                .iter()
-                .copied()
-                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
+            worst: closed_form.iter().copied().fold(None, stats::fold_max),
             bound: 1.0,
         },
     ]
