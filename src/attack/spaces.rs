@@ -8,7 +8,6 @@
 use super::regression::{self, Decoded, Network, Shape};
 use super::{Goal, Known, Score, Space, Start, Target};
 use crate::engine::bounds;
-use crate::engine::hessian;
 use crate::engine::init;
 use crate::engine::instance::Instance;
 use crate::engine::rng::{Stream, stream_rng};
@@ -145,25 +144,13 @@ impl Upper {
         let reg = dec.reg();
         let model = &dec.problem.model;
         let (depth, head) = (model.depth(), model.head_norm());
-        let l = depth as f64;
         let theta = init::balanced(model, &reg.w_star);
         let s = if exact {
             exact_sharpness(dec, &theta)
         } else {
             bounds::minimizer_sharpness(&dec.problem, &theta)
         };
-        let k = hessian::jacobian_gram(&dec.problem, &theta);
-        let wn = reg.w_star_norm();
-        let scale = wn.powf(2.0 - 2.0 / l) * head.powf(2.0 / l);
-        let d = reg.d;
-        let mut k_err = 0.0f64;
-        for i in 0..d {
-            for j in 0..d {
-                let want = scale
-                    * (f64::from(u8::from(i == j)) + (l - 1.0) * reg.w_star[i] * reg.w_star[j] / (wn * wn));
-                k_err = k_err.max((k[(i, j)] - want).abs() / (scale * l));
-            }
-        }
+        let k_err = bounds::balanced_gram_error(&dec.problem, &theta, reg, depth, head);
         let s_bal = bounds::balanced_sharpness(reg, depth, head);
         let s_err = (s - s_bal).abs() / s_bal;
         let lb = bounds::lower_bound(reg, depth, head);

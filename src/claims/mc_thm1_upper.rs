@@ -8,7 +8,6 @@
 
 use super::setup;
 use crate::engine::bounds;
-use crate::engine::hessian;
 use crate::engine::init;
 use crate::engine::instance::Instance;
 use crate::engine::spectrum::{self, SpectrumOptions};
@@ -42,23 +41,10 @@ impl ClaimCode for Upper {
         let (problem, _) = setup::problem(point, seed)?;
         let reg = setup::regression(&problem);
         let (depth, head) = (problem.model.depth(), problem.model.head_norm());
-        let l = depth as f64;
         let rel = point.f64("rel");
         let theta = init::balanced(&problem.model, &reg.w_star);
         // K against its closed form.
-        let k = hessian::jacobian_gram(&problem, &theta);
-        let wn = reg.w_star_norm();
-        let scale = wn.powf(2.0 - 2.0 / l) * head.powf(2.0 / l);
-        let d = reg.d;
-        let mut k_err = 0.0f64;
-        for i in 0..d {
-            for j in 0..d {
-                let want = scale
-                    * ((if i == j { 1.0 } else { 0.0 })
-                        + (l - 1.0) * reg.w_star[i] * reg.w_star[j] / (wn * wn));
-                k_err = k_err.max((k[(i, j)] - want).abs() / (scale * l));
-            }
-        }
+        let k_err = bounds::balanced_gram_error(&problem, &theta, reg, depth, head);
         let s = spectrum::sharpness(&problem, &theta, &SpectrumOptions::default())?;
         let s_bal = bounds::balanced_sharpness(reg, depth, head);
         let s_err = (s - s_bal).abs() / s_bal;

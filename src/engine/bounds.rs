@@ -171,3 +171,29 @@ pub fn pl_constants(problem: &Problem, theta: &[f64]) -> (f64, f64) {
     let first = 4.0 * lam * norms.first().map_or(0.0, |(a, _, _)| *a);
     (full, first)
 }
+
+/// Largest entry of |K − K_bal| / (scale·L), with K = JJᵀ at `theta` and its closed form at the
+/// balanced rank-one minimiser K_bal = scale·(I + (L−1)ŵŵᵀ), scale = ‖w*‖^{2−2/L}‖p‖^{2/L}
+/// (Theorem 1's upper bound; mc.thm1.upper and its attack). Cost: one Gram matrix, O(L·d³).
+pub fn balanced_gram_error(
+    problem: &Problem,
+    theta: &[f64],
+    reg: &Regression,
+    depth: usize,
+    head: f64,
+) -> f64 {
+    let l = depth as f64;
+    let k = hessian::jacobian_gram(problem, theta);
+    let wn = reg.w_star_norm();
+    let scale = wn.powf(2.0 - 2.0 / l) * head.powf(2.0 / l);
+    let d = reg.d;
+    let mut k_err = 0.0f64;
+    for i in 0..d {
+        for j in 0..d {
+            let want = scale
+                * ((if i == j { 1.0 } else { 0.0 }) + (l - 1.0) * reg.w_star[i] * reg.w_star[j] / (wn * wn));
+            k_err = k_err.max((k[(i, j)] - want).abs() / (scale * l));
+        }
+    }
+    k_err
+}
