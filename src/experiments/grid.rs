@@ -7,11 +7,11 @@
 //! carries its own step budget and repetition count, as in the paper.
 
 use crate::io::recipe::Arch;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The experiments: four gradient-descent grids behind Marion & Chizat's six linear figures,
 /// and two sets of gradient flows behind the saddle-to-saddle figures of Jacot et al.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Experiment {
     /// MLP (n = 50, d = 5, L = 10), Gaussian init of std = scale: Figures 1 and 3.
@@ -304,7 +304,7 @@ impl Grid {
 }
 
 /// One run of a grid.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
     pub depth_index: usize,
     pub depth: usize,

@@ -12,21 +12,23 @@
 //! | [`Experiment::EscapeTime`] | Jacot et al.: gradient flows at 8 scales ε per depth and instance | 8 (escape time vs ε, fits) |
 //!
 //! Runs are independent and seeded by (experiment, configuration, repetition)
-//! ([`grid::run_seed`]); they run in parallel (rayon) and are collected in grid order, so the
-//! data are bit-identical whatever the thread count. [`run`] runs one experiment from its
-//! [`Settings`]; the figures are drawn from its [`Results`] afterwards.
+//! ([`grid::run_seed`]); they are the work items of [`work`], run in parallel (rayon) and
+//! collected in grid order, so the data are bit-identical whatever the thread count, and whatever
+//! the sharding of `dlncheck figures --shard` ([`work::assemble`] is the one assembly). [`run`]
+//! runs one experiment from its [`Settings`]; the figures are drawn from its [`Results`]
+//! afterwards.
 
 pub mod aggregate;
 pub mod grid;
 pub mod run;
 pub mod saddle;
 pub mod stats;
+pub mod work;
 
 pub use grid::{Experiment, Figure, Grid};
 
 use crate::io::error::Error;
-use rayon::prelude::*;
-use run::{Curve, DataFacts, Run, Setup};
+use run::{Curve, DataFacts, Run};
 use std::time::Instant;
 
 /// The runs of one experiment and the closed forms of its dataset.
@@ -121,40 +123,13 @@ impl Results {
     }
 }
 
-/// Runs one experiment (in parallel over its runs; `progress` gets the number of finished runs
-/// or flows). A gradient flow that fails numerically is an [`Error::Numerical`].
+/// Runs one experiment: every unit of [`work::work_items`] in parallel
+/// ([`work::run_units`]), then [`work::assemble`], the assembly a sharded run's merge uses too.
+/// `progress` gets the number of finished runs or flows. A gradient flow that fails numerically
+/// is an [`Error::Numerical`].
 pub fn run(settings: &Settings, progress: &(dyn Fn(u64) + Sync)) -> Result<Results, Error> {
-    let numerical = |err: crate::lowrank::LowRankError| Error::Numerical(err.to_string());
-    Ok(match settings {
-        Settings::Descent(grid) => Results::Descent(run_experiment(grid, progress)),
-        Settings::Staircase(s) => Results::Staircase(saddle::run_staircase(s, progress).map_err(numerical)?),
-        Settings::Escape(s) => Results::Escape(saddle::run_escape(s, progress).map_err(numerical)?),
-    })
-}
-
-/// Runs every configuration of `grid` (in parallel) and its training curves. `progress` is
-/// called with 1 after each finished run (from worker threads).
-pub fn run_experiment(grid: &Grid, progress: &(dyn Fn(u64) + Sync)) -> ExperimentData {
     let start = Instant::now();
-    let setup = Setup::new(grid);
-    let configs = grid.configs();
-    let results: Vec<(Run, run::RunTiming)> = configs
-        .par_iter()
-        .map(|c| {
-            let r = run::run_one(grid, &setup, c);
-            progress(1);
-            r
-        })
-        .collect();
-    let curves = run::curves(grid, &setup);
-    let mut timing = ExperimentTiming::default();
-    let mut runs = Vec::with_capacity(results.len());
-    for (r, t) in results {
-        timing.gd += t.gd;
-        timing.spectra += t.spectra;
-        timing.steps += r.steps_run as u64;
-        runs.push(r);
-    }
-    timing.wall = start.elapsed().as_secs_f64();
-    ExperimentData { grid: grid.clone(), facts: setup.facts, runs, curves, timing }
+    let units: Vec<work::Unit> = work::work_items(settings).iter().map(|w| w.unit).collect();
+    let done = work::run_units(settings, &units, progress)?;
+    work::assemble(settings, done, start.elapsed().as_secs_f64())
 }

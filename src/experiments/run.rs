@@ -27,7 +27,7 @@ use crate::engine::spectrum::{self, SpectrumOptions};
 use crate::engine::train::{self, GdOptions, Outcome, Stop};
 use crate::experiments::grid::{Grid, RunConfig, derive_seed};
 use crate::io::recipe::Arch;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Excess risk at or below which a run counts as converged.
@@ -126,7 +126,7 @@ impl Setup {
 }
 
 /// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunOutcome {
     /// Stopped early: converged, with a certified small remaining movement.
@@ -148,7 +148,7 @@ impl RunOutcome {
 }
 
 /// Measurements at one parameter point.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PointStats {
     /// Exact S = λ_max(∇²R).
     pub sharpness: f64,
@@ -179,7 +179,7 @@ impl PointStats {
 }
 
 /// One finished run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     pub config: RunConfig,
     pub outcome: RunOutcome,
@@ -358,7 +358,7 @@ pub fn run_one(grid: &Grid, setup: &Setup, cfg: &RunConfig) -> (Run, RunTiming) 
 }
 
 /// One point of a training curve.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub step: usize,
     /// ‖w_prod − w*‖²/d.
@@ -370,7 +370,7 @@ pub struct CurvePoint {
 }
 
 /// A single training run recorded step by step.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Curve {
     pub eta: f64,
     pub scale: f64,
@@ -379,67 +379,65 @@ pub struct Curve {
     pub points: Vec<CurvePoint>,
 }
 
-/// The training curves of `grid` (depth = the grid's first depth).
+/// The training curves of `grid` (depth = the grid's first depth), in the order of its etas.
 pub fn curves(grid: &Grid, setup: &Setup) -> Vec<Curve> {
-    let Some(c) = &grid.curves else {
-        return Vec::new();
-    };
+    let n = grid.curves.as_ref().map_or(0, |c| c.etas.len());
+    (0..n).map(|i| curve(grid, setup, i)).collect()
+}
+
+/// Training curve `i` of `grid` (its `i`-th eta; depth = the grid's first depth).
+///
+/// # Panics
+/// If the grid has no curves or fewer than `i + 1`.
+pub fn curve(grid: &Grid, setup: &Setup, i: usize) -> Curve {
+    let c = grid.curves.as_ref().expect("the grid has training curves");
+    let eta = c.etas[i];
     let problem = &setup.problems[0];
     let every = c.every.max(1);
-    c.etas
-        .iter()
-        .enumerate()
-        .map(|(i, &eta)| {
-            let seed = derive_seed(grid.experiment.tag(), &[u64::MAX - 1, i as u64]);
-            let mut theta = initial_theta(problem, grid.arch, c.scale, seed);
-            let limit = train::divergence_limit(problem.loss(&theta));
-            let mut points = Vec::with_capacity(c.steps + 1);
-            let mut diverged = false;
-            let mut step = 0;
-            while step < c.steps && !diverged {
-                let chunk = every.min(c.steps - step);
-                let mut opts = GdOptions::new(eta, chunk);
-                opts.record_every = 1;
-                let res = gd_chunk(problem, &theta, opts, limit);
-                let sharp = extremes(problem, &theta).max;
-                let power = authors_estimate(
-                    problem,
-                    &theta,
-                    AUTHORS_ITERS,
-                    derive_seed("estimator", &[seed, step as u64]),
-                );
-                let d = grid.d as f64;
-                for r in &res.records {
-                    if r.step == chunk && step + chunk < c.steps {
-                        continue; // the next chunk's first record
-                    }
-                    let first = r.step == 0;
-                    points.push(CurvePoint {
-                        step: step + r.step,
-                        distance: r.distance / d,
-                        excess: r.excess,
-                        sharpness: if first { sharp } else { f64::NAN },
-                        power20: if first { power } else { f64::NAN },
-                    });
-                }
-                diverged = res.outcome == Outcome::Diverged;
-                theta = res.theta;
-                step += chunk;
+    let seed = derive_seed(grid.experiment.tag(), &[u64::MAX - 1, i as u64]);
+    let mut theta = initial_theta(problem, grid.arch, c.scale, seed);
+    let limit = train::divergence_limit(problem.loss(&theta));
+    let mut points = Vec::with_capacity(c.steps + 1);
+    let mut diverged = false;
+    let mut step = 0;
+    while step < c.steps && !diverged {
+        let chunk = every.min(c.steps - step);
+        let mut opts = GdOptions::new(eta, chunk);
+        opts.record_every = 1;
+        let res = gd_chunk(problem, &theta, opts, limit);
+        let sharp = extremes(problem, &theta).max;
+        let power =
+            authors_estimate(problem, &theta, AUTHORS_ITERS, derive_seed("estimator", &[seed, step as u64]));
+        let d = grid.d as f64;
+        for r in &res.records {
+            if r.step == chunk && step + chunk < c.steps {
+                continue; // the next chunk's first record
             }
-            if !diverged {
-                // The final point's sharpness (step = c.steps, a multiple of `every` in the paper).
-                let last = points.last_mut().expect("at least the initial point");
-                if last.sharpness.is_nan() && last.step.is_multiple_of(every) {
-                    last.sharpness = extremes(problem, &theta).max;
-                    last.power20 = authors_estimate(
-                        problem,
-                        &theta,
-                        AUTHORS_ITERS,
-                        derive_seed("estimator", &[seed, last.step as u64]),
-                    );
-                }
-            }
-            Curve { eta, scale: c.scale, seed, diverged, points }
-        })
-        .collect()
+            let first = r.step == 0;
+            points.push(CurvePoint {
+                step: step + r.step,
+                distance: r.distance / d,
+                excess: r.excess,
+                sharpness: if first { sharp } else { f64::NAN },
+                power20: if first { power } else { f64::NAN },
+            });
+        }
+        diverged = res.outcome == Outcome::Diverged;
+        theta = res.theta;
+        step += chunk;
+    }
+    if !diverged {
+        // The final point's sharpness (step = c.steps, a multiple of `every` in the paper).
+        let last = points.last_mut().expect("at least the initial point");
+        if last.sharpness.is_nan() && last.step.is_multiple_of(every) {
+            last.sharpness = extremes(problem, &theta).max;
+            last.power20 = authors_estimate(
+                problem,
+                &theta,
+                AUTHORS_ITERS,
+                derive_seed("estimator", &[seed, last.step as u64]),
+            );
+        }
+    }
+    Curve { eta, scale: c.scale, seed, diverged, points }
 }

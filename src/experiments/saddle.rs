@@ -11,18 +11,18 @@
 //! | [`Experiment::EscapeTime`](crate::experiments::Experiment::EscapeTime) | per depth and instance: 8 scales ε over the spec's range ([`analysis::EpsRange::grid`]) | 8: escape times vs ε with fits |
 //!
 //! Instances are seeded by repetition ([`instance_seed`]), the same for both figures: Figure 7's
-//! small-initialisation runs are Figure 8's largest-ε runs of instance 0. Runs go in parallel
-//! (rayon) and are collected in order, so the data are bit-identical whatever the thread count.
+//! small-initialisation runs are Figure 8's largest-ε runs of instance 0. The flows run as the
+//! work items of [`crate::experiments::work`] (one per depth for Figure 7, one per depth and
+//! instance for Figure 8), in parallel, collected in order: the data are bit-identical whatever
+//! the thread count or the sharding.
 
 use crate::experiments::ExperimentTiming;
 use crate::experiments::aggregate::Check;
 use crate::experiments::grid::derive_seed;
 use crate::experiments::stats::{self, CommonSlopeFit};
 use crate::lowrank::saddle::{self as analysis, PlateauRule, SaddlePlateau, SaddleSpec};
-use crate::lowrank::{self, EscapeSeries, LowRankError, StaircaseFigure, TrajectoryData};
-use rayon::prelude::*;
+use crate::lowrank::{self, EscapeSeries, StaircaseFigure, TrajectoryData};
 use serde::Serialize;
-use std::time::Instant;
 
 /// The tag of the instance seeds (shared by Figures 7 and 8).
 pub const INSTANCE_TAG: &str = "saddle_to_saddle";
@@ -180,7 +180,7 @@ pub struct StaircaseData {
 }
 
 /// The escape times of one (depth, instance).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct EscapeRun {
     pub rep: usize,
     pub seed: u64,
@@ -193,65 +193,6 @@ pub struct EscapeData {
     pub settings: EscapeSettings,
     pub runs: Vec<EscapeRun>,
     pub timing: ExperimentTiming,
-}
-
-/// Runs Figure 7's flows, one depth per task. `progress` gets the number of finished flows.
-pub fn run_staircase(
-    settings: &StaircaseSettings,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<StaircaseData, LowRankError> {
-    let start = Instant::now();
-    let results: Vec<Result<(StaircaseFigure, f64), LowRankError>> = settings
-        .depths
-        .par_iter()
-        .zip(&settings.eps_small)
-        .map(|(&depth, &eps)| {
-            let clock = Instant::now();
-            let fig =
-                lowrank::staircase_figure(&settings.spec, depth, eps, settings.eps_large, settings.seed)?;
-            progress(2);
-            Ok((fig, clock.elapsed().as_secs_f64()))
-        })
-        .collect();
-    let mut timing = ExperimentTiming::default();
-    let mut figures = Vec::new();
-    for r in results {
-        let (fig, cpu) = r?;
-        timing.gd += cpu;
-        figures.push(fig);
-    }
-    timing.wall = start.elapsed().as_secs_f64();
-    Ok(StaircaseData { settings: settings.clone(), figures, timing })
-}
-
-/// Runs Figure 8's flows, one (depth, instance) per task.
-pub fn run_escape(
-    settings: &EscapeSettings,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<EscapeData, LowRankError> {
-    let start = Instant::now();
-    let tasks: Vec<(usize, usize)> =
-        settings.depths.iter().flat_map(|&d| (0..settings.reps).map(move |rep| (d, rep))).collect();
-    let results: Vec<Result<(EscapeRun, f64), LowRankError>> = tasks
-        .par_iter()
-        .map(|&(depth, rep)| {
-            let clock = Instant::now();
-            let seed = instance_seed(rep);
-            let series =
-                lowrank::escape_time_figure(&settings.spec, &[depth], settings.n_eps, seed)?.remove(0);
-            progress(settings.n_eps as u64);
-            Ok((EscapeRun { rep, seed, series }, clock.elapsed().as_secs_f64()))
-        })
-        .collect();
-    let mut timing = ExperimentTiming::default();
-    let mut runs = Vec::new();
-    for r in results {
-        let (run, cpu) = r?;
-        timing.gd += cpu;
-        runs.push(run);
-    }
-    timing.wall = start.elapsed().as_secs_f64();
-    Ok(EscapeData { settings: settings.clone(), runs, timing })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 pub mod common;
 pub mod csv;
 pub mod gd;
+pub mod parts;
 pub mod plot;
 pub mod saddle;
 

@@ -159,13 +159,8 @@ pub struct CheckPart {
     pub items: Vec<Item>,
 }
 
-/// A spec file as a partial file carries it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SpecFile {
-    pub file: String,
-    pub text: String,
-}
+/// A spec file as a partial file carries it (name and text).
+pub use crate::io::shard::InputFile as SpecFile;
 
 /// The header of a `check` part: `inputs` maps each spec file name to the SHA-256 of its bytes.
 pub fn header(

@@ -205,6 +205,33 @@ pub struct PartHeader {
 }
 
 impl PartHeader {
+    /// The header of a new, still incomplete part of `command` (the running tool's version).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        command: &str,
+        mode: &str,
+        seed: u64,
+        inputs: BTreeMap<String, String>,
+        options: BTreeMap<String, String>,
+        shard: Shard,
+        items_total: usize,
+        items_in_shard: usize,
+    ) -> PartHeader {
+        PartHeader {
+            format: FORMAT.into(),
+            command: command.into(),
+            tool: tool(),
+            mode: mode.into(),
+            seed,
+            inputs,
+            options,
+            shard,
+            items_total,
+            items_in_shard,
+            complete: false,
+        }
+    }
+
     /// The fields that must agree between parts of one run, with their names.
     fn identity(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -227,6 +254,51 @@ impl PartHeader {
             .zip(other.identity())
             .find(|(a, b)| a.1 != b.1)
             .map(|(a, b)| (a.0, a.1, b.1))
+    }
+}
+
+/// The running tool's name and version, as headers record it.
+pub fn tool() -> String {
+    format!("dlncheck {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// An input file as a partial file carries it: its name and its text verbatim (the header's
+/// `inputs` holds its SHA-256), so that a merge does not depend on the files where it runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputFile {
+    pub file: String,
+    pub text: String,
+}
+
+/// The header of a partial file of any command, read without the rest of its schema (to tell
+/// which command's merge it needs). `file` names it in errors.
+pub fn read_header(text: &str, file: &str) -> Result<PartHeader, Error> {
+    #[derive(Deserialize)]
+    struct HeaderOnly {
+        header: PartHeader,
+    }
+    crate::io::yaml::from_str::<HeaderOnly>(text).map(|h| h.header).map_err(|e| Error::Syntax {
+        file: file.into(),
+        message: format!(
+            "not a dlncheck partial file: {}{}",
+            e.message,
+            e.line.map(|l| format!(" (line {l})")).unwrap_or_default()
+        ),
+    })
+}
+
+/// Checks that every part's header was written by this version of the tool (a merge re-derives
+/// the work items with its own code), naming the first file that was not.
+pub fn check_tool(parts: &[(PathBuf, PartHeader)]) -> Result<(), Error> {
+    let tool = tool();
+    match parts.iter().find(|(_, h)| h.tool != tool) {
+        None => Ok(()),
+        Some((f, h)) => Err(Error::Input {
+            file: f.display().to_string(),
+            field: "header.tool".into(),
+            message: format!("written by {}, this is {tool}: merge with the version that ran the shards", h.tool),
+        }),
     }
 }
 

@@ -6,7 +6,7 @@ use super::saddle::SaddleSpec;
 use super::{LowRankError, denoising_instance, plateau_levels, staircase};
 
 /// Loss and numerical rank of A along one gradient flow.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrajectoryData {
     /// Initialisation scale (θ_0 = εZ).
     pub eps: f64,
@@ -18,7 +18,7 @@ pub struct TrajectoryData {
 /// Data of the saddle-to-saddle staircase figure (jgshg.saddle_to_saddle): loss and rank vs time
 /// (log time axis) from a small and a large initialisation, with the plateau levels
 /// ½Σ_{i>k}σ_i² as horizontal lines.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StaircaseFigure {
     pub depth: usize,
     pub sigma: Vec<f64>,
@@ -56,7 +56,7 @@ pub fn staircase_figure(
 }
 
 /// Escape times of every target mode at one depth, for several ε.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EscapeSeries {
     pub depth: usize,
     pub sigma: Vec<f64>,

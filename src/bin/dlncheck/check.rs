@@ -20,15 +20,6 @@ pub(crate) fn spec_error(e: SpecError) -> Error {
     }
 }
 
-/// The settings of figures 7–8: the values of jgshg.saddle_to_saddle's spec in the properties
-/// directory (as `check` finds it), so that the figures and the property cannot drift apart.
-pub fn saddle_figure_spec() -> Result<dlncheck::lowrank::saddle::SaddleSpec, Error> {
-    let path = properties_dir(None).join("jgshg.saddle_to_saddle.yaml");
-    let (spec, _) = dlncheck::claims::load_spec(&path).map_err(spec_error)?;
-    dlncheck::claims::jgshg_saddle_to_saddle::figure_spec(&spec, &path.display().to_string())
-        .map_err(spec_error)
-}
-
 /// The properties directory: the option, else ./properties, else the one in the source tree.
 pub(crate) fn properties_dir(opt: Option<&Path>) -> PathBuf {
     match opt {

@@ -11,6 +11,7 @@ mod attack;
 mod bench;
 mod check;
 mod figures;
+mod merge;
 
 /// Executable, falsifiable checks of the theory of deep linear networks.
 ///
@@ -154,17 +155,19 @@ enum Command {
         #[arg(long)]
         plan: bool,
     },
-    /// Combine the partial reports of a sharded `check` (`--shard I/N`) into the report the
-    /// unsharded run writes, byte for byte. Refuses parts of different runs (tool version, spec
-    /// hashes, seed, mode, shard count), a shard given twice, and missing or interrupted
-    /// shards (naming the shards to re-run). Exit codes as for `check`.
+    /// Combine the partial files of a sharded `check` or `figures` (`--shard I/N`) into what the
+    /// unsharded run writes, byte for byte: the report, or the figure files. Refuses parts of
+    /// different runs (command, tool version, input hashes, seed, mode, options, shard count),
+    /// a shard given twice, and missing or interrupted shards (naming the shards to re-run).
+    /// Exit codes as for the command that wrote the parts.
     Merge {
-        /// The partial files (e.g. report.part-*-of-4.yaml).
+        /// The partial files (e.g. report.part-*-of-4.yaml, figures/figures.part-*-of-4.yaml).
         #[arg(required = true)]
         parts: Vec<PathBuf>,
-        /// Report file (written atomically).
-        #[arg(long, default_value = "report.yaml")]
-        out: PathBuf,
+        /// The report file (check; default report.yaml) or the figures' directory (figures;
+        /// default figures), written atomically.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Write one instance of a property (by default its worst one) as an instance file that
     /// `dlncheck sharpness` reads, so any reported number can be audited.
@@ -289,6 +292,22 @@ enum Command {
         /// (rounded, at least 1).
         #[arg(long, default_value_t = 1.0)]
         reps_scale: f64,
+        /// Run only shard I of N (0-based) of the runs and flows, a cost-balanced deterministic
+        /// subset, into <out>/figures.part-I-of-N.yaml; combine the parts with `dlncheck merge
+        /// PARTS… --out DIR`. `auto`: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
+        /// JOB_COMPLETION_INDEX with --shard-count (Kubernetes Indexed Jobs).
+        #[arg(long, value_parser = dlncheck::io::shard::parse_arg)]
+        shard: Option<dlncheck::io::shard::ShardArg>,
+        /// The shard count N for `--shard auto` under a Kubernetes Indexed Job (its completions).
+        #[arg(long)]
+        shard_count: Option<usize>,
+        /// Continue an interrupted run from its partial file (the shard's part file, or
+        /// <out>/figures.partial.yaml for the whole run) instead of starting over.
+        #[arg(long)]
+        resume: bool,
+        /// Print the number of work items and the estimated CPU time of each shard; run nothing.
+        #[arg(long)]
+        plan: bool,
     },
     /// Measure the engine's speed (GD step, gradient, HVP, exact and Lanczos sharpness) and
     /// compare with the project's goals.
@@ -414,7 +433,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let sharding = check::ShardOptions { shard, shard_count, resume, plan };
             check::run(&only, quick, seed, threads, &out, properties.as_deref(), sharding)
         }
-        Command::Merge { parts, out } => check::merge(&parts, &out),
+        Command::Merge { parts, out } => merge::run(&parts, out.as_deref()),
         Command::Reproduce {
             id,
             instance: _,
@@ -453,7 +472,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             attack::run(&only, &settings, seed, quick, threads, &out, properties.as_deref())
         }
         Command::List { properties, format } => check::list(properties.as_deref(), format),
-        Command::Figures { quick, only, out, reps_scale } => {
+        Command::Figures { quick, only, out, reps_scale, shard, shard_count, resume, plan } => {
             if !(reps_scale.is_finite() && reps_scale > 0.0) {
                 return Err(Error::Input {
                     file: "arguments".into(),
@@ -461,11 +480,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     message: format!("must be a positive number, got {reps_scale}"),
                 });
             }
-            let saddle = check::saddle_figure_spec()?;
+            let (saddle_text, saddle) = figures::saddle_input()?;
             let opts = dlncheck::figures::Options { quick, only, out, reps_scale, saddle };
-            let reports = figures::run(&opts)?;
-            print!("{}", dlncheck::io::yaml::to_string(&reports));
-            Ok(if reports.iter().all(|r| r.checks_hold) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            figures::main(&opts, &saddle_text, check::ShardOptions { shard, shard_count, resume, plan })
         }
         Command::Bench { quick } => {
             let results = bench::run(quick, |what| eprintln!("bench: {what}"));
