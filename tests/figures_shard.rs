@@ -115,7 +115,10 @@ fn merged_figures_are_the_unsharded_bytes_for_any_shard_count_and_order() {
         let out = dir(&format!("all-{n}-merged"));
         let (code, stdout, err) = merge(&parts, &out);
         assert_eq!(code, 0, "{stdout}\n{err}");
-        assert!(stdout.contains("experiment: escape_time") && stdout.contains("checks_hold: true"), "{stdout}");
+        assert!(
+            stdout.contains("experiment: escape_time") && stdout.contains("checks_hold: true"),
+            "{stdout}"
+        );
         assert_same_files(whole, &out);
         // Merging again (into the directory holding the parts) gives the same bytes.
         let (code, _, err) = merge(&parts, parts[0].parent().unwrap());
@@ -166,7 +169,8 @@ fn merge_refuses_duplicated_missing_interrupted_foreign_and_tampered_parts() {
 
     // A shard twice (a copy under another name).
     let copy = write("copy.yaml", &text(&parts[1]));
-    let err = refused(&[parts[0].clone(), parts[1].clone(), copy.clone()], &[&p1, s(&copy), "both shard 1/2"]);
+    let err =
+        refused(&[parts[0].clone(), parts[1].clone(), copy.clone()], &[&p1, s(&copy), "both shard 1/2"]);
     assert!(err.contains("duplicate shard"), "{err}");
     // A shard missing: the one to re-run is named.
     refused(&[parts[1].clone()], &["missing shards 0/2", "--shard 0/2"]);

@@ -224,10 +224,11 @@ pub fn check_outcome(settings: &Settings, unit: Unit, outcome: &Outcome) -> Resu
         (Settings::Descent(grid), Outcome::Curve(c)) => grid.curves.as_ref().is_some_and(|cs| {
             cs.etas.get(unit.index) == Some(&c.eta)
                 && cs.scale == c.scale
-                && c.seed == crate::experiments::grid::derive_seed(grid.experiment.tag(), &[
-                    u64::MAX - 1,
-                    unit.index as u64,
-                ])
+                && c.seed
+                    == crate::experiments::grid::derive_seed(
+                        grid.experiment.tag(),
+                        &[u64::MAX - 1, unit.index as u64],
+                    )
         }),
         (Settings::Staircase(s), Outcome::Staircase(f)) => s.depths.get(unit.index) == Some(&f.depth),
         (Settings::Escape(s), Outcome::Escape(e)) => {

@@ -51,7 +51,10 @@ pub fn part_path(out_dir: &Path, shard: Shard) -> PathBuf {
 /// (`fig1,fig3`) and the repetition scale.
 pub fn options_map(opts: &Options) -> BTreeMap<String, String> {
     let figures: Vec<&str> = opts.figures().iter().map(|f| f.name()).collect();
-    BTreeMap::from([("figures".into(), figures.join(",")), ("reps_scale".into(), format!("{}", opts.reps_scale))])
+    BTreeMap::from([
+        ("figures".into(), figures.join(",")),
+        ("reps_scale".into(), format!("{}", opts.reps_scale)),
+    ])
 }
 
 /// One stored unit: which it is, its CPU seconds, and exactly one result of its kind.
@@ -172,7 +175,8 @@ impl FiguresPart {
                 e.line.map(|l| format!(" (line {l})")).unwrap_or_default()
             ),
         })?;
-        let bad = |field: &str, message: String| Error::Input { file: file.into(), field: field.into(), message };
+        let bad =
+            |field: &str, message: String| Error::Input { file: file.into(), field: field.into(), message };
         let h = &part.header;
         if h.format != shard::FORMAT {
             return Err(bad("header.format", format!("`{}`, expected `{}`", h.format, shard::FORMAT)));
@@ -201,7 +205,10 @@ impl FiguresPart {
             it.done().map_err(|m| bad(&format!("items[{k}] ({})", it.unit()), m))?;
         }
         if part.items.len() > h.items_in_shard {
-            return Err(bad("items", format!("{} items, more than the shard's {}", part.items.len(), h.items_in_shard)));
+            return Err(bad(
+                "items",
+                format!("{} items, more than the shard's {}", part.items.len(), h.items_in_shard),
+            ));
         }
         Ok(part)
     }
@@ -296,7 +303,8 @@ pub fn part_results(
 /// (version, mode, options, saddle spec, shard count), a shard twice, missing or interrupted
 /// shards (listing the shards to re-run), and items that are not their shard's.
 pub fn merge(parts: &[(PathBuf, FiguresPart)], opts: &Options) -> Result<Vec<Results>, Error> {
-    let headers: Vec<(PathBuf, PartHeader)> = parts.iter().map(|(f, p)| (f.clone(), p.header.clone())).collect();
+    let headers: Vec<(PathBuf, PartHeader)> =
+        parts.iter().map(|(f, p)| (f.clone(), p.header.clone())).collect();
     shard::check_parts(&headers)?;
     shard::check_tool(&headers)?;
     let (first_file, first) = &parts[0];

@@ -297,7 +297,10 @@ pub fn check_tool(parts: &[(PathBuf, PartHeader)]) -> Result<(), Error> {
         Some((f, h)) => Err(Error::Input {
             file: f.display().to_string(),
             field: "header.tool".into(),
-            message: format!("written by {}, this is {tool}: merge with the version that ran the shards", h.tool),
+            message: format!(
+                "written by {}, this is {tool}: merge with the version that ran the shards",
+                h.tool
+            ),
         }),
     }
 }

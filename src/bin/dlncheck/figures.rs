@@ -108,9 +108,11 @@ fn emit(opts: &Options, results: &Results) -> Result<ExperimentReport, Error> {
 }
 
 fn bar_style() -> indicatif::ProgressStyle {
-    indicatif::ProgressStyle::with_template("{prefix:>16} [{bar:40}] {pos}/{len} runs, {elapsed_precise} (eta {eta})")
-        .expect("valid template")
-        .progress_chars("=> ")
+    indicatif::ProgressStyle::with_template(
+        "{prefix:>16} [{bar:40}] {pos}/{len} runs, {elapsed_precise} (eta {eta})",
+    )
+    .expect("valid template")
+    .progress_chars("=> ")
 }
 
 /// Runs the experiments for `opts` one after the other, writes their figures, and reports.
@@ -176,7 +178,8 @@ fn run_shard(opts: &Options, saddle_text: &str, shard: Shard, resume: bool) -> R
         write_atomic(&path, part.to_yaml().as_bytes())
     };
     for e in opts.experiments() {
-        let todo: Vec<Unit> = mine.iter().filter(|u| u.experiment == e && !done.contains_key(u)).copied().collect();
+        let todo: Vec<Unit> =
+            mine.iter().filter(|u| u.experiment == e && !done.contains_key(u)).copied().collect();
         if todo.is_empty() {
             continue;
         }
