@@ -22,7 +22,9 @@ pub const DATA_PARAMS: [Param; 6] = [
     ),
     Param::int("d", 1, "input dimension"),
     Param::int("depth", 1, "number of trained weight matrices L"),
-    Param::positive("kappa", "condition number κ of Σ (geometric spectrum from 1 down to 1/κ)"),
+    Param::positive("kappa", "condition number κ of Σ (geometric spectrum from 1 down to 1/κ)")
+        .at_least(1.0)
+        .at_most(1e12),
     Param::choice("direction", &["top", "bottom", "random"], "direction of w* among Σ's eigenvectors"),
     Param::positive("w_star_norm", "‖w*‖"),
 ];

@@ -10,43 +10,77 @@
 //! - At a global minimiser ∇²R = 2JᵀΣJ, so S = 2λ_max(Σ^{1/2}KΣ^{1/2}), K = JJᵀ.
 
 use crate::engine::hessian;
-use crate::engine::linalg;
+use crate::engine::linalg::{self, EigenError};
 use crate::engine::objective::Regression;
 use crate::engine::problem::Problem;
 use faer::Mat;
 
-/// Theorem 1's lower bound LB = 2·L·a·‖w*‖^{2−2/L}·‖p‖^{2/L} (0 when w* = 0).
-pub fn lower_bound(reg: &Regression, depth: usize, head_norm: f64) -> f64 {
-    let l = depth as f64;
-    match reg.alignment() {
-        None => 0.0,
-        Some(a) => 2.0 * l * a * reg.w_star_norm().powf(2.0 - 2.0 / l) * head_norm.powf(2.0 / l),
+/// c·Π b_i^{e_i} for b_i ≥ 0: the plain product when it is a normal finite number (so that
+/// ordinary inputs give the bits they always gave), else through logarithms,
+/// exp(ln c + Σ e_i ln b_i), so that a representable result is computed even when a factor
+/// such as ‖w*‖^{2−2/L} alone overflows or underflows. 0 when c or a base (with e_i > 0) is 0.
+pub fn power_product(c: f64, factors: &[(f64, f64)]) -> f64 {
+    let direct = factors.iter().fold(c, |acc, &(b, e)| acc * b.powf(e));
+    if direct.is_finite() && (direct.abs() >= f64::MIN_POSITIVE || direct == 0.0 && c == 0.0) {
+        return direct;
     }
+    if c == 0.0 || factors.iter().any(|&(b, e)| b == 0.0 && e > 0.0) {
+        return 0.0;
+    }
+    if !c.is_finite() || factors.iter().any(|&(b, _)| !b.is_finite()) {
+        return direct;
+    }
+    let log = c.abs().ln() + factors.iter().map(|&(b, e)| e * b.ln()).sum::<f64>();
+    c.signum() * log.exp()
+}
+
+/// Theorem 1's lower bound LB = 2·L·a·‖w*‖^{2−2/L}·‖p‖^{2/L} (0 when w* = 0; see
+/// [`try_lower_bound`] for the undefined case).
+pub fn lower_bound(reg: &Regression, depth: usize, head_norm: f64) -> f64 {
+    try_lower_bound(reg, depth, head_norm).unwrap_or(0.0)
+}
+
+/// LB, or `None` when w* = 0 (a = w*ᵀΣw*/‖w*‖² is then undefined). Powers through
+/// [`power_product`], so that LB is computed whenever it is representable.
+pub fn try_lower_bound(reg: &Regression, depth: usize, head_norm: f64) -> Option<f64> {
+    let l = depth as f64;
+    let a = reg.alignment()?;
+    Some(power_product(2.0 * l * a, &[(reg.w_star_norm(), 2.0 - 2.0 / l), (head_norm, 2.0 / l)]))
 }
 
 /// v = Σ^{1/2}w*.
-fn sqrt_sigma_w(reg: &Regression) -> Vec<f64> {
-    let s = reg.sigma_sqrt();
-    (0..reg.d).map(|i| (0..reg.d).map(|j| s[(i, j)] * reg.w_star[j]).sum()).collect()
+fn sqrt_sigma_w(reg: &Regression) -> Result<Vec<f64>, EigenError> {
+    let s = reg.try_sigma_sqrt()?;
+    Ok((0..reg.d).map(|i| (0..reg.d).map(|j| s[(i, j)] * reg.w_star[j]).sum()).collect())
 }
 
 /// λ_max(rΣ + c·vvᵀ).
-fn lambda_max_shifted(reg: &Regression, r: f64, c: f64, v: &[f64]) -> f64 {
+fn lambda_max_shifted(reg: &Regression, r: f64, c: f64, v: &[f64]) -> Result<f64, EigenError> {
     let d = reg.d;
     let m = Mat::from_fn(d, d, |i, j| r * reg.sigma[i * d + j] + c * v[i] * v[j]);
-    linalg::sym_max_eigenvalue(m.as_ref())
+    linalg::try_sym_max_eigenvalue(m.as_ref())
 }
 
 /// Sharpness of the balanced rank-one minimiser W_k = (‖w*‖/‖p‖)^{1/L}u_{k+1}u_kᵀ.
 pub fn balanced_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> f64 {
+    try_balanced_sharpness(reg, depth, head_norm).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`balanced_sharpness`], or why it cannot be computed.
+pub fn try_balanced_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> Result<f64, EigenError> {
     let l = depth as f64;
     let wn = reg.w_star_norm();
     if wn == 0.0 {
-        return if depth == 1 { 2.0 * head_norm.powi(2) * reg.lambda_max() } else { 0.0 };
+        return Ok(if depth == 1 { 2.0 * head_norm.powi(2) * reg.lambda_max() } else { 0.0 });
     }
-    let v: Vec<f64> = sqrt_sigma_w(reg).iter().map(|x| x / wn).collect();
+    let v: Vec<f64> = sqrt_sigma_w(reg)?.iter().map(|x| x / wn).collect();
+    let lam = lambda_max_shifted(reg, 1.0, l - 1.0, &v)?;
     let scale = wn.powf(2.0 - 2.0 / l) * head_norm.powf(2.0 / l);
-    2.0 * scale * lambda_max_shifted(reg, 1.0, l - 1.0, &v)
+    let direct = 2.0 * scale * lam;
+    if direct.is_finite() && scale.is_normal() {
+        return Ok(direct);
+    }
+    Ok(power_product(2.0 * lam, &[(wn, 2.0 - 2.0 / l), (head_norm, 2.0 / l)]))
 }
 
 /// Upper bounds of mc.thm1.upper: (2(Λ + (L−1)a)‖w*‖^{2−2/L}‖p‖^{2/L}, 2LΛ‖w*‖^{2−2/L}‖p‖^{2/L}).
@@ -68,20 +102,43 @@ pub struct MinSharpness {
 
 /// S_min = 2·min_{r>0} λ_max(rΣ + (L−1)(‖p‖²/r)^{1/(L−1)}Σ^{1/2}w*w*ᵀΣ^{1/2}).
 pub fn min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> MinSharpness {
+    try_min_sharpness(reg, depth, head_norm).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`min_sharpness`], or why it cannot be computed. When ‖w*‖ is far from 1 (beyond 2^±200,
+/// where ‖Σ^{1/2}w*‖² would overflow or underflow), it is computed for ŵ = w*/‖w*‖ and scaled
+/// back: S_min is homogeneous of degree 2 − 2/L in w* (and r* of degree 2/L).
+pub fn try_min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> Result<MinSharpness, EigenError> {
     let big = reg.lambda_max();
     if depth == 1 {
-        return MinSharpness { value: 2.0 * head_norm.powi(2) * big, r: f64::NAN };
+        return Ok(MinSharpness { value: 2.0 * head_norm.powi(2) * big, r: f64::NAN });
     }
-    let v = sqrt_sigma_w(reg);
+    let wn = reg.w_star_norm();
+    if wn.is_finite() && wn > 0.0 && linalg::exponent(wn).abs() > 200 {
+        let mut unit = reg.clone();
+        unit.w_star.iter_mut().for_each(|w| *w /= wn);
+        let m = try_min_sharpness(&unit, depth, head_norm)?;
+        let l = depth as f64;
+        return Ok(MinSharpness {
+            value: power_product(m.value, &[(wn, 2.0 - 2.0 / l)]),
+            r: power_product(m.r, &[(wn, 2.0 / l)]),
+        });
+    }
+    let v = sqrt_sigma_w(reg)?;
     let vv = linalg::dot(&v, &v);
     if vv == 0.0 || big == 0.0 {
-        return MinSharpness { value: 0.0, r: f64::NAN };
+        return Ok(MinSharpness { value: 0.0, r: f64::NAN });
     }
     let alpha = 1.0 / (depth as f64 - 1.0);
     let c0 = (depth as f64 - 1.0) * head_norm.powf(2.0 * alpha);
+    // The first failure of an eigenvalue evaluation, kept (the search itself needs plain f64).
+    let failure = std::cell::RefCell::new(None);
     let f = |t: f64| {
         let r = t.exp();
-        lambda_max_shifted(reg, r, c0 * r.powf(-alpha), &v)
+        lambda_max_shifted(reg, r, c0 * r.powf(-alpha), &v).unwrap_or_else(|e| {
+            failure.borrow_mut().get_or_insert(e);
+            f64::NAN
+        })
     };
     // f(r) ≥ max(rΛ, c0 r^{−α}‖v‖²): the minimiser lies where both are ≤ f(r0), r0 balancing them.
     let r0 = (c0 * vv / big).powf(1.0 / (1.0 + alpha));
@@ -91,7 +148,10 @@ pub fn min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> MinSharp
         std::mem::swap(&mut lo, &mut hi);
     }
     let (t, value) = golden_section(f, lo - 1e-3, hi + 1e-3);
-    MinSharpness { value: 2.0 * value, r: t.exp() }
+    if let Some(e) = failure.into_inner() {
+        return Err(e);
+    }
+    Ok(MinSharpness { value: 2.0 * value, r: t.exp() })
 }
 
 /// Minimises a unimodal function on [lo, hi]; returns (argmin, min), iterating until the
@@ -125,13 +185,18 @@ pub fn golden_section<F: Fn(f64) -> f64>(f: F, mut lo: f64, mut hi: f64) -> (f64
 /// The sharpness a *global minimiser* θ would have: 2λ_max(Σ^{1/2}KΣ^{1/2}), K = JJᵀ
 /// (exact at minimisers; off them the Hessian has a residual term). Cost O(P·d²).
 pub fn minimizer_sharpness(problem: &Problem, theta: &[f64]) -> f64 {
+    try_minimizer_sharpness(problem, theta).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`minimizer_sharpness`], or why it cannot be computed (e.g. K overflows f64).
+pub fn try_minimizer_sharpness(problem: &Problem, theta: &[f64]) -> Result<f64, EigenError> {
     let reg = problem.objective.regression().expect("regression objective");
     let k = hessian::jacobian_gram(problem, theta);
-    let s = reg.sigma_sqrt();
+    let s = reg.try_sigma_sqrt()?;
     let m = linalg::matmul_owned(s.as_ref(), linalg::matmul_owned(k.as_ref(), s.as_ref()).as_ref());
     let d = reg.d;
     let sym = Mat::from_fn(d, d, |i, j| 0.5 * (m[(i, j)] + m[(j, i)]));
-    2.0 * linalg::sym_max_eigenvalue(sym.as_ref())
+    Ok(2.0 * linalg::try_sym_max_eigenvalue(sym.as_ref())?)
 }
 
 /// Per-layer norms of a univariate network at θ: (‖a_k‖², ‖B_k‖₂², σ_min(B_k)²) for each

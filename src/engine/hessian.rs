@@ -397,12 +397,17 @@ impl<'p> ReducedOperator<'p> {
 
     /// All P eigenvalues of ∇²ℓ (ascending), from the dense R.
     pub fn eigenvalues(&mut self) -> Vec<f64> {
+        self.try_eigenvalues().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`ReducedOperator::eigenvalues`], or why they cannot be computed (a non-finite R).
+    pub fn try_eigenvalues(&mut self) -> Result<Vec<f64>, linalg::EigenError> {
         let r = self.to_dense();
-        let mut vals = linalg::sym_eigenvalues(r.as_ref());
+        let mut vals = linalg::try_sym_eigenvalues(r.as_ref())?;
         vals.extend(std::iter::repeat_n(0.0, self.zeros));
         let shift = self.shift();
         vals.iter_mut().for_each(|v| *v += shift);
         vals.sort_by(f64::total_cmp);
-        vals
+        Ok(vals)
     }
 }

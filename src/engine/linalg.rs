@@ -151,10 +151,63 @@ pub fn dot(x: &[f64], y: &[f64]) -> f64 {
     (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
-/// Euclidean norm.
+/// Euclidean norm, without spurious overflow or underflow: √(xᵀx) when xᵀx is a normal
+/// finite number (bit for bit the plain formula), else the scaled form m·‖x/m‖ with
+/// m = max|x_i| (LAPACK's `dnrm2` idea), so that ‖x‖ is computed whenever it is representable
+/// (entries of 1e200 or 1e-170 included). NaN entries give NaN.
 #[inline(always)]
 pub fn norm(x: &[f64]) -> f64 {
-    dot(x, x).sqrt()
+    let s = dot(x, x);
+    if s.is_finite() && s >= NORM_SAFE_MIN {
+        return s.sqrt();
+    }
+    scaled_norm(x)
+}
+
+/// Below this, xᵀx may have lost bits to underflow (2⁻⁹⁰⁰; entries of 2⁻⁴⁵⁰ ≈ 1e-135).
+const NORM_SAFE_MIN: f64 = 1.1754943508222875e-271;
+
+/// m·‖x/m‖ with m = max|x_i| (a power of two, so the scaling is exact).
+#[cold]
+fn scaled_norm(x: &[f64]) -> f64 {
+    let mut m = 0.0f64;
+    for v in x {
+        if v.is_nan() {
+            return f64::NAN;
+        }
+        m = m.max(v.abs());
+    }
+    if m == 0.0 || m.is_infinite() {
+        return m;
+    }
+    let e = exponent(m);
+    let s: f64 = x.iter().map(|v| ldexp(*v, -e).powi(2)).sum();
+    ldexp(s.sqrt(), e)
+}
+
+/// The binary exponent e of a finite non-zero x: 2^e ≤ |x| < 2^{e+1} (subnormals included).
+pub fn exponent(x: f64) -> i32 {
+    debug_assert!(x.is_finite() && x != 0.0);
+    let bits = x.abs().to_bits();
+    let raw = ((bits >> 52) & 0x7ff) as i32;
+    if raw == 0 {
+        // Subnormal: 2^-1074 · mantissa.
+        let mant = bits & ((1u64 << 52) - 1);
+        -1074 + (63 - mant.leading_zeros() as i32)
+    } else {
+        raw - 1023
+    }
+}
+
+/// x·2^e, exact unless the result overflows or underflows (applied in steps of at most 2^±1000
+/// so that no intermediate power of two is out of range).
+pub fn ldexp(mut x: f64, mut e: i32) -> f64 {
+    while e != 0 {
+        let step = e.clamp(-1000, 1000);
+        x *= f64::from_bits(((step + 1023) as u64) << 52);
+        e -= step;
+    }
+    x
 }
 
 /// Copies a row-major slice into an owned faer matrix.
@@ -173,33 +226,111 @@ pub fn to_row_major(m: MatRef<'_, f64>) -> Vec<f64> {
     out
 }
 
-/// Eigenvalues (ascending) of a symmetric matrix; reads the lower triangle.
-/// Cost O(n³) (tridiagonalisation), eigenvalues only.
+/// A symmetric eigen-decomposition that could not be computed: a non-finite entry (an
+/// overflow upstream), or faer's iteration did not converge. A numerical failure (exit code 3
+/// at the command line), never a panic on the paths that read user input.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct EigenError(pub String);
+
+/// The power of two 2^{-e} that brings the largest |entry| of the lower triangle of `a` into
+/// [1, 2), or why it cannot: scaling by it is exact, and eigenvalues scale with it exactly.
+/// `Ok(None)` for the zero matrix.
+fn eigen_scale(a: MatRef<'_, f64>) -> Result<Option<i32>, EigenError> {
+    let mut m = 0.0f64;
+    for j in 0..a.ncols() {
+        for i in j..a.nrows() {
+            let v = a[(i, j)];
+            if !v.is_finite() {
+                return Err(EigenError(format!(
+                    "a {}×{} symmetric matrix has a non-finite entry ({v}) at ({i}, {j}): an intermediate \
+                     quantity overflowed f64",
+                    a.nrows(),
+                    a.ncols()
+                )));
+            }
+            m = m.max(v.abs());
+        }
+    }
+    Ok(if m == 0.0 { None } else { Some(exponent(m)) })
+}
+
+/// `a` scaled by 2^{-e}, lower triangle (only what the solver reads), when e ≠ 0.
+fn scaled_lower(a: MatRef<'_, f64>, e: i32) -> Mat<f64> {
+    Mat::from_fn(a.nrows(), a.ncols(), |i, j| if i >= j { ldexp(a[(i, j)], -e) } else { 0.0 })
+}
+
+/// Exponents this far from 0 are left alone: scaling only changes bits when it is needed.
+const EIGEN_SAFE_EXPONENT: i32 = 400;
+
+/// Eigenvalues (ascending) of a symmetric matrix; reads the lower triangle. The matrix is first
+/// scaled by a power of two when its largest entry is beyond 2^±400 (exact, so the spectrum of
+/// matrices with entries of 1e300 or 1e-300 is computed to full relative accuracy, where faer
+/// would fail to converge). Cost O(n³) (tridiagonalisation), eigenvalues only.
+pub fn try_sym_eigenvalues(a: MatRef<'_, f64>) -> Result<Vec<f64>, EigenError> {
+    let fail = |e| EigenError(format!("the symmetric eigenvalue iteration did not converge ({e:?})"));
+    match eigen_scale(a)? {
+        None => Ok(vec![0.0; a.nrows()]),
+        Some(e) if e.abs() > EIGEN_SAFE_EXPONENT => {
+            let vals = scaled_lower(a, e).self_adjoint_eigenvalues(Side::Lower).map_err(fail)?;
+            Ok(vals.into_iter().map(|v| ldexp(v, e)).collect())
+        }
+        Some(_) => a.self_adjoint_eigenvalues(Side::Lower).map_err(fail),
+    }
+}
+
+/// [`try_sym_eigenvalues`] for matrices the harness builds itself; panics with the reason on
+/// failure (claim code runs under the runner's panic guard, which records it as an error).
 pub fn sym_eigenvalues(a: MatRef<'_, f64>) -> Vec<f64> {
-    a.self_adjoint_eigenvalues(Side::Lower)
-        .expect("faer self-adjoint eigenvalue iteration failed to converge")
+    try_sym_eigenvalues(a).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Largest eigenvalue of a symmetric matrix.
-pub fn sym_max_eigenvalue(a: MatRef<'_, f64>) -> f64 {
-    *sym_eigenvalues(a).last().expect("largest eigenvalue of an empty matrix")
+pub fn try_sym_max_eigenvalue(a: MatRef<'_, f64>) -> Result<f64, EigenError> {
+    try_sym_eigenvalues(a)?
+        .last()
+        .copied()
+        .ok_or_else(|| EigenError("largest eigenvalue of an empty matrix".into()))
 }
 
-/// Full eigen-decomposition (ascending eigenvalues, orthonormal eigenvectors as columns).
-pub fn sym_eigen(a: MatRef<'_, f64>) -> (Vec<f64>, Mat<f64>) {
-    let evd =
-        a.self_adjoint_eigen(Side::Lower).expect("faer self-adjoint eigen-decomposition failed to converge");
+/// Largest eigenvalue of a symmetric matrix (panics as [`sym_eigenvalues`]).
+pub fn sym_max_eigenvalue(a: MatRef<'_, f64>) -> f64 {
+    try_sym_max_eigenvalue(a).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Full eigen-decomposition (ascending eigenvalues, orthonormal eigenvectors as columns), with
+/// the scaling of [`try_sym_eigenvalues`].
+pub fn try_sym_eigen(a: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>), EigenError> {
+    let fail = |e| EigenError(format!("the symmetric eigen-decomposition did not converge ({e:?})"));
+    let n = a.nrows();
+    let (evd, e) = match eigen_scale(a)? {
+        None => return Ok((vec![0.0; n], Mat::identity(n, n))),
+        Some(e) if e.abs() > EIGEN_SAFE_EXPONENT => {
+            (scaled_lower(a, e).self_adjoint_eigen(Side::Lower).map_err(fail)?, e)
+        }
+        Some(_) => (a.self_adjoint_eigen(Side::Lower).map_err(fail)?, 0),
+    };
     let s = evd.S();
-    let vals = (0..a.nrows()).map(|i| s[i]).collect();
-    (vals, evd.U().to_owned())
+    let vals = (0..n).map(|i| ldexp(s[i], e)).collect();
+    Ok((vals, evd.U().to_owned()))
+}
+
+/// [`try_sym_eigen`], panicking with the reason (see [`sym_eigenvalues`]).
+pub fn sym_eigen(a: MatRef<'_, f64>) -> (Vec<f64>, Mat<f64>) {
+    try_sym_eigen(a).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Symmetric PSD square root S^{1/2} = U diag(max(s,0))^{1/2} Uᵀ.
-pub fn psd_sqrt(a: MatRef<'_, f64>) -> Mat<f64> {
-    let (vals, u) = sym_eigen(a);
+pub fn try_psd_sqrt(a: MatRef<'_, f64>) -> Result<Mat<f64>, EigenError> {
+    let (vals, u) = try_sym_eigen(a)?;
     let n = a.nrows();
     let roots: Vec<f64> = vals.iter().map(|v| v.max(0.0).sqrt()).collect();
-    Mat::from_fn(n, n, |i, j| (0..n).map(|l| u[(i, l)] * roots[l] * u[(j, l)]).sum())
+    Ok(Mat::from_fn(n, n, |i, j| (0..n).map(|l| u[(i, l)] * roots[l] * u[(j, l)]).sum()))
+}
+
+/// [`try_psd_sqrt`], panicking with the reason (see [`sym_eigenvalues`]).
+pub fn psd_sqrt(a: MatRef<'_, f64>) -> Mat<f64> {
+    try_psd_sqrt(a).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Dense product of two faer matrices (sequential).

@@ -94,6 +94,19 @@ impl Regression {
         let smax = svals.first().copied().unwrap_or(0.0);
         let cutoff = (n.max(d) as f64) * f64::EPSILON * smax;
         let rank = svals.iter().filter(|&&v| v > cutoff).count();
+        if rank == 0 || sigma.iter().all(|v| *v == 0.0) {
+            return Err(invalid(
+                "x",
+                "has rank 0: the covariance has no non-zero eigenvalue (every entry is zero, or too \
+                 small for XᵀX/n to be represented)",
+            ));
+        }
+        if let Some(v) = sigma.iter().find(|v| !v.is_finite()) {
+            return Err(invalid(
+                "x",
+                format!("XᵀX/n is not representable in f64 ({v}; largest |x| = {smax:e}): rescale the data"),
+            ));
+        }
         // w* = V_r S_r⁻¹ U_rᵀ y.
         let (u, v) = (svd.U(), svd.V());
         let mut w_star = vec![0.0; d];
@@ -131,13 +144,18 @@ impl Regression {
     pub fn sigma_sqrt(&self) -> Mat<f64> {
         linalg::psd_sqrt(self.sigma_mat().as_ref())
     }
+    /// Σ^{1/2}, or why it cannot be computed.
+    pub fn try_sigma_sqrt(&self) -> Result<Mat<f64>, linalg::EigenError> {
+        linalg::try_psd_sqrt(self.sigma_mat().as_ref())
+    }
     /// Λ = λ_max(Σ).
     pub fn lambda_max(&self) -> f64 {
         *self.sigma_eigenvalues.last().expect("d ≥ 1")
     }
-    /// λ = smallest non-zero eigenvalue of Σ (numerical rank as in [`Regression::rank`]).
+    /// λ = smallest non-zero eigenvalue of Σ (numerical rank as in [`Regression::rank`], ≥ 1:
+    /// [`Regression::from_data`] refuses rank-0 data).
     pub fn lambda_min_nonzero(&self) -> f64 {
-        self.sigma_eigenvalues[self.d - self.rank]
+        self.sigma_eigenvalues[self.d - self.rank.max(1)]
     }
     /// κ = Λ/λ.
     pub fn condition_number(&self) -> f64 {
@@ -154,10 +172,17 @@ impl Regression {
     /// a = w*ᵀΣw*/‖w*‖² (λ ≤ a ≤ Λ); `None` when w* = 0.
     pub fn alignment(&self) -> Option<f64> {
         let nn = linalg::dot(&self.w_star, &self.w_star);
-        if nn == 0.0 {
+        let q = self.quad(&self.w_star);
+        if nn.is_normal() && q.is_finite() && (q == 0.0 || q.is_normal()) {
+            return Some(q / nn);
+        }
+        // ‖w*‖² overflows or underflows: the same ratio for the unit vector ŵ = w*/‖w*‖.
+        let wn = self.w_star_norm();
+        if wn == 0.0 || !wn.is_finite() {
             return None;
         }
-        Some(self.quad(&self.w_star) / nn)
+        let unit: Vec<f64> = self.w_star.iter().map(|w| w / wn).collect();
+        Some(self.quad(&unit))
     }
     /// xᵀΣx = ‖Fx‖² (no allocation).
     pub fn quad(&self, x: &[f64]) -> f64 {

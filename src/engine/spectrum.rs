@@ -66,6 +66,16 @@ pub struct NotConverged {
     pub tol: f64,
 }
 
+/// Why a Hessian spectrum could not be computed (a numerical failure, exit code 3).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SpectrumError {
+    #[error(transparent)]
+    NotConverged(#[from] NotConverged),
+    /// A dense eigen-decomposition failed (e.g. an entry overflowed f64).
+    #[error("Hessian eigenvalues: {0}")]
+    Eigen(#[from] linalg::EigenError),
+}
+
 /// Largest and smallest Hessian eigenvalues.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Extremes {
@@ -83,11 +93,11 @@ pub fn hessian_top(
     theta: &[f64],
     k: usize,
     opts: &SpectrumOptions,
-) -> Result<(Vec<f64>, Extremes), NotConverged> {
+) -> Result<(Vec<f64>, Extremes), SpectrumError> {
     let p = problem.num_params();
     match opts.choose(p) {
         Method::Exact => {
-            let vals = exact_eigenvalues(problem, theta);
+            let vals = try_exact_eigenvalues(problem, theta)?;
             let top: Vec<f64> = vals.iter().rev().take(k).copied().collect();
             let ext = Extremes { max: vals[p - 1], min: vals[0], method: Method::Exact, iterations: 0 };
             Ok((top, ext))
@@ -123,11 +133,16 @@ pub fn hessian_top(
 
 /// All P eigenvalues of ∇²ℓ(θ), ascending: from the reduced m × m form for univariate networks
 /// when m < P ([`hessian::ReducedOperator`]), from the dense Hessian otherwise.
-pub fn exact_eigenvalues(problem: &Problem, theta: &[f64]) -> Vec<f64> {
+pub fn try_exact_eigenvalues(problem: &Problem, theta: &[f64]) -> Result<Vec<f64>, linalg::EigenError> {
     match hessian::ReducedOperator::new(problem, theta) {
-        Some(mut r) => r.eigenvalues(),
-        None => linalg::sym_eigenvalues(hessian::dense_hessian(problem, theta).as_ref()),
+        Some(mut r) => r.try_eigenvalues(),
+        None => linalg::try_sym_eigenvalues(hessian::dense_hessian(problem, theta).as_ref()),
     }
+}
+
+/// [`try_exact_eigenvalues`], panicking with the reason (for matrices the harness builds).
+pub fn exact_eigenvalues(problem: &Problem, theta: &[f64]) -> Vec<f64> {
+    try_exact_eigenvalues(problem, theta).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Sharpness and smallest eigenvalue of ∇²ℓ(θ).
@@ -135,12 +150,12 @@ pub fn hessian_extremes(
     problem: &Problem,
     theta: &[f64],
     opts: &SpectrumOptions,
-) -> Result<Extremes, NotConverged> {
+) -> Result<Extremes, SpectrumError> {
     hessian_top(problem, theta, 1, opts).map(|(_, e)| e)
 }
 
 /// Sharpness S(θ) = λ_max(∇²ℓ(θ)).
-pub fn sharpness(problem: &Problem, theta: &[f64], opts: &SpectrumOptions) -> Result<f64, NotConverged> {
+pub fn sharpness(problem: &Problem, theta: &[f64], opts: &SpectrumOptions) -> Result<f64, SpectrumError> {
     hessian_extremes(problem, theta, opts).map(|e| e.max)
 }
 
@@ -162,7 +177,7 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
     k: usize,
     smallest: bool,
     opts: &SpectrumOptions,
-) -> Result<LanczosResult, NotConverged> {
+) -> Result<LanczosResult, SpectrumError> {
     assert!(n > 0 && k > 0);
     let max_iter = opts.max_iter.min(n);
     let mut rng = stream_rng(opts.seed, Stream::Lanczos);
@@ -185,7 +200,7 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
         let m = j + 1;
         let check = m >= k && (m < 40 || m % 4 == 0 || m == max_iter || m == n);
         if check || b == 0.0 {
-            let (theta, s_last) = tridiagonal_eigen(&alpha, &beta);
+            let (theta, s_last) = tridiagonal_eigen(&alpha, &beta)?;
             let scale = theta.iter().fold(0.0f64, |acc, t| acc.max(t.abs())).max(f64::MIN_POSITIVE);
             let residuals: Vec<f64> = s_last.iter().map(|s| (b * s).abs()).collect();
             let wanted: Vec<usize> =
@@ -212,7 +227,7 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
         }
         basis.extend_from_slice(&w);
     }
-    Err(NotConverged { iterations: max_iter, residual: last_residual, tol: opts.tol })
+    Err(NotConverged { iterations: max_iter, residual: last_residual, tol: opts.tol }.into())
 }
 
 fn normalize(v: &mut [f64]) {
@@ -238,7 +253,7 @@ fn orthogonalize(v: &mut [f64], basis: &[f64], n: usize) {
 
 /// Eigenvalues (ascending) of the symmetric tridiagonal matrix (alpha, beta) and the last
 /// component of each unit eigenvector.
-fn tridiagonal_eigen(alpha: &[f64], beta: &[f64]) -> (Vec<f64>, Vec<f64>) {
+fn tridiagonal_eigen(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>), linalg::EigenError> {
     let m = alpha.len();
     let t = Mat::from_fn(m, m, |i, j| {
         if i == j {
@@ -251,9 +266,9 @@ fn tridiagonal_eigen(alpha: &[f64], beta: &[f64]) -> (Vec<f64>, Vec<f64>) {
             0.0
         }
     });
-    let (vals, vecs) = linalg::sym_eigen(t.as_ref());
+    let (vals, vecs) = linalg::try_sym_eigen(t.as_ref())?;
     let last = (0..m).map(|i| vecs[(m - 1, i)]).collect();
-    (vals, last)
+    Ok((vals, last))
 }
 
 /// The authors' sharpness estimator, step for step (their `largest_eigenvalue`): v_0 a unit

@@ -84,13 +84,16 @@ impl GridPoint {
 /// Type and range of a grid parameter.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ParamKind {
-    /// An integer ≥ min.
+    /// An integer in [min, max].
     Int {
         min: i64,
+        max: i64,
     },
-    /// A finite number > min (exclusive) when `positive`, else any finite number.
+    /// A finite number in [min, max], and > 0 when `positive`.
     Float {
         positive: bool,
+        min: f64,
+        max: f64,
     },
     /// One of the listed strings.
     Choice(&'static [&'static str]),
@@ -105,15 +108,30 @@ pub struct Param {
     pub doc: &'static str,
 }
 
+/// The default largest value of an integer parameter (counts, steps, starts): a spec cannot
+/// ask for a loop of 10¹⁸ iterations by accident. Sizes have their own, smaller limits
+/// ([`Param::at_most`]).
+pub const DEFAULT_INT_MAX: i64 = 10_000_000;
+
+/// The largest layer width or dimension (d, dim, width) a spec may ask for: a d × d layer of
+/// this size is 32 MB, and the claims' dense Hessians are far smaller.
+pub const MAX_DIM: i64 = 2_000;
+
+/// The largest depth L a spec may ask for.
+pub const MAX_DEPTH: i64 = 1_000;
+
+/// The largest sample count n a spec may ask for.
+pub const MAX_SAMPLES: i64 = 1_000_000;
+
 impl Param {
     pub const fn int(name: &'static str, min: i64, doc: &'static str) -> Self {
-        Param { name, kind: ParamKind::Int { min }, doc }
+        Param { name, kind: ParamKind::Int { min, max: DEFAULT_INT_MAX }, doc }
     }
     pub const fn positive(name: &'static str, doc: &'static str) -> Self {
-        Param { name, kind: ParamKind::Float { positive: true }, doc }
+        Param { name, kind: ParamKind::Float { positive: true, min: f64::MIN, max: f64::MAX }, doc }
     }
     pub const fn float(name: &'static str, doc: &'static str) -> Self {
-        Param { name, kind: ParamKind::Float { positive: false }, doc }
+        Param { name, kind: ParamKind::Float { positive: false, min: f64::MIN, max: f64::MAX }, doc }
     }
     pub const fn choice(name: &'static str, options: &'static [&'static str], doc: &'static str) -> Self {
         Param { name, kind: ParamKind::Choice(options), doc }
@@ -121,17 +139,58 @@ impl Param {
     pub const fn boolean(name: &'static str, doc: &'static str) -> Self {
         Param { name, kind: ParamKind::Bool, doc }
     }
+    /// The same parameter with an upper bound (integers and numbers; inclusive).
+    pub const fn at_most(self, max: f64) -> Self {
+        let kind = match self.kind {
+            ParamKind::Int { min, .. } => ParamKind::Int { min, max: max as i64 },
+            ParamKind::Float { positive, min, .. } => ParamKind::Float { positive, min, max },
+            k => k,
+        };
+        Param { kind, ..self }
+    }
+    /// The same number parameter with a lower bound (inclusive).
+    pub const fn at_least(self, min: f64) -> Self {
+        let kind = match self.kind {
+            ParamKind::Float { positive, max, .. } => ParamKind::Float { positive, min, max },
+            k => k,
+        };
+        Param { kind, ..self }
+    }
+    /// A size parameter (d, dim, width, depth, …) is bounded by [`MAX_DIM`] or [`MAX_DEPTH`]
+    /// unless it has a bound of its own; other integers by [`DEFAULT_INT_MAX`].
+    fn int_max(&self, max: i64) -> i64 {
+        if max != DEFAULT_INT_MAX {
+            return max;
+        }
+        match self.name {
+            "d" | "dim" | "width" | "rank" => MAX_DIM,
+            "depth" => MAX_DEPTH,
+            "n" => MAX_SAMPLES,
+            _ => max,
+        }
+    }
 
     /// Checks one value; the message says what was expected.
     pub fn check(&self, v: &Value) -> Result<(), String> {
         match (self.kind, v) {
-            (ParamKind::Int { min }, Value::Int(i)) if *i >= min => Ok(()),
-            (ParamKind::Int { min }, _) => Err(format!("expected an integer ≥ {min}, got {v}")),
-            (ParamKind::Float { positive }, v) => match v.as_f64() {
-                Some(x) if x.is_finite() && (!positive || x > 0.0) => Ok(()),
-                _ if positive => Err(format!("expected a positive finite number, got {v}")),
-                _ => Err(format!("expected a finite number, got {v}")),
-            },
+            (ParamKind::Int { min, max }, Value::Int(i)) if *i >= min && *i <= self.int_max(max) => Ok(()),
+            (ParamKind::Int { min, max }, Value::Int(_)) => {
+                Err(format!("expected an integer in [{min}, {}], got {v}", self.int_max(max)))
+            }
+            (ParamKind::Int { min, .. }, _) => Err(format!("expected an integer ≥ {min}, got {v}")),
+            (ParamKind::Float { positive, min, max }, v) => {
+                let range = match (min > f64::MIN, max < f64::MAX) {
+                    (true, true) => format!(" in [{min}, {max}]"),
+                    (true, false) => format!(" ≥ {min}"),
+                    (false, true) => format!(" ≤ {max}"),
+                    (false, false) => String::new(),
+                };
+                match v.as_f64() {
+                    Some(x) if x.is_finite() && (!positive || x > 0.0) && x >= min && x <= max => Ok(()),
+                    _ if positive => Err(format!("expected a positive finite number{range}, got {v}")),
+                    _ => Err(format!("expected a finite number{range}, got {v}")),
+                }
+            }
             (ParamKind::Choice(opts), Value::Str(s)) if opts.contains(&s.as_str()) => Ok(()),
             (ParamKind::Choice(opts), _) => Err(format!("expected one of {}, got {v}", opts.join(", "))),
             (ParamKind::Bool, Value::Bool(_)) => Ok(()),
@@ -275,6 +334,16 @@ pub struct ClaimError(pub String);
 
 impl From<crate::engine::spectrum::NotConverged> for ClaimError {
     fn from(e: crate::engine::spectrum::NotConverged) -> Self {
+        ClaimError(e.to_string())
+    }
+}
+impl From<crate::engine::spectrum::SpectrumError> for ClaimError {
+    fn from(e: crate::engine::spectrum::SpectrumError) -> Self {
+        ClaimError(e.to_string())
+    }
+}
+impl From<crate::engine::linalg::EigenError> for ClaimError {
+    fn from(e: crate::engine::linalg::EigenError) -> Self {
         ClaimError(e.to_string())
     }
 }

@@ -97,8 +97,26 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
 /// Number of instances a property run will measure (claim and controls), counted without
 /// expanding the grids. The run seed does not change it.
 pub fn count_instances(spec: &Spec, mode: Mode, _seed: u64) -> usize {
-    spec.instance_count(mode)
-        + (0..spec.controls.len()).map(|c| spec.control_instance_count(c, mode)).sum::<usize>()
+    (0..spec.controls.len())
+        .map(|c| spec.control_instance_count(c, mode))
+        .fold(spec.instance_count(mode), usize::saturating_add)
+}
+
+/// The default largest number of instances (claim and controls, all properties) one command
+/// expands: `--max-instances` overrides it. The full grids hold about 10⁴, properties/large
+/// about 10⁵; every instance costs at least a few hundred bytes before it runs.
+pub const DEFAULT_MAX_INSTANCES: usize = 5_000_000;
+
+/// Refuses, before anything is allocated, specs whose grids × repetitions expand to more than
+/// `max` instances in all (counted without expanding): (property id, its count, the total).
+pub fn check_instance_budget(specs: &[&Spec], mode: Mode, max: usize) -> Result<(), (String, usize, usize)> {
+    let counts: Vec<usize> = specs.iter().map(|s| count_instances(s, mode, 0)).collect();
+    let total = counts.iter().copied().fold(0usize, usize::saturating_add);
+    if total <= max {
+        return Ok(());
+    }
+    let (i, &largest) = counts.iter().enumerate().max_by_key(|(_, c)| **c).expect("at least one spec");
+    Err((specs[i].id.clone(), largest, total))
 }
 
 /// Runs the claim and its controls.

@@ -388,8 +388,10 @@ impl Spec {
 }
 
 /// Size of the cartesian product of `grid` × `reps`.
+/// Saturates at `usize::MAX` (a spec asking for 2⁶⁴ instances is refused by its count, not by
+/// an overflow).
 fn count(grid: &BTreeMap<String, Vec<Value>>, reps: usize) -> usize {
-    grid.values().map(Vec::len).product::<usize>() * reps
+    grid.values().map(Vec::len).fold(reps, usize::saturating_mul)
 }
 
 /// Seed of one instance: SplitMix64 mixing of (spec seed, run seed, control stream, index).

@@ -53,6 +53,20 @@ pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> Result<(), Error
     std::fs::rename(&tmp, path).map_err(werr)
 }
 
+impl Error {
+    /// An audit failure: unusable data (exit 2, in `file`, naming the field) or a numerical
+    /// failure (exit 3).
+    pub fn from_audit(e: crate::engine::audit::AuditError, file: &str) -> Error {
+        match e {
+            crate::engine::audit::AuditError::Data(crate::engine::objective::DataError::Invalid {
+                field,
+                message,
+            }) => Error::Input { file: file.into(), field, message },
+            crate::engine::audit::AuditError::Numerical(m) => Error::Numerical(m),
+        }
+    }
+}
+
 impl From<crate::engine::objective::DataError> for Error {
     /// Data that a claim or the audit cannot use (e.g. a singular covariance), named by field.
     fn from(e: crate::engine::objective::DataError) -> Self {

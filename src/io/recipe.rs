@@ -136,20 +136,57 @@ impl Invalid {
     }
 }
 
+/// The largest condition number a recipe may ask for: Σ's smallest eigenvalue 1/κ stays far
+/// above the rank cutoff (≈ 1e-13 relative), so that Σ keeps full rank and κ is measurable.
+pub const MAX_KAPPA: f64 = 1e12;
+
+/// `v` is a finite number in [lo, hi].
+fn finite_in(field: &str, v: f64, lo: f64, hi: f64) -> Result<(), Invalid> {
+    if !v.is_finite() {
+        return Err(Invalid::new(field, format!("must be a finite number, got {v}")));
+    }
+    if v < lo || v > hi {
+        let range = if hi == f64::MAX { format!("≥ {lo}") } else { format!("in [{lo}, {hi:e}]") };
+        let shown =
+            if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-4) { format!("{v:e}") } else { format!("{v}") };
+        return Err(Invalid::new(field, format!("must be {range}, got {shown}")));
+    }
+    Ok(())
+}
+
 impl ProblemBuilder {
     /// Checks the values before anything is drawn: d, L ≥ 1; n ≥ 1 (paper data) or n ≥ d
-    /// (spectrum data, whose construction needs d independent samples).
+    /// (spectrum data, whose construction needs d independent samples); every number finite
+    /// and in its range (noise ≥ 0; 1 ≤ κ ≤ [`MAX_KAPPA`]; ‖w*‖ > 0; R_min ≥ 0). Fields are
+    /// named as in a recipe file (`data.kappa`); [`InstanceFlags::flag_of`] names the flag.
     pub fn validate(&self) -> Result<(), Invalid> {
-        if self.d == 0 || self.depth == 0 {
-            return Err(Invalid::new("d/depth", "must be at least 1"));
+        if self.d == 0 {
+            return Err(Invalid::new("d", "must be at least 1"));
+        }
+        if self.depth == 0 {
+            return Err(Invalid::new("depth", "must be at least 1"));
         }
         match &self.data {
             DataRecipe::Spectrum { n, .. } if *n < self.d => {
-                Err(Invalid::new("n", format!("spectrum data needs n ≥ d = {}", self.d)))
+                return Err(Invalid::new(
+                    "data.n",
+                    format!("spectrum data needs n ≥ d = {}, got {n}", self.d),
+                ));
             }
-            DataRecipe::Paper { n, .. } if *n == 0 => Err(Invalid::new("n", "must be at least 1")),
-            _ => Ok(()),
+            DataRecipe::Paper { n, .. } if *n == 0 => {
+                return Err(Invalid::new("data.n", "must be at least 1"));
+            }
+            DataRecipe::Paper { noise, .. } => finite_in("data.noise", *noise, 0.0, f64::MAX)?,
+            DataRecipe::Spectrum { kappa, w_star_norm, risk_min, .. } => {
+                finite_in("data.kappa", *kappa, 1.0, MAX_KAPPA)?;
+                finite_in("data.w_star_norm", *w_star_norm, 0.0, f64::MAX)?;
+                if *w_star_norm == 0.0 {
+                    return Err(Invalid::new("data.w_star_norm", "must be positive, got 0"));
+                }
+                finite_in("data.risk_min", *risk_min, 0.0, f64::MAX)?;
+            }
         }
+        Ok(())
     }
 
     /// The dataset for `seed`.
@@ -192,6 +229,9 @@ impl ProblemBuilder {
         Ok((problem, ds))
     }
 }
+
+/// The largest number of gradient-descent steps a recipe may ask for.
+pub const MAX_STEPS: usize = 100_000_000;
 
 /// The `dlncheck instance` flags, typed; [`InstanceFlags::recipe`] turns them into a recipe.
 #[derive(Clone, Debug, PartialEq)]
@@ -237,6 +277,22 @@ pub enum InitKind {
 }
 
 impl InstanceFlags {
+    /// The flag that sets a recipe field (as [`ProblemBuilder::validate`] names it), so that
+    /// an error from flags names the flag the user typed.
+    pub fn flag_of(field: &str) -> &str {
+        match field {
+            "d" => "--d",
+            "depth" => "--depth",
+            "data.n" => "--n",
+            "data.noise" => "--noise",
+            "data.kappa" => "--kappa",
+            "weights.std" | "weights.s" | "weights.c" => "--scale",
+            "train.eta" => "--eta",
+            "train.steps" => "--steps",
+            other => other,
+        }
+    }
+
     /// The recipe the flags describe.
     pub fn recipe(&self) -> Recipe {
         let (n, scale) = (self.n, self.scale);
@@ -278,9 +334,36 @@ impl Recipe {
         }
     }
 
-    /// Checks the recipe's values (see [`ProblemBuilder::validate`]).
+    /// Checks the recipe's values: the data and network ([`ProblemBuilder::validate`]), the
+    /// parameters (std, s ≥ 0 and finite; c finite and non-zero) and the training (η > 0 and
+    /// finite, steps ≤ [`MAX_STEPS`]).
     pub fn validate(&self) -> Result<(), Invalid> {
-        self.builder().validate()
+        self.builder().validate()?;
+        match &self.weights {
+            WeightsRecipe::Gaussian { std } => finite_in("weights.std", *std, 0.0, f64::MAX)?,
+            WeightsRecipe::RandomMinimizer { std } => finite_in("weights.std", *std, 0.0, f64::MAX)?,
+            WeightsRecipe::Residual { s } => finite_in("weights.s", *s, 0.0, f64::MAX)?,
+            WeightsRecipe::Rescaled { c } => {
+                finite_in("weights.c", *c, f64::MIN, f64::MAX)?;
+                if *c == 0.0 {
+                    return Err(Invalid::new("weights.c", "must be non-zero (W_2/c), got 0"));
+                }
+            }
+            WeightsRecipe::Balanced | WeightsRecipe::MinSharpness => {}
+        }
+        if let Some(t) = &self.train {
+            finite_in("train.eta", t.eta, 0.0, f64::MAX)?;
+            if t.eta == 0.0 {
+                return Err(Invalid::new("train.eta", "must be positive, got 0"));
+            }
+            if t.steps > MAX_STEPS {
+                return Err(Invalid::new(
+                    "train.steps",
+                    format!("must be at most {MAX_STEPS}, got {}", t.steps),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Builds the problem and parameters for `seed` (training included).
@@ -322,7 +405,9 @@ impl Recipe {
     }
 }
 
-/// One-line flow-style description of a recipe (for an instance's `meta`).
+/// The recipe as one line of JSON (which is also YAML): stored in an instance's `meta.recipe`,
+/// it is a recipe file as it stands (`dlncheck instance --recipe`), so the instance can be
+/// re-created from its own file.
 fn serde_json_like(r: &Recipe) -> String {
-    crate::io::yaml::to_string(r).trim_end().replace('\n', "; ")
+    serde_json::to_string(r).expect("serialising plain data to JSON cannot fail")
 }

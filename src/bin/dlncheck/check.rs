@@ -81,6 +81,19 @@ fn progress_bar(total: usize) -> ProgressBar {
     pb
 }
 
+/// Refuses specs that expand to more than `max` instances (`--max-instances`), before anything
+/// is allocated, naming the largest property and its count.
+pub(crate) fn instance_budget(specs: &[&Spec], mode: Mode, max: usize) -> Result<(), Error> {
+    runner::check_instance_budget(specs, mode, max).map_err(|(id, count, total)| Error::Input {
+        file: format!("{id}.yaml"),
+        field: "repetitions".into(),
+        message: format!(
+            "the grid × repetitions expand to {count} instances ({total} in all), above the limit of \
+             {max}: shrink the grid or raise --max-instances"
+        ),
+    })
+}
+
 /// How a `check` is split and resumed (`--shard`, `--shard-count`, `--resume`, `--plan`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShardOptions {
@@ -88,6 +101,8 @@ pub struct ShardOptions {
     pub shard_count: Option<usize>,
     pub resume: bool,
     pub plan: bool,
+    /// `--max-instances`.
+    pub max_instances: usize,
 }
 
 /// The selected spec files, verbatim (a partial report carries them, and their hashes).
@@ -150,6 +165,7 @@ pub fn run(
     let dir = properties_dir(dir);
     let loaded = load_specs(&dir, only)?;
     let specs: Vec<Spec> = loaded.iter().map(|(s, _)| s.clone()).collect();
+    instance_budget(&specs.iter().collect::<Vec<_>>(), mode, sharding.max_instances)?;
     let items = partial::work_items(&specs, mode, seed);
     if sharding.plan {
         print_plan(&specs, &items, shard, mode);
@@ -344,6 +360,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<ExitCode, Error> {
     Ok(verdict_code(&runs))
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn reproduce(
     id: &str,
     index: Option<usize>,
@@ -352,10 +369,12 @@ pub fn reproduce(
     seed: u64,
     out: Option<&Path>,
     dir: Option<&Path>,
+    max_instances: usize,
 ) -> Result<ExitCode, Error> {
     let mode = if quick { Mode::Quick } else { Mode::Full };
     let specs = load_specs(&properties_dir(dir), &[id.to_string()])?;
     let (spec, claim) = &specs[0];
+    instance_budget(&[spec], mode, max_instances)?;
     let (instances, variant) = match control {
         None => (spec.instances(mode, seed), Variant::Claim),
         Some(v) => {

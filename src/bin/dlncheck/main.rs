@@ -154,6 +154,10 @@ enum Command {
         /// Print the number of work items and the estimated CPU time of each shard; run nothing.
         #[arg(long)]
         plan: bool,
+        /// Refuse specs whose grids × repetitions expand to more instances than this (all
+        /// properties, claims and controls), before anything is allocated.
+        #[arg(long, default_value_t = dlncheck::framework::runner::DEFAULT_MAX_INSTANCES)]
+        max_instances: usize,
     },
     /// Combine the partial files of a sharded `check` or `figures` (`--shard I/N`) into what the
     /// unsharded run writes, byte for byte: the report, or the figure files. Refuses parts of
@@ -202,6 +206,9 @@ enum Command {
         /// With --attack and --control: proposals of the control's search (default budget/10).
         #[arg(long, requires = "attack")]
         control_budget: Option<usize>,
+        /// Refuse a spec whose grid × repetitions expand to more instances than this.
+        #[arg(long, default_value_t = dlncheck::framework::runner::DEFAULT_MAX_INSTANCES)]
+        max_instances: usize,
     },
     /// Attack the bounds: an adversary searches each covered property's hypothesis space for
     /// its worst case and writes attack.yaml.
@@ -357,15 +364,14 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Sharpness { instance, format, method, exact_max_params, tol, seed } => {
             let inst = dlncheck::io::npz::load_any(&instance)?;
-            let problem = inst.problem()?;
             let method = match method {
                 MethodArg::Exact => Some(Method::Exact),
                 MethodArg::Lanczos => Some(Method::Lanczos),
                 MethodArg::Auto => None,
             };
             let opts = SpectrumOptions { method, exact_max_params, tol, seed, ..SpectrumOptions::default() };
-            let audit = dlncheck::engine::audit::audit(&problem, &inst.theta, &opts)
-                .map_err(|e| Error::Numerical(e.to_string()))?;
+            let audit = dlncheck::engine::audit::audit_instance(&inst, &opts)
+                .map_err(|e| Error::from_audit(e, &instance.display().to_string()))?;
             match format {
                 OutputFormat::Yaml => print!("{}", dlncheck::io::yaml::to_string(&audit)),
                 OutputFormat::Json => println!(
@@ -392,6 +398,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             seed,
             out,
         } => {
+            let from_flags = recipe.is_none();
             let recipe = match recipe {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
@@ -415,7 +422,15 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
                 .recipe(),
             };
-            let inst = recipe.instance(seed)?;
+            let inst = recipe.instance(seed).map_err(|e| match e {
+                // Values from flags: name the flag.
+                Error::Input { file, field, message } if from_flags && file == "recipe" => Error::Input {
+                    file: "arguments".into(),
+                    field: InstanceFlags::flag_of(&field).to_string(),
+                    message,
+                },
+                e => e,
+            })?;
             let text = dlncheck::io::instance::to_yaml(&inst);
             match out {
                 Some(path) if path.extension().is_some_and(|e| e == "npz") => {
@@ -429,8 +444,20 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { only, quick, seed, threads, out, properties, shard, shard_count, resume, plan } => {
-            let sharding = check::ShardOptions { shard, shard_count, resume, plan };
+        Command::Check {
+            only,
+            quick,
+            seed,
+            threads,
+            out,
+            properties,
+            shard,
+            shard_count,
+            resume,
+            plan,
+            max_instances,
+        } => {
+            let sharding = check::ShardOptions { shard, shard_count, resume, plan, max_instances };
             check::run(&only, quick, seed, threads, &out, properties.as_deref(), sharding)
         }
         Command::Merge { parts, out } => merge::run(&parts, out.as_deref()),
@@ -446,6 +473,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             budget,
             restarts,
             control_budget,
+            ..
         } => {
             let settings = attack::Settings::new(budget, restarts, control_budget)?;
             attack::reproduce(
@@ -458,15 +486,18 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 properties.as_deref(),
             )
         }
-        Command::Reproduce { id, instance, control, quick, seed, out, properties, .. } => check::reproduce(
-            &id,
-            instance,
-            control.as_deref(),
-            quick,
-            seed,
-            out.as_deref(),
-            properties.as_deref(),
-        ),
+        Command::Reproduce { id, instance, control, quick, seed, out, properties, max_instances, .. } => {
+            check::reproduce(
+                &id,
+                instance,
+                control.as_deref(),
+                quick,
+                seed,
+                out.as_deref(),
+                properties.as_deref(),
+                max_instances,
+            )
+        }
         Command::Attack { only, budget, control_budget, restarts, seed, threads, quick, out, properties } => {
             let settings = attack::Settings::new(budget, restarts, control_budget)?;
             attack::run(&only, &settings, seed, quick, threads, &out, properties.as_deref())
