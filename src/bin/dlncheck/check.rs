@@ -101,8 +101,6 @@ pub struct ShardOptions {
     pub shard_count: Option<usize>,
     pub resume: bool,
     pub plan: bool,
-    /// `--max-instances`.
-    pub max_instances: usize,
 }
 
 /// The selected spec files, verbatim (a partial report carries them, and their hashes).
@@ -147,6 +145,7 @@ fn print_plan(specs: &[Spec], items: &[partial::WorkItem], shard: Shard, mode: M
     );
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     only: &[String],
     quick: bool,
@@ -155,6 +154,7 @@ pub fn run(
     out: &Path,
     dir: Option<&Path>,
     sharding: ShardOptions,
+    max_instances: usize,
 ) -> Result<ExitCode, Error> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().ok();
@@ -165,7 +165,7 @@ pub fn run(
     let dir = properties_dir(dir);
     let loaded = load_specs(&dir, only)?;
     let specs: Vec<Spec> = loaded.iter().map(|(s, _)| s.clone()).collect();
-    instance_budget(&specs.iter().collect::<Vec<_>>(), mode, sharding.max_instances)?;
+    instance_budget(&specs.iter().collect::<Vec<_>>(), mode, max_instances)?;
     let items = partial::work_items(&specs, mode, seed);
     if sharding.plan {
         print_plan(&specs, &items, shard, mode);

@@ -457,8 +457,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             plan,
             max_instances,
         } => {
-            let sharding = check::ShardOptions { shard, shard_count, resume, plan, max_instances };
-            check::run(&only, quick, seed, threads, &out, properties.as_deref(), sharding)
+            let sharding = check::ShardOptions { shard, shard_count, resume, plan };
+            check::run(&only, quick, seed, threads, &out, properties.as_deref(), sharding, max_instances)
         }
         Command::Merge { parts, out } => merge::run(&parts, out.as_deref()),
         Command::Reproduce {
