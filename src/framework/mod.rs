@@ -3,6 +3,7 @@
 //! deterministic YAML report ([`report`]). Claims implement its contract; the CLI drives it.
 
 pub mod catalogue;
+pub mod html;
 pub mod margins;
 pub mod partial;
 pub mod property;

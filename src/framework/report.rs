@@ -5,10 +5,10 @@ use crate::framework::property::CheckKind;
 use crate::framework::runner::{ControlRun, ControlVerdict, PropertyRun, Verdict};
 use crate::framework::spec::{Mode, Source};
 use crate::framework::summary::RunSummary;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One property in the report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PropertyReport {
     pub id: String,
     pub title: String,
@@ -43,7 +43,7 @@ impl PropertyReport {
 }
 
 /// The whole report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub tool: String,
     pub mode: String,

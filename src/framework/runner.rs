@@ -7,10 +7,10 @@ use crate::framework::property::{CheckKind, Claim, Measurement, Variant};
 use crate::framework::spec::{InstanceSpec, Mode, Spec};
 use crate::framework::summary::{self, RunSummary};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Verdict of a negative control.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ControlVerdict {
     /// The control failed, as it must: the check can fail.
@@ -22,7 +22,7 @@ pub enum ControlVerdict {
 }
 
 /// A control's run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ControlRun {
     pub variant: String,
     pub description: String,
@@ -32,7 +32,7 @@ pub struct ControlRun {
 }
 
 /// Verdict of a property.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Holds,

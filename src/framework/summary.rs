@@ -3,12 +3,12 @@
 
 use crate::framework::property::{CheckKind, Measurement, Status};
 use crate::framework::spec::InstanceSpec;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF, StudentsT};
 use statrs::statistics::{Data, OrderStatistics, Statistics};
 
 /// Order statistics and mean of a sample.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub n: usize,
     pub min: f64,
@@ -52,7 +52,7 @@ pub fn stats(xs: &[f64]) -> Option<Stats> {
 }
 
 /// A proportion k/n with its exact (Clopper–Pearson) 95 % interval.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Proportion {
     pub successes: usize,
     pub trials: usize,
@@ -72,7 +72,7 @@ pub fn proportion(k: usize, n: usize) -> Option<Proportion> {
 }
 
 /// The outcome of one instance as reported.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstanceOutcome {
     pub index: usize,
     pub seed: u64,
@@ -82,7 +82,7 @@ pub struct InstanceOutcome {
 }
 
 /// Counts and statistics of one set of instances (the claim, or one control).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub instances: usize,
     pub holds: usize,

@@ -155,13 +155,22 @@ pub fn run(
     dir: Option<&Path>,
     sharding: ShardOptions,
     max_instances: usize,
+    html: Option<&Path>,
 ) -> Result<ExitCode, Error> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().ok();
     }
     let mode = if quick { Mode::Quick } else { Mode::Full };
     let shard = shard::resolve(sharding.shard, sharding.shard_count)?;
+    if html.is_some() && shard != Shard::WHOLE {
+        return Err(Error::Input {
+            file: "arguments".into(),
+            field: "--html".into(),
+            message: "a shard writes a partial report: render the merged one with `dlncheck report`".into(),
+        });
+    }
     quiet_panics();
+    let dir_arg = dir;
     let dir = properties_dir(dir);
     let loaded = load_specs(&dir, only)?;
     let specs: Vec<Spec> = loaded.iter().map(|(s, _)| s.clone()).collect();
@@ -253,13 +262,17 @@ pub fn run(
         })
         .collect();
     write_atomic(&timing_path, dlncheck::io::yaml::to_string(&timings).as_bytes())?;
+    if let Some(h) = html {
+        crate::report::write_html(&Report::new(mode, seed, &runs, true), &specs, &dir, dir_arg, out, h)?;
+    }
     print!("{}", report::table(&runs));
     println!(
-        "report: {} ({} of {} properties pass; wall times in {})",
+        "report: {} ({} of {} properties pass; wall times in {}){}",
         out.display(),
         runs.iter().filter(|r| r.ok()).count(),
         runs.len(),
-        timing_path.display()
+        timing_path.display(),
+        html.map(|h| format!("; html: {}", h.display())).unwrap_or_default()
     );
     Ok(verdict_code(&runs))
 }

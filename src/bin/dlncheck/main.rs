@@ -12,6 +12,7 @@ mod bench;
 mod check;
 mod figures;
 mod merge;
+mod report;
 
 /// Executable, falsifiable checks of the theory of deep linear networks.
 ///
@@ -158,6 +159,24 @@ enum Command {
         /// properties, claims and controls), before anything is allocated.
         #[arg(long, default_value_t = dlncheck::framework::runner::DEFAULT_MAX_INSTANCES)]
         max_instances: usize,
+        /// Also write the HTML report (one self-contained page: summary table, then per property
+        /// its statement, hypotheses, provenance, tightness plot, worst instance with the commands
+        /// that audit it, controls, figures). Default file: the report's name with `.html`.
+        #[arg(long, value_name = "FILE", num_args = 0..=1)]
+        #[allow(clippy::option_option)]
+        html: Option<Option<PathBuf>>,
+    },
+    /// Render an existing report (from `check` or `merge`) as the self-contained HTML page of
+    /// `check --html`. Statements come from the report; hypotheses, provenance notes and figures
+    /// from the specs in --properties (or the default folder).
+    Report {
+        /// The report file (report.yaml).
+        report: PathBuf,
+        /// The HTML file to write (default: the report's name with `.html`).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        #[arg(long)]
+        properties: Option<PathBuf>,
     },
     /// Combine the partial files of a sharded `check` or `figures` (`--shard I/N`) into what the
     /// unsharded run writes, byte for byte: the report, or the figure files. Refuses parts of
@@ -456,9 +475,24 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             resume,
             plan,
             max_instances,
+            html,
         } => {
             let sharding = check::ShardOptions { shard, shard_count, resume, plan };
-            check::run(&only, quick, seed, threads, &out, properties.as_deref(), sharding, max_instances)
+            let html = html.map(|h| h.unwrap_or_else(|| out.with_extension("html")));
+            check::run(
+                &only,
+                quick,
+                seed,
+                threads,
+                &out,
+                properties.as_deref(),
+                sharding,
+                max_instances,
+                html.as_deref(),
+            )
+        }
+        Command::Report { report, html, properties } => {
+            report::run(&report, html.as_deref(), properties.as_deref())
         }
         Command::Merge { parts, out } => merge::run(&parts, out.as_deref()),
         Command::Reproduce {
