@@ -337,3 +337,178 @@ fn huge_spec_values_are_refused_before_allocating() {
         assert_refused(&r, 2, field);
     }
 }
+
+#[test]
+fn yaml_aliases_are_refused() {
+    let dir = scratch("alias");
+    // Alias fan-out inside x: each level multiplies the size by 10.
+    let mut text = String::from("architecture: mlp\nanchors:\n  - &a0 [1, 2]\n");
+    for i in 1..8 {
+        let prev = format!("*a{}", i - 1);
+        text += &format!("  - &a{i} [{}]\n", vec![prev; 10].join(", "));
+    }
+    text += "x: *a7\ny: [1, 2]\nweights: [[[1, 1]]]\n";
+    let r = sharpness_of(&dir, &text);
+    assert_refused(&r, 2, "anchors and aliases are not accepted");
+    let r =
+        sharpness_of(&dir, "architecture: mlp\nx: &x [[1, 2], [3, 4]]\ny: [1, 2]\nweights: [*x, [[1, 1]]]\n");
+    assert_refused(&r, 2, "line 2");
+}
+
+#[test]
+fn input_size_is_capped() {
+    let dir = scratch("size");
+    // /dev/zero never ends: refused at the cap, fast.
+    let t = std::time::Instant::now();
+    let r = dlncheck(&["sharpness", "/dev/zero", "--max-input-bytes", "1000000"]);
+    assert_refused(&r, 2, "--max-input-bytes");
+    assert!(t.elapsed().as_secs() < 30);
+    let r = dlncheck(&["sharpness", "/dev/zero"]);
+    assert_refused(&r, 2, "input limit of 67108864 bytes");
+    // A file just over a small cap, and a directory.
+    let p = write(&dir, "big.yaml", &"#".repeat(2000));
+    let r = dlncheck(&["sharpness", p.to_str().unwrap(), "--max-input-bytes", "1000"]);
+    assert_refused(&r, 2, "big.yaml");
+    let r = dlncheck(&["sharpness", dir.to_str().unwrap()]);
+    assert_refused(&r, 2, "directory");
+}
+
+#[test]
+fn long_values_are_truncated_in_messages() {
+    let dir = scratch("long");
+    let digits = "9".repeat(100_000);
+    let r = sharpness_of(
+        &dir,
+        &format!("architecture: mlp\nx: [[1, \"{digits}\"]]\ny: [1]\nweights: [[[1, 1]]]\n"),
+    );
+    assert_refused(&r, 2, "x[0][1]");
+    assert!(r.err.len() < 1000, "{} bytes", r.err.len());
+    let r =
+        sharpness_of(&dir, &format!("architecture: mlp\nx: [[1, {digits}]]\ny: [1]\nweights: [[[1, 1]]]\n"));
+    assert!(r.code == 2 || r.code == 0, "{}", r.err);
+    assert!(r.err.len() < 1000 && !r.err.contains("panicked"));
+}
+
+#[test]
+fn byte_order_mark_is_skipped() {
+    let dir = scratch("bom");
+    let r =
+        sharpness_of(&dir, &format!("\u{feff}architecture: mlp\nx: [[1, 0.5], [0.2, 1]]\ny: [1, 2]\n{W2}"));
+    assert_answer(&r);
+}
+
+#[test]
+fn standard_input_is_an_instance() {
+    let text = format!("architecture: mlp\nx: [[1, 0.5], [0.2, 1]]\ny: [1, 2]\n{W2}");
+    let r = dlncheck_in(None, &["sharpness", "-"], Some(text.as_bytes()));
+    let a = assert_answer(&r);
+    assert!(a["sharpness"].is_some());
+    let r = dlncheck_in(None, &["sharpness", "-"], Some(b"architecture: mlp\n"));
+    assert_refused(&r, 2, "standard input");
+}
+
+#[test]
+fn memory_budget_refuses_up_front() {
+    let dir = scratch("memory");
+    let p = gaussian_instance(&dir, "0.1");
+    let r = dlncheck(&["sharpness", p.to_str().unwrap(), "--max-memory", "1000"]);
+    assert_refused(&r, 2, "--max-memory");
+    assert!(r.err.contains("estimated"), "{}", r.err);
+    let r = dlncheck(&["instance", "--d", "100000", "--depth", "3", "--max-memory", "1G"]);
+    assert_refused(&r, 2, "--max-memory");
+    let r = dlncheck(&["sharpness", p.to_str().unwrap(), "--max-memory", "lots"]);
+    assert_eq!(r.code, 2, "{}", r.err);
+}
+
+#[test]
+fn check_out_is_checked_before_running() {
+    let dir = scratch("out");
+    let r = dlncheck(&["check", "--quick", "--only", "mc.thm1.upper", "--out", dir.to_str().unwrap()]);
+    assert_refused(&r, 4, "is a directory");
+    let left: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .filter(|e| e.file_name().to_string_lossy().contains(&std::process::id().to_string()))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    let r = dlncheck(&["check", "--quick", "--only", "mc.thm1.upper", "--out", "/proc/no/such/report.yaml"]);
+    assert_eq!(r.code, 4, "{}", r.err);
+    assert!(!r.err.contains("panicked") && r.err.contains("cannot write"), "{}", r.err);
+}
+
+#[test]
+fn property_ids_and_only_lists() {
+    let dir = scratch("ids");
+    let out = dir.join("r.yaml");
+    let r = dlncheck(&["reproduce", "no.such"]);
+    assert_refused(&r, 2, "property id: no.such");
+    assert!(!r.err.contains("--only"), "{}", r.err);
+    let r =
+        dlncheck(&["check", "--quick", "--only", "mc.thm1.upper,no.such", "--out", out.to_str().unwrap()]);
+    assert_refused(&r, 2, "--only: no.such");
+    // Commas, as for `figures --only`; one line per finished property off a terminal.
+    let r = dlncheck(&[
+        "check",
+        "--quick",
+        "--only",
+        "mc.thm1.upper,mc.thm1.unbounded",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.err.contains("mc.thm1.upper: ") && r.err.contains("mc.thm1.unbounded: "), "{}", r.err);
+    assert!(out.with_extension("timing.yaml").exists());
+    // A missing properties directory points at --properties.
+    let r = dlncheck(&["list", "--properties", dir.join("none").to_str().unwrap()]);
+    assert_refused(&r, 2, "--properties");
+}
+
+#[test]
+fn every_flag_has_help() {
+    for cmd in ["sharpness", "instance", "check", "merge", "reproduce", "attack", "list", "figures", "bench"]
+    {
+        let r = dlncheck(&[cmd, "--help"]);
+        assert_eq!(r.code, 0);
+        let lines: Vec<&str> = r.out.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_start();
+            if t.starts_with("--") && !t.starts_with("--help") && !t.starts_with("--version") {
+                let next = lines.get(i + 1).map(|s| s.trim()).unwrap_or("");
+                assert!(
+                    !next.is_empty() && !next.starts_with("--") && !next.starts_with('[') || t.contains("  "),
+                    "`{cmd} {t}` has no help text:\n{}",
+                    r.out
+                );
+            }
+        }
+    }
+}
+
+/// examples/paper_mlp.yaml is what the README's documented command writes (numbers to 1e-12,
+/// relative: faer's SIMD kernels may differ in the last bits between CPUs), and its
+/// `meta.recipe` feeds back to `--recipe`, giving the same instance.
+#[test]
+fn example_instance_matches_its_documented_command_and_recipe_round_trips() {
+    let dir = scratch("example");
+    let args = [
+        "instance", "--depth", "10", "--init", "gaussian", "--scale", "0.35", "--eta", "0.02", "--steps",
+        "4000", "--seed", "1",
+    ];
+    let r = dlncheck(&args);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let fresh = dlncheck::io::instance::parse(&r.out, "fresh").unwrap();
+    let file = dlncheck::io::instance::load(Path::new("examples/paper_mlp.yaml")).unwrap();
+    assert_eq!(fresh.meta, file.meta);
+    let close = |a: &[f64], b: &[f64]| {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * x.abs().max(y.abs()).max(1.0))
+    };
+    assert!(close(&fresh.theta, &file.theta), "weights differ: regenerate examples/paper_mlp.yaml");
+    assert!(close(&fresh.data.y, &file.data.y));
+    // The stored recipe is a recipe file as it stands.
+    let recipe = write(&dir, "recipe.yaml", &file.meta["recipe"]);
+    let r2 = dlncheck(&["instance", "--recipe", recipe.to_str().unwrap(), "--seed", &file.meta["seed"]]);
+    assert_eq!(r2.code, 0, "{}", r2.err);
+    assert_eq!(r2.out, r.out, "--recipe meta.recipe re-creates the instance bit for bit");
+}

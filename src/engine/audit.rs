@@ -248,3 +248,26 @@ fn audit_scaled(
         notes: v.notes,
     })
 }
+
+/// Estimated peak memory of [`audit_instance`] in bytes (8 per f64), from the shapes alone:
+/// the data and its SVD, Σ and its square root, θ with its gradient and workspaces, the Hessian
+/// (the reduced m × m form or the dense P × P one, or a Lanczos basis), the Jacobian behind the
+/// Gauss–Newton sharpness (d_out·d_in × P) and the bounds' d × d matrices. Meant to refuse
+/// instances that cannot fit before they are built, not to be exact (within a factor ~2).
+pub fn memory_estimate(model: &crate::engine::model::Dln, n: usize, opts: &SpectrumOptions) -> u64 {
+    let (d, d_out) = (model.d_in() as u64, model.d_out() as u64);
+    let n = n as u64;
+    let p = model.num_params() as u64;
+    let m: u64 = model.layers().iter().filter(|l| l.is_trained()).map(|l| (l.rows + l.cols) as u64).sum();
+    let k = n.min(d);
+    let data = 2 * n * d + n * k + d * k + 8 * d * d;
+    let params = 8 * p;
+    let reduced = d_out == 1 && m < p;
+    let dim = if reduced { m } else { p };
+    let hessian = match opts.choose(p as usize) {
+        Method::Exact => 3 * dim.saturating_mul(dim),
+        Method::Lanczos => dim.saturating_mul((opts.max_iter as u64).min(dim) + 2) + 4 * dim,
+    };
+    let gauss_newton = d_out.saturating_mul(d).saturating_mul(p) + 3 * d * d;
+    8u64.saturating_mul(data + params + hessian + gauss_newton)
+}

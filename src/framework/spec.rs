@@ -147,11 +147,14 @@ impl Spec {
         registry: &[&'static dyn Claim],
     ) -> Result<(Spec, &'static dyn Claim), SpecError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        let text = crate::io::input::read_text(path).map_err(|e| SpecError {
             file: name.clone(),
             key: "(file)".into(),
             line: None,
-            message: format!("cannot read: {e}"),
+            message: match e {
+                crate::io::error::Error::Read { source, .. } => format!("cannot read: {source}"),
+                e => e.to_string(),
+            },
         })?;
         let spec = Self::parse(&text, &name)?;
         let claim = registry.iter().copied().find(|c| c.id() == spec.id).ok_or_else(|| SpecError {

@@ -45,12 +45,42 @@ pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> Result<(), Error
     let werr = |source| Error::Write { path: path.to_path_buf(), source };
     std::fs::create_dir_all(dir).map_err(werr)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if path.is_dir() {
+        return Err(werr(std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory")));
+    }
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(werr)?;
-    f.write_all(contents).map_err(werr)?;
-    f.sync_all().map_err(werr)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(werr)
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        // Never leave the temporary file behind.
+        std::fs::remove_file(&tmp).ok();
+        werr(e)
+    })
+}
+
+/// Checks, before a long run, that `path` can be written: not a directory, and its directory
+/// accepts a new file (a probe file is created and removed).
+pub fn check_writable(path: &std::path::Path) -> Result<(), Error> {
+    let werr = |source| Error::Write { path: path.to_path_buf(), source };
+    if path.is_dir() {
+        return Err(werr(std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory")));
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).map_err(werr)?;
+    let probe = dir.join(format!(".dlncheck-probe.tmp{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(werr)?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
+}
+
+/// A message shortened for the terminal (see [`crate::io::yaml::shorten`]).
+pub fn shorten(message: &str) -> String {
+    crate::io::yaml::shorten(message)
 }
 
 impl Error {

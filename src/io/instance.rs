@@ -44,7 +44,7 @@ pub enum FileArchitecture {
 
 /// Reads and validates an instance file.
 pub fn load(path: &Path) -> Result<Instance, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
+    let text = crate::io::input::read_text(path)?;
     parse(&text, &path.display().to_string())
 }
 

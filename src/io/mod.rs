@@ -2,6 +2,7 @@
 //! with exit codes, and atomic writes. Above the engine, below the framework and the CLI.
 
 pub mod error;
+pub mod input;
 pub mod instance;
 pub mod npz;
 pub mod recipe;

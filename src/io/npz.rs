@@ -43,6 +43,14 @@ pub fn read<R: Read + Seek>(reader: R, name: &str) -> Result<Instance, Error> {
 
 /// Reads an instance file of either format: `.npz` by extension or by its zip signature, else YAML.
 pub fn load_any(path: &Path) -> Result<Instance, Error> {
+    if crate::io::input::is_stdin(path) {
+        let bytes = crate::io::input::read_bytes(path)?;
+        return if looks_like_npz(&bytes[..bytes.len().min(4)]) {
+            read(std::io::Cursor::new(bytes), "standard input")
+        } else {
+            crate::io::instance::parse(&crate::io::input::text_of(bytes, "standard input")?, "standard input")
+        };
+    }
     let mut head = [0u8; 4];
     let is_zip = std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))

@@ -366,6 +366,26 @@ impl Recipe {
         Ok(())
     }
 
+    /// Estimated peak memory in bytes of [`Recipe::instance`] (8 per f64): the data and its
+    /// SVD, Σ and its decompositions, θ with the gradient-descent workspaces, from the shapes.
+    pub fn memory_estimate(&self) -> u64 {
+        let (d, l) = (self.d as u64, self.depth as u64);
+        let n = match &self.data {
+            DataRecipe::Paper { n, .. } | DataRecipe::Spectrum { n, .. } => *n as u64,
+        };
+        let d2 = d.saturating_mul(d);
+        let p = match self.architecture {
+            Arch::Mlp => d2.saturating_mul(l.saturating_sub(1)).saturating_add(d),
+            Arch::Residual => d2.saturating_mul(l),
+        };
+        let words = n
+            .saturating_mul(d)
+            .saturating_mul(3)
+            .saturating_add(p.saturating_mul(10))
+            .saturating_add(d2.saturating_mul(8));
+        words.saturating_mul(8)
+    }
+
     /// Builds the problem and parameters for `seed` (training included).
     pub fn build(&self, seed: u64) -> Result<(Problem, Vec<f64>, Dataset), DataError> {
         let (problem, ds) = self.builder().problem(seed)?;

@@ -13,8 +13,21 @@ pub struct YamlError {
     pub column: Option<usize>,
 }
 
-/// Parses YAML into `T` (serde); errors name the field path and line.
+/// Parses YAML into `T` (serde); errors name the field path and line. A leading byte-order
+/// mark is skipped; anchors and aliases are refused ([`find_alias`]).
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((line, column, c)) = find_alias(text) {
+        let what = if c == '&' { "anchor" } else { "alias" };
+        return Err(YamlError {
+            message: format!(
+                "YAML {what} `{c}…` at line {line} column {column}: anchors and aliases are not accepted \
+                 (an alias re-expands a whole subtree, so a small file could stand for gigabytes)"
+            ),
+            line: Some(line),
+            column: Some(column),
+        });
+    }
     serde_yaml::from_str(text).map_err(|e| {
         let loc = e.location();
         YamlError {
@@ -62,4 +75,78 @@ pub fn round_sig(x: f64, digits: i32) -> f64 {
     let r = (x * scale).round() / scale;
     // Re-parse the shortest decimal form so that the printed value is canonical.
     format!("{:.*e}", (digits - 1).max(0) as usize, r).parse().unwrap_or(r)
+}
+
+/// Refuses YAML anchors and aliases (`&a` … `*a`): an alias re-expands its anchor's whole
+/// subtree, so a few kilobytes of nested aliases can stand for gigabytes of data ("billion
+/// laughs"). None of the harness's files needs them. Returns the 1-based (line, column) of the
+/// first one, found lexically: an `&` or `*` where a node starts (after `- `, `: `, `[`, `{`,
+/// `,`, `? ` or at the start of a line), outside quotes and comments.
+pub fn find_alias(text: &str) -> Option<(usize, usize, char)> {
+    for (ln, line) in text.lines().enumerate() {
+        let mut quote: Option<char> = None;
+        let mut prev: Option<char> = None; // the last non-blank character before this one
+        let mut chars = line.char_indices().peekable();
+        while let Some((col, c)) = chars.next() {
+            match quote {
+                Some('\'') if c == '\'' => quote = None,
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some('"') if c == '"' => quote = None,
+                Some(_) => {}
+                None => {
+                    if c == '#' && (col == 0 || line[..col].ends_with([' ', '\t'])) {
+                        break;
+                    }
+                    let node_start = matches!(prev, None | Some('-' | ':' | '[' | '{' | ',' | '?'));
+                    if (c == '&' || c == '*') && node_start {
+                        let next = chars.peek().map(|(_, n)| *n);
+                        if next.is_some_and(|n| !n.is_whitespace() && n != ',' && n != ']' && n != '}') {
+                            return Some((ln + 1, col + 1, c));
+                        }
+                    }
+                    if (c == '\'' || c == '"') && node_start {
+                        quote = Some(c);
+                    }
+                    if !c.is_whitespace() {
+                        prev = Some(c);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Shortens a message for the terminal: any run of more than 80 non-blank characters (a
+/// 100 000-digit number, a long quoted value) keeps its first 40 and says how long it was,
+/// and the whole message is cut at 2000 characters.
+pub fn shorten(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(2100));
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let n = run.chars().count();
+        if n > 80 {
+            out.extend(run.chars().take(40));
+            out.push_str(&format!("…[{n} characters]"));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in message.chars() {
+        if c.is_whitespace() {
+            flush(&mut run, &mut out);
+            out.push(c);
+        } else {
+            run.push(c);
+        }
+        if out.len() > 2000 {
+            out.push_str("…");
+            return out;
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }

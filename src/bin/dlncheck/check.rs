@@ -34,6 +34,24 @@ pub(crate) fn load_specs(
     dir: &Path,
     only: &[String],
 ) -> Result<Vec<(Spec, &'static dyn dlncheck::framework::property::Claim)>, Error> {
+    load_specs_as(dir, only, "--only")
+}
+
+/// [`load_specs`]; an unknown id is blamed on `what` (`--only`, or the property-id argument).
+pub(crate) fn load_specs_as(
+    dir: &Path,
+    only: &[String],
+    what: &str,
+) -> Result<Vec<(Spec, &'static dyn dlncheck::framework::property::Claim)>, Error> {
+    if !dir.is_dir() {
+        return Err(Error::Input {
+            file: dir.display().to_string(),
+            field: "--properties".into(),
+            message: "no such directory of property specs: run from the repository (which has \
+                      properties/), or point --properties at a folder of specs"
+                .into(),
+        });
+    }
     let mut specs = Vec::new();
     for f in dlncheck::framework::spec::spec_files(dir).map_err(spec_error)? {
         specs.push(dlncheck::claims::load_spec(&f).map_err(spec_error)?);
@@ -51,7 +69,7 @@ pub(crate) fn load_specs(
         if !specs.iter().any(|(s, _)| &s.id == id) {
             let ids: Vec<&str> = specs.iter().map(|(s, _)| s.id.as_str()).collect();
             return Err(Error::Input {
-                file: "--only".into(),
+                file: what.into(),
                 field: id.clone(),
                 message: format!("no such property (have: {})", ids.join(", ")),
             });
@@ -169,6 +187,10 @@ pub fn run(
             message: "a shard writes a partial report: render the merged one with `dlncheck report`".into(),
         });
     }
+    if !sharding.plan {
+        // Before anything runs: an --out that cannot be written fails now, not after an hour.
+        dlncheck::io::error::check_writable(out)?;
+    }
     quiet_panics();
     let dir_arg = dir;
     let dir = properties_dir(dir);
@@ -201,6 +223,12 @@ pub fn run(
     pb.inc(done.len() as u64);
     let mut runs: Vec<PropertyRun> = Vec::new();
     let timing_path = out.with_extension("timing.yaml");
+    if whole {
+        // The timings of an earlier run would pass for this one's if it is interrupted.
+        std::fs::remove_file(&timing_path).ok();
+    }
+    // Not a terminal (CI, a pipe): no progress bar is drawn, so say when each property ends.
+    let log_lines = !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut last_save = std::time::Instant::now();
     let chunk = 4 * rayon::current_num_threads().max(1);
     for (p, (spec, claim)) in loaded.iter().enumerate() {
@@ -236,6 +264,20 @@ pub fn run(
             runs.push(runner::assemble(spec, inst, res, per_set.collect(), start.elapsed().as_secs_f64()));
             let complete = runs.len() == loaded.len();
             write_atomic(out, Report::new(mode, seed, &runs, complete).to_yaml().as_bytes())?;
+            if log_lines {
+                let r = runs.last().expect("just pushed");
+                eprintln!(
+                    "{}: {} instances, {:?}, {:.1} s ({} of {})",
+                    spec.id,
+                    r.results.len(),
+                    r.verdict,
+                    r.seconds,
+                    runs.len(),
+                    loaded.len()
+                );
+            }
+        } else if log_lines {
+            eprintln!("{}: done ({} of {} properties)", spec.id, p + 1, loaded.len());
         }
         save_part(&part_path, &mut part, &specs, &mine, &done, false)?;
         last_save = std::time::Instant::now();
@@ -385,7 +427,7 @@ pub fn reproduce(
     max_instances: usize,
 ) -> Result<ExitCode, Error> {
     let mode = if quick { Mode::Quick } else { Mode::Full };
-    let specs = load_specs(&properties_dir(dir), &[id.to_string()])?;
+    let specs = load_specs_as(&properties_dir(dir), &[id.to_string()], "property id")?;
     let (spec, claim) = &specs[0];
     instance_budget(&[spec], mode, max_instances)?;
     let (instances, variant) = match control {

@@ -30,6 +30,33 @@ mod report;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Largest input file (instance, recipe, spec, standard input) read, in bytes: a larger one
+    /// is refused before it fills memory.
+    #[arg(long, global = true, default_value_t = dlncheck::io::input::DEFAULT_MAX_INPUT_BYTES)]
+    max_input_bytes: u64,
+    /// Memory budget of `sharpness` and `instance` (e.g. 4G, 512M; default: half the RAM): an
+    /// instance whose estimated memory exceeds it is refused before it is built.
+    #[arg(long, global = true, value_parser = dlncheck::io::input::parse_size)]
+    max_memory: Option<u64>,
+}
+
+/// Refuses work whose estimated memory exceeds the `--max-memory` budget.
+fn memory_budget(budget: Option<u64>, estimate: u64, what: &str) -> Result<(), Error> {
+    let budget = budget.unwrap_or_else(dlncheck::io::input::default_max_memory);
+    if estimate <= budget {
+        return Ok(());
+    }
+    let h = dlncheck::io::input::human_bytes;
+    Err(Error::Input {
+        file: "arguments".into(),
+        field: "--max-memory".into(),
+        message: format!(
+            "{what} needs an estimated {} ({estimate} bytes), above the budget of {}: raise --max-memory \
+             if the machine has it",
+            h(estimate),
+            h(budget)
+        ),
+    })
 }
 
 #[derive(Subcommand, Debug)]
@@ -43,7 +70,7 @@ enum Command {
     /// See examples/paper_mlp.yaml.
     Sharpness {
         /// Instance file: YAML, or a numpy `.npz` (np.savez) with arrays x, y, W1 … WL and, for
-        /// residual networks, p.
+        /// residual networks, p; `-` reads standard input.
         instance: PathBuf,
         /// Output format (both hold the same fields).
         #[arg(long, value_enum, default_value = "yaml")]
@@ -72,8 +99,10 @@ enum Command {
         /// the flags below.
         #[arg(long)]
         recipe: Option<PathBuf>,
+        /// Network architecture.
         #[arg(long, value_enum, default_value = "mlp")]
         architecture: Arch,
+        /// Input dimension d (every layer is d × d, except the MLP's 1 × d W_L).
         #[arg(long, default_value_t = 5)]
         d: usize,
         /// Number of trained weight matrices L.
@@ -89,21 +118,26 @@ enum Command {
         /// --kappa and w* along --direction.
         #[arg(long, value_enum, default_value = "paper")]
         data: DataKind,
+        /// Condition number κ ≥ 1 of Σ (--data spectrum).
         #[arg(long, default_value_t = 10.0)]
         kappa: f64,
+        /// Direction of w* relative to Σ's eigenvectors (--data spectrum).
         #[arg(long, value_enum, default_value = "random")]
         direction: WDirection,
         /// Parameters: gaussian (std --scale), residual (s = --scale), balanced, min-sharpness,
         /// random-minimizer (std --scale), rescaled (balanced, W_1·c, W_2/c with c = --scale).
         #[arg(long, value_enum, default_value = "gaussian")]
         init: InitKind,
+        /// The scale of --init (finite, ≥ 0; non-zero for rescaled).
         #[arg(long, default_value_t = 0.35)]
         scale: f64,
         /// Train by gradient descent with this step after initialising (with --steps).
         #[arg(long)]
         eta: Option<f64>,
+        /// Gradient-descent steps (with --eta).
         #[arg(long, default_value_t = 0)]
         steps: usize,
+        /// Seed of the data, the initialisation and the training (stored in `meta.seed`).
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Output file (default: standard output).
@@ -120,8 +154,8 @@ enum Command {
     /// verdict (a control must fail; one that passes is a defect of the check). Exits with 1
     /// when a property is violated, inconclusive, or a control does not fail.
     Check {
-        /// Run only these property ids (repeatable).
-        #[arg(long)]
+        /// Run only these property ids (repeat the flag or separate with commas).
+        #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Use the specs' small `quick` grids (what `cargo test` runs).
         #[arg(long)]
@@ -203,13 +237,16 @@ enum Command {
         /// Take the instance from this control instead of the claim.
         #[arg(long)]
         control: Option<String>,
+        /// Take the instance from the spec's small `quick` grid (as `check --quick`).
         #[arg(long)]
         quick: bool,
+        /// Run seed (as `check --seed`): the same seed gives the same instances.
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Directory of property specs (default: ./properties).
         #[arg(long)]
         properties: Option<PathBuf>,
         /// Write the worst point the adversary finds (`dlncheck attack`, same seed and budget)
@@ -243,8 +280,8 @@ enum Command {
     /// control the attack cannot break is a defect of the attack). Deterministic for a seed,
     /// for any --threads. Exit code 1 when a claim is violated or a control survives.
     Attack {
-        /// Attack only these property ids (repeatable).
-        #[arg(long)]
+        /// Attack only these property ids (repeat the flag or separate with commas).
+        #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Proposals per property (over all restarts).
         #[arg(long, default_value_t = attack::DEFAULT_BUDGET)]
@@ -255,6 +292,7 @@ enum Command {
         /// Restarts per property (each gets budget/restarts proposals).
         #[arg(long, default_value_t = attack::DEFAULT_RESTARTS)]
         restarts: usize,
+        /// Run seed: the same seed gives the same attack.yaml.
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Worker threads (default: all cores). The file does not depend on it.
@@ -263,14 +301,17 @@ enum Command {
         /// Draw restarts from the specs' quick grids (small d and L).
         #[arg(long)]
         quick: bool,
+        /// Output file (written atomically).
         #[arg(long, default_value = "attack.yaml")]
         out: PathBuf,
+        /// Directory of property specs (default: ./properties).
         #[arg(long)]
         properties: Option<PathBuf>,
     },
     /// List the properties: id, kind, provenance, title; `--format markdown` writes the claims
     /// catalogue (docs/claims.md is `dlncheck list --format markdown`).
     List {
+        /// Directory of property specs (default: ./properties).
         #[arg(long)]
         properties: Option<PathBuf>,
         /// text: one line per property; markdown: the full catalogue (statement, hypotheses,
@@ -370,16 +411,18 @@ enum OutputFormat {
 fn main() -> ExitCode {
     dlncheck::init_determinism();
     let cli = Cli::parse();
+    dlncheck::io::input::set_max_input_bytes(cli.max_input_bytes);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", dlncheck::io::error::shorten(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let max_memory = cli.max_memory;
     match cli.command {
         Command::Sharpness { instance, format, method, exact_max_params, tol, seed } => {
             let inst = dlncheck::io::npz::load_any(&instance)?;
@@ -389,6 +432,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 MethodArg::Auto => None,
             };
             let opts = SpectrumOptions { method, exact_max_params, tol, seed, ..SpectrumOptions::default() };
+            let estimate = dlncheck::engine::audit::memory_estimate(&inst.model, inst.data.y.len(), &opts);
+            let shape = format!(
+                "the audit of {} (n = {}, d = {}, L = {}, P = {})",
+                instance.display(),
+                inst.data.y.len(),
+                inst.model.d_in(),
+                inst.model.depth(),
+                inst.model.num_params()
+            );
+            memory_budget(max_memory, estimate, &shape)?;
             let audit = dlncheck::engine::audit::audit_instance(&inst, &opts)
                 .map_err(|e| Error::from_audit(e, &instance.display().to_string()))?;
             match format {
@@ -420,8 +473,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let from_flags = recipe.is_none();
             let recipe = match recipe {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|source| Error::Read { path: path.clone(), source })?;
+                    let text = dlncheck::io::input::read_text(&path)?;
                     dlncheck::io::yaml::from_str::<Recipe>(&text)
                         .map_err(|e| Error::Syntax { file: path.display().to_string(), message: e.message })?
                 }
@@ -441,6 +493,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
                 .recipe(),
             };
+            memory_budget(
+                max_memory,
+                recipe.memory_estimate(),
+                &format!("building the instance (d = {}, L = {})", recipe.d, recipe.depth),
+            )?;
             let inst = recipe.instance(seed).map_err(|e| match e {
                 // Values from flags: name the flag.
                 Error::Input { file, field, message } if from_flags && file == "recipe" => Error::Input {
