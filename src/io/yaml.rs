@@ -143,7 +143,7 @@ pub fn shorten(message: &str) -> String {
             run.push(c);
         }
         if out.len() > 2000 {
-            out.push_str("…");
+            out.push('…');
             return out;
         }
     }
