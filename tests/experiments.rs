@@ -4,10 +4,11 @@
 //! the early-stopping certificate against continued gradient descent, and the authors'
 //! estimator against the dense Hessian's spectrum.
 
+use dlncheck::engine::fit::LinearFit;
 use dlncheck::engine::train::{GdOptions, gradient_descent};
 use dlncheck::experiments::grid::{Experiment, Grid, linspace, logspace};
 use dlncheck::experiments::run::{self, RunOutcome, Setup};
-use dlncheck::experiments::stats::{LinearFit, mean_band};
+use dlncheck::experiments::stats::mean_band;
 
 #[test]
 fn paper_grids() {

@@ -4,6 +4,7 @@
 //! grids with `dlncheck check --only jgshg.<id>`.
 
 use dlncheck::claims;
+use dlncheck::engine::fit::LinearFit;
 use dlncheck::engine::model::Dln;
 use dlncheck::engine::objective::Objective;
 use dlncheck::engine::problem::Problem;
@@ -351,15 +352,19 @@ fn linear_fit_against_hand_computation() {
     let x = [0.0, 1.0, 2.0, 3.0, 4.0];
     let e = [0.1, -0.1, 0.0, 0.1, -0.1];
     let y: Vec<f64> = x.iter().zip(&e).map(|(x, e)| 1.0 + 2.0 * x + e).collect();
-    let f = lowrank::linear_fit(&x, &y, 0.95);
+    let pts: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
+    let f = LinearFit::fit(&pts).unwrap();
+    let (slope_lo, slope_hi) = f.slope_interval(0.95);
     let slope = 1.98;
     assert!((f.slope - slope).abs() < 1e-14);
     assert!((f.intercept - (5.0 - 2.0 * slope)).abs() < 1e-14);
     let sse: f64 = x.iter().zip(&y).map(|(x, y)| (y - f.intercept - slope * x).powi(2)).sum();
     let half = 3.182446305284263 * (sse / 3.0 / 10.0).sqrt();
-    assert!((f.slope_hi - f.slope - half).abs() < 1e-9);
-    assert!((f.slope - f.slope_lo - half).abs() < 1e-9);
-    assert!(f.r2 > 0.99 && f.r2 < 1.0);
+    assert!((slope_hi - f.slope - half).abs() < 1e-9);
+    assert!((f.slope - slope_lo - half).abs() < 1e-9);
+    // R² = 1 − SSE/Syy with Syy = Σ(y − 5)² computed by hand.
+    let syy: f64 = y.iter().map(|y| (y - 5.0).powi(2)).sum();
+    assert!((f.r_squared - (1.0 - sse / syy)).abs() < 1e-14);
 }
 
 #[test]

@@ -21,7 +21,7 @@
 //!   largest first, i.e. the times t_i at which u_iᵀAv_i crosses the rank threshold increase with
 //!   i ([`lowrank::Staircase::mode_escape_times`]); measured (value `largest_first`) otherwise.
 //!
-//! Escape times t_i(ε) are fitted across ε with 95 % Student-t intervals ([`lowrank::linear_fit`]):
+//! Escape times t_i(ε) are fitted across ε with 95 % Student-t intervals ([`LinearFit`]):
 //! for L = 2, t_i against log(1/ε), where |slope·σ_i − 1| ≤ `slope_tol`; for L ≥ 3, log t_i
 //! against log(1/ε), where |exponent − (L−2)| ≤ `slope_tol`·(L−2) (t_i against ε^{−(L−2)} is also
 //! fitted; its R² is reported). Asserted for the first escape (from the origin) always, for later
@@ -32,6 +32,7 @@
 //! Control `large_init`: one run at ε = `large_eps` (≳ 1/√w): the rank starts full and there are
 //! no plateaus.
 
+use crate::engine::fit::LinearFit;
 use crate::framework::margins::Margins;
 use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 use crate::framework::spec::{Mode, Spec, SpecError};
@@ -241,29 +242,31 @@ impl ClaimCode for SaddleToSaddle {
             // reliable (with close σ at L ≥ 3 their escapes interact at these ε: measured).
             let asserted = k == 0 || order;
             if depth == 2 {
-                let f = lowrank::linear_fit(&log_inv, &escapes[k], 0.95);
+                let f = line(&log_inv, &escapes[k])?;
+                let (lo, hi) = f.slope_interval(0.95);
                 let scaled = f.slope * sigma[k];
                 if asserted {
                     m.within("L = 2 slope ≈ 1/σ_k", (scaled - 1.0).abs(), slope_tol);
                 }
                 out = out
                     .value(&format!("slope_sigma_mode{name}"), scaled)
-                    .value(&format!("slope_sigma_lo_mode{name}"), f.slope_lo * sigma[k])
-                    .value(&format!("slope_sigma_hi_mode{name}"), f.slope_hi * sigma[k]);
+                    .value(&format!("slope_sigma_lo_mode{name}"), lo * sigma[k])
+                    .value(&format!("slope_sigma_hi_mode{name}"), hi * sigma[k]);
             } else {
                 let logt: Vec<f64> = escapes[k].iter().map(|t| t.ln()).collect();
-                let f = lowrank::linear_fit(&log_inv, &logt, 0.95);
+                let f = line(&log_inv, &logt)?;
+                let (lo, hi) = f.slope_interval(0.95);
                 let target = depth as f64 - 2.0;
                 if asserted {
                     m.within("L ≥ 3 exponent ≈ L − 2", (f.slope - target).abs(), slope_tol * target);
                 }
                 let x: Vec<f64> = eps.iter().map(|e| e.powf(-target)).collect();
-                let lin = lowrank::linear_fit(&x, &escapes[k], 0.95);
+                let lin = line(&x, &escapes[k])?;
                 out = out
                     .value(&format!("exponent_mode{name}"), f.slope)
-                    .value(&format!("exponent_lo_mode{name}"), f.slope_lo)
-                    .value(&format!("exponent_hi_mode{name}"), f.slope_hi)
-                    .value(&format!("linear_r2_mode{name}"), lin.r2);
+                    .value(&format!("exponent_lo_mode{name}"), lo)
+                    .value(&format!("exponent_hi_mode{name}"), hi)
+                    .value(&format!("linear_r2_mode{name}"), lin.r_squared);
             }
             out = out.value(&format!("escape_time_eps_min_mode{name}"), *escapes[k].last().unwrap());
         }
@@ -278,4 +281,12 @@ impl ClaimCode for SaddleToSaddle {
             .value("plateaus_detected", plateau_count as f64)
             .value("worst_level_rel_error", worst_level))
     }
+}
+
+/// The least-squares line through (x_i, y_i) ([`LinearFit`]); an error (not a panic) when the
+/// ε grid gives fewer than three finite points or a constant x.
+fn line(x: &[f64], y: &[f64]) -> Result<LinearFit, ClaimError> {
+    let points: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
+    LinearFit::fit(&points)
+        .ok_or_else(|| ClaimError(format!("a fit across ε needs ≥ 3 distinct finite points, got {points:?}")))
 }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bounds;
 pub mod data;
+pub mod fit;
 pub mod hessian;
 pub mod init;
 pub mod instance;

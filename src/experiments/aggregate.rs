@@ -4,10 +4,11 @@
 //! trains per depth against 1/(La)), the gap between the authors' estimator and the exact
 //! sharpness, and Figure 6's generalisation-gap fit.
 
+use crate::engine::fit::LinearFit;
 use crate::experiments::ExperimentData;
 use crate::experiments::grid::derive_seed;
 use crate::experiments::run::Run;
-use crate::experiments::stats::{self, Band, LinearFit, mean_band, median};
+use crate::experiments::stats::{self, Band, mean_band, median};
 use serde::Serialize;
 
 /// Relative slack on η·S/2 ≤ 1 and S ≥ S_min at a converged run's last point (it is within

@@ -16,10 +16,11 @@
 //! instance for Figure 8), in parallel, collected in order: the data are bit-identical whatever
 //! the thread count or the sharding.
 
+use crate::engine::fit::CommonSlopeFit;
 use crate::experiments::ExperimentTiming;
 use crate::experiments::aggregate::Check;
 use crate::experiments::grid::derive_seed;
-use crate::experiments::stats::{self, CommonSlopeFit};
+use crate::experiments::stats;
 use crate::lowrank::saddle::{self as analysis, PlateauRule, SaddlePlateau, SaddleSpec};
 use crate::lowrank::{self, EscapeSeries, StaircaseFigure, TrajectoryData};
 use serde::Serialize;

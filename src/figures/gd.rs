@@ -8,9 +8,10 @@
 use super::common::{FIT_COLOR, Files, INIT_BLUE, LB_COLOR, UPPER_COLOR, flare};
 use super::csv;
 use super::plot::{self, Axis, Chart, ChartManifest, DrawError, Kind, Legend, Panel, Series};
+use crate::engine::fit::LinearFit;
 use crate::experiments::aggregate::{self as summary, Cell, EstimatorGap, GapFit, InitCell, Stability};
 use crate::experiments::run::DataFacts;
-use crate::experiments::stats::{Band, LinearFit};
+use crate::experiments::stats::Band;
 use crate::experiments::{Experiment, ExperimentData, Figure, Grid};
 use crate::io::error::{Error, write_atomic};
 use serde::Serialize;
