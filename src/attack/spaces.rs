@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 /// Every space, in the claims' report order.
 pub fn all() -> Vec<&'static dyn Space> {
-    vec![&LowerBound, &Upper, &SminExact]
+    vec![&LowerBound, &Upper, &SminExact, &SharpnessUpper, &PlInequality]
 }
 
 fn exact_sharpness(dec: &Decoded, theta: &[f64]) -> f64 {
@@ -305,6 +305,154 @@ impl Space for SminExact {
     }
     fn instance(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Instance> {
         let dec = regression::decode(Shape::of(&start.discrete), Network::Minimizers, x)?;
+        regression::instance(dec, self.id(), &target.name(), start)
+    }
+}
+
+/// mc.sharpness_upper_at_minimizer: minimise U/S, U = 2Λ·Σ_k ‖a_k‖²‖B_k‖₂², over data and the
+/// whole minimiser set.
+pub struct SharpnessUpper;
+
+impl SharpnessUpper {
+    /// (S, U) at a decoded minimiser; the control replaces Λ by λ_min(Σ).
+    fn measure(dec: &Decoded, target: Target<'_>, exact: bool) -> Option<(f64, f64)> {
+        let theta = dec.theta.as_ref()?;
+        let s = if exact {
+            exact_sharpness(dec, theta)
+        } else {
+            bounds::minimizer_sharpness(&dec.problem, theta)
+        };
+        let mut u = bounds::minimizer_sharpness_upper(&dec.problem, theta);
+        if target == Target::Control("lambda_min") {
+            let reg = dec.reg();
+            u *= reg.lambda_min_nonzero() / reg.lambda_max();
+        }
+        Some((s, u))
+    }
+}
+
+impl Space for SharpnessUpper {
+    fn id(&self) -> &'static str {
+        "mc.sharpness_upper_at_minimizer"
+    }
+    fn goal(&self) -> Goal {
+        Goal::MinimiseTightness
+    }
+    fn description(&self) -> &'static str {
+        "Σ's spectrum (log scale, κ ≤ the grid's κ_max), w* direction and norm (grid range), residual head p; \
+         the whole minimiser set (W_2..W_L free, W_1 fitted plus its free part); (architecture, d, L) from the grid; \
+         tightness U/S with U = 2Λ·Σ_k ‖a_k‖²‖B_k‖₂²"
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["lambda_min"]
+    }
+    fn known(&self) -> Option<Known> {
+        Some(Known {
+            value: 1.0,
+            provenance: "derived: S = 2λ_max(Σ^(1/2)KΣ^(1/2)) ≤ 2Λ‖K‖₂ ≤ 2Λ·Σ_k‖a_k‖²‖B_k‖₂² with K = Σ_k‖a_k‖²B_kᵀB_k; \
+                         both steps are equalities when every B_kᵀB_k has a common top singular vector that is a top \
+                         eigenvector of Σ"
+                .into(),
+            attained: "every minimiser at L = 1 (K = ‖p‖²I); for L ≥ 2 the balanced rank-one minimiser with ŵ a top \
+                       eigenvector of Σ (S = U = 2LΛ‖w*‖^(2−2/L)‖p‖^(2/L))"
+                .into(),
+        })
+    }
+    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64) -> Option<Start> {
+        regression::start(spec, point, seed, Network::Minimizers, slack_of(point))
+    }
+    fn evaluate(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Score> {
+        let dec = regression::decode(Shape::of(&start.discrete), Network::Minimizers, x)?;
+        let (s, u) = Self::measure(&dec, target, false)?;
+        let t = u / s;
+        t.is_finite().then_some(Score { value: t, violated: t < 1.0 - start.slack })
+    }
+    fn describe(&self, start: &Start, x: &[f64], target: Target<'_>) -> BTreeMap<String, f64> {
+        let Some(dec) = regression::decode(Shape::of(&start.discrete), Network::Minimizers, x) else {
+            return BTreeMap::new();
+        };
+        let mut v = data_values(&dec);
+        if let Some((s, u)) = Self::measure(&dec, target, true) {
+            v.insert("sharpness_exact".into(), s);
+            v.insert("upper".into(), u);
+            v.insert("tightness_exact".into(), u / s);
+        }
+        v
+    }
+    fn instance(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Instance> {
+        let dec = regression::decode(Shape::of(&start.discrete), Network::Minimizers, x)?;
+        regression::instance(dec, self.id(), &target.name(), start)
+    }
+}
+
+/// mc.pl_inequality: minimise ‖∇R‖²/(4λ(R − R_min)Σ_k‖a_k‖²σ_min(B_k)²) over data and every θ
+/// (no minimiser assumed). Points with R − R_min below 1e-10·w*ᵀΣw* are outside (the ratio of
+/// two rounding errors there, as the claim's own path floor).
+pub struct PlInequality;
+
+impl PlInequality {
+    fn terms(dec: &Decoded) -> Option<bounds::PlTerms> {
+        let theta = dec.theta.as_ref()?;
+        let terms = bounds::pl_terms(&dec.problem, theta)?;
+        let reg = dec.reg();
+        let signal = reg.excess(&vec![0.0; reg.w_star.len()]); // w*ᵀΣw*
+        (terms.excess > 1e-10 * signal && terms.weight > 0.0).then_some(terms)
+    }
+    fn constant(terms: &bounds::PlTerms, target: Target<'_>) -> f64 {
+        if target == Target::Control("lambda_max") { terms.lambda_max } else { terms.lambda }
+    }
+}
+
+impl Space for PlInequality {
+    fn id(&self) -> &'static str {
+        "mc.pl_inequality"
+    }
+    fn goal(&self) -> Goal {
+        Goal::MinimiseTightness
+    }
+    fn description(&self) -> &'static str {
+        "Σ's spectrum (log scale, κ ≤ the grid's κ_max), w* direction and norm (grid range), residual head p; \
+         every θ (all layers free, W_k = s_k·V_k); (architecture, d, L) from the grid; \
+         tightness ‖∇R‖²/(4λ(R − R_min)Σ_k‖a_k‖²σ_min(B_k)²)"
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["lambda_max"]
+    }
+    fn known(&self) -> Option<Known> {
+        Some(Known {
+            value: 1.0,
+            provenance:
+                "derived: ‖∇R‖² = Σ_k‖a_k‖²‖B_k g‖² with g = 2Σ(w − w*), ‖B_k g‖ ≥ σ_min(B_k)‖g‖ and \
+                         ‖g‖² = 4eᵀΣ²e ≥ 4λ·eᵀΣe (e = w − w*); at L = 1 only the last step can be strict"
+                    .into(),
+            attained: "at L = 1 with w − w* along an eigenvector of Σ's smallest eigenvalue".into(),
+        })
+    }
+    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64) -> Option<Start> {
+        regression::start(spec, point, seed, Network::Free, slack_of(point))
+    }
+    fn evaluate(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Score> {
+        let dec = regression::decode(Shape::of(&start.discrete), Network::Free, x)?;
+        let terms = Self::terms(&dec)?;
+        let t = terms.tightness(Self::constant(&terms, target));
+        t.is_finite().then_some(Score { value: t, violated: t < 1.0 - start.slack })
+    }
+    fn describe(&self, start: &Start, x: &[f64], target: Target<'_>) -> BTreeMap<String, f64> {
+        let Some(dec) = regression::decode(Shape::of(&start.discrete), Network::Free, x) else {
+            return BTreeMap::new();
+        };
+        let mut v = data_values(&dec);
+        if let Some(terms) = Self::terms(&dec) {
+            v.insert("grad_sq".into(), terms.grad_sq);
+            v.insert("excess_risk".into(), terms.excess);
+            v.insert("pl_weight".into(), terms.weight);
+            v.insert("tightness_exact".into(), terms.tightness(Self::constant(&terms, target)));
+            v.insert("weak_tightness".into(), terms.weak_tightness());
+        }
+        v
+    }
+    fn instance(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Instance> {
+        let dec = regression::decode(Shape::of(&start.discrete), Network::Free, x)?;
         regression::instance(dec, self.id(), &target.name(), start)
     }
 }

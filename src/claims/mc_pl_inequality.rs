@@ -11,70 +11,28 @@
 //! generic paths (κ > 1). Cost: per checkpoint O(L²d³) (L products and SVDs) plus the path.
 
 use super::{dynamics, setup};
-use crate::engine::bounds;
+use crate::engine::bounds::{self, PlTerms};
 use crate::engine::instance::Instance;
-use crate::engine::linalg;
 use crate::engine::problem::Problem;
 use crate::engine::spectrum::{self, SpectrumOptions};
 use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 
 pub struct PlInequality;
 
-/// The two sides of the PL inequality at one θ.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PlTerms {
-    /// ‖∇R(θ)‖² (backward pass).
-    pub grad_sq: f64,
-    /// R(θ) − R_min (quadratic form, no cancellation).
-    pub excess: f64,
-    /// λ = λ_min(Σ) > 0 and Λ = λ_max(Σ).
-    pub lambda: f64,
-    pub lambda_max: f64,
-    /// Σ_k ‖a_k‖²σ_min(B_k)² (SVDs of the products below each layer).
-    pub weight: f64,
-    /// ‖a_1‖², the k = 1 term (B_1 = I).
-    pub a1_sq: f64,
-}
-
-impl PlTerms {
-    /// ‖∇R‖²/(4c(R − R_min)Σ_k‖a_k‖²σ_min(B_k)²) with c = λ (the claim) or another constant.
-    pub fn tightness(&self, c: f64) -> f64 {
-        self.grad_sq / (4.0 * c * self.excess * self.weight)
-    }
-    /// The weak form: ‖∇R‖²/(4λ‖a_1‖²(R − R_min)).
-    pub fn weak_tightness(&self) -> f64 {
-        self.grad_sq / (4.0 * self.lambda * self.excess * self.a1_sq)
-    }
-}
-
-/// Both sides of the inequality at θ. Errors when Σ is singular: λ_min(Σ) = 0 makes the bound
-/// empty, and with the smallest *non-zero* eigenvalue instead the rounding noise of the null
-/// directions would be compared with a positive number (a false violation near convergence).
+/// Both sides of the inequality at θ ([`bounds::pl_terms`]). Errors when Σ is singular:
+/// λ_min(Σ) = 0 makes the bound empty, and with the smallest *non-zero* eigenvalue instead the
+/// rounding noise of the null directions would be compared with a positive number (a false
+/// violation near convergence).
 pub fn pl_terms(problem: &Problem, theta: &[f64]) -> Result<PlTerms, ClaimError> {
     let reg = problem
         .objective
         .regression()
         .ok_or_else(|| ClaimError("mc.pl_inequality is stated for univariate regression".into()))?;
-    if !reg.is_full_rank() {
-        return Err(ClaimError(format!(
+    bounds::pl_terms(problem, theta).ok_or_else(|| {
+        ClaimError(format!(
             "mc.pl_inequality needs λ = λ_min(Σ) > 0, but Σ is singular (rank {} < d = {})",
             reg.rank, reg.d
-        )));
-    }
-    let mut ws = problem.workspace();
-    let pt = problem.at(&mut ws, theta);
-    let mut g = vec![0.0; theta.len()];
-    pt.gradient(&mut g);
-    let excess = pt.excess();
-    let lambda = reg.lambda_min_nonzero();
-    let (full, first) = bounds::pl_constants(problem, theta);
-    Ok(PlTerms {
-        grad_sq: linalg::dot(&g, &g),
-        excess,
-        lambda,
-        lambda_max: reg.lambda_max(),
-        weight: full / (4.0 * lambda),
-        a1_sq: first / (4.0 * lambda),
+        ))
     })
 }
 

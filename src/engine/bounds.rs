@@ -237,6 +237,58 @@ pub fn pl_constants(problem: &Problem, theta: &[f64]) -> (f64, f64) {
     (full, first)
 }
 
+/// The two sides of the PL inequality at one θ.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlTerms {
+    /// ‖∇R(θ)‖² (backward pass).
+    pub grad_sq: f64,
+    /// R(θ) − R_min (quadratic form, no cancellation).
+    pub excess: f64,
+    /// λ = λ_min(Σ) > 0 and Λ = λ_max(Σ).
+    pub lambda: f64,
+    pub lambda_max: f64,
+    /// Σ_k ‖a_k‖²σ_min(B_k)² (SVDs of the products below each layer).
+    pub weight: f64,
+    /// ‖a_1‖², the k = 1 term (B_1 = I).
+    pub a1_sq: f64,
+}
+
+impl PlTerms {
+    /// ‖∇R‖²/(4c(R − R_min)Σ_k‖a_k‖²σ_min(B_k)²) with c = λ (the claim) or another constant.
+    pub fn tightness(&self, c: f64) -> f64 {
+        self.grad_sq / (4.0 * c * self.excess * self.weight)
+    }
+    /// The weak form: ‖∇R‖²/(4λ‖a_1‖²(R − R_min)).
+    pub fn weak_tightness(&self) -> f64 {
+        self.grad_sq / (4.0 * self.lambda * self.excess * self.a1_sq)
+    }
+}
+
+/// Both sides of the PL inequality at θ (mc.pl_inequality): ‖∇R‖² from the backward pass,
+/// R − R_min as a quadratic form, and [`pl_constants`]; `None` unless the objective is a
+/// univariate regression with Σ invertible (λ = λ_min(Σ) > 0). Cost O(L²d³).
+pub fn pl_terms(problem: &Problem, theta: &[f64]) -> Option<PlTerms> {
+    let reg = problem.objective.regression()?;
+    if !reg.is_full_rank() {
+        return None;
+    }
+    let mut ws = problem.workspace();
+    let pt = problem.at(&mut ws, theta);
+    let mut g = vec![0.0; theta.len()];
+    pt.gradient(&mut g);
+    let excess = pt.excess();
+    let lambda = reg.lambda_min_nonzero();
+    let (full, first) = pl_constants(problem, theta);
+    Some(PlTerms {
+        grad_sq: linalg::dot(&g, &g),
+        excess,
+        lambda,
+        lambda_max: reg.lambda_max(),
+        weight: full / (4.0 * lambda),
+        a1_sq: first / (4.0 * lambda),
+    })
+}
+
 /// Largest entry of |K − K_bal| / (scale·L), with K = JJᵀ at `theta` and its closed form at the
 /// balanced rank-one minimiser K_bal = scale·(I + (L−1)ŵŵᵀ), scale = ‖w*‖^{2−2/L}‖p‖^{2/L}
 /// (Theorem 1's upper bound; mc.thm1.upper and its attack). Cost: one Gram matrix, O(L·d³).

@@ -103,7 +103,7 @@ pub fn attack_all(
 /// The terminal table of an attack.
 pub fn table(props: &[PropertyAttack]) -> String {
     let mut out = format!(
-        "{:<22} {:>16} {:>10} {:>11} {:>10} {:>10}\n",
+        "{:<34} {:>16} {:>10} {:>11} {:>10} {:>10}\n",
         "property", "best", "known", "gap", "evals", "controls"
     );
     for p in props {
@@ -116,7 +116,7 @@ pub fn table(props: &[PropertyAttack]) -> String {
         };
         let broken = p.controls.iter().filter(|c| c.broken).count();
         out.push_str(&format!(
-            "{:<22} {:>16} {:>10} {:>11} {:>10} {:>10}{}\n",
+            "{:<34} {:>16} {:>10} {:>11} {:>10} {:>10}{}\n",
             p.id,
             best,
             known,
