@@ -230,3 +230,59 @@ fn attack_cli_writes_the_file_and_reproduce_writes_an_auditable_worst_point() {
     assert!(t >= 1.0 - 1e-9, "audit finds S/LB = {t} < 1");
     assert!((t - best).abs() <= 1e-8 * best, "audit {t} vs attack {best}");
 }
+
+/// `check` runs the bounded attack on every covered property and records it in report.yaml;
+/// the attack reaches the known infimum (1) to 1e-6 on Theorem 1's lower bound and breaks all
+/// three controls even at the quick budget.
+#[test]
+fn check_records_the_bounded_attack_in_the_report() {
+    let dir = std::env::temp_dir().join(format!("dlncheck-check-attack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("report.yaml");
+    let (code, _, err) =
+        dlncheck(&["check", "--quick", "--only", "mc.thm1.lower_bound", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let a = &doc["properties"][0]["attack"];
+    let best = a["best"].as_f64().unwrap();
+    assert!((best - 1.0).abs() <= 1e-6, "{text}");
+    assert_eq!(a["violated"].as_bool(), Some(false));
+    assert_eq!(a["controls_broken"].as_u64(), Some(3));
+    assert_eq!(a["controls_attacked"].as_u64(), Some(3));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A violation found by the attack makes the property `violated` in the report, and a control
+/// it cannot break fails the property's check (synthetic attack summaries).
+#[test]
+fn an_attack_violation_or_an_unbroken_control_fails_the_property() {
+    use dlncheck::framework::report::{AttackSummary, Report};
+    use dlncheck::framework::runner;
+    dlncheck::init_determinism();
+    let s = spec("mc.thm1.upper");
+    let claim = dlncheck::claims::find("mc.thm1.upper").unwrap();
+    let run = runner::run(&s, claim, Mode::Quick, 0, &|| {});
+    assert!(run.ok());
+    let summary = |violated: bool, broken: usize| AttackSummary {
+        best: Some(if violated { 0.5 } else { 1.0 }),
+        known_infimum: Some(1.0),
+        relative_gap: Some(0.0),
+        evaluations: 10,
+        restarts: 1,
+        violated,
+        controls_broken: broken,
+        controls_attacked: 1,
+    };
+    let base = Report::new(Mode::Quick, 0, std::slice::from_ref(&run), true);
+    assert_eq!((base.passed, base.failed), (1, 0));
+    let id = s.id.clone();
+    let ok = base.clone().with_attacks(&[(id.clone(), summary(false, 1))]);
+    assert_eq!((ok.passed, ok.failed), (1, 0));
+    let violated = base.clone().with_attacks(&[(id.clone(), summary(true, 1))]);
+    assert_eq!((violated.passed, violated.failed), (0, 1));
+    assert!(violated.to_yaml().contains("verdict: violated"));
+    let unbroken = base.with_attacks(&[(id, summary(false, 0))]);
+    assert_eq!((unbroken.passed, unbroken.failed), (0, 1));
+    assert!(unbroken.to_yaml().contains("controls_ok: false"));
+}

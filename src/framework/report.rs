@@ -23,6 +23,36 @@ pub struct PropertyReport {
     #[serde(flatten)]
     pub summary: RunSummary,
     pub controls: Vec<ControlRun>,
+    /// The bounded attack `check` ran on this property, where it has a hypothesis space.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<AttackSummary>,
+}
+
+/// What `check`'s bounded attack (an optimiser searching the claim's hypothesis space for its
+/// worst case, `dlncheck attack`) found on one property. A violation it finds makes the property
+/// `violated`; a control it cannot break is a defect of the attack and fails the property's check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttackSummary {
+    /// Lowest tightness (bounds) or highest error/tol found.
+    pub best: Option<f64>,
+    /// The value theory gives for the infimum, where it gives one, and (best − it)/|it|.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_infimum: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_gap: Option<f64>,
+    pub evaluations: usize,
+    pub restarts: usize,
+    pub violated: bool,
+    /// Controls the attack broke, of those it attacked.
+    pub controls_broken: usize,
+    pub controls_attacked: usize,
+}
+
+impl AttackSummary {
+    /// The claim survived and every attacked control was broken.
+    pub fn ok(&self) -> bool {
+        !self.violated && self.controls_broken == self.controls_attacked
+    }
 }
 
 impl PropertyReport {
@@ -38,6 +68,7 @@ impl PropertyReport {
             controls_ok: run.controls.iter().all(|c| c.verdict == ControlVerdict::FailsAsExpected),
             summary: run.summary.clone(),
             controls: run.controls.clone(),
+            attack: None,
         }
     }
 }
@@ -69,6 +100,23 @@ impl Report {
             failed: runs.len() - passed,
             properties,
         }
+    }
+
+    /// Adds each property's attack (by id): a violation found makes the property `violated`,
+    /// an unbroken control makes its controls not ok; `passed`/`failed` are recounted.
+    pub fn with_attacks(mut self, attacks: &[(String, AttackSummary)]) -> Self {
+        for p in &mut self.properties {
+            if let Some((_, a)) = attacks.iter().find(|(id, _)| *id == p.id) {
+                if a.violated {
+                    p.verdict = Verdict::Violated;
+                }
+                p.controls_ok &= a.controls_broken == a.controls_attacked;
+                p.attack = Some(a.clone());
+            }
+        }
+        self.passed = self.properties.iter().filter(|p| p.verdict == Verdict::Holds && p.controls_ok).count();
+        self.failed = self.properties.len() - self.passed;
+        self
     }
 
     pub fn to_yaml(&self) -> String {

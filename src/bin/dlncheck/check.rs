@@ -2,7 +2,7 @@
 
 use dlncheck::framework::partial;
 use dlncheck::framework::property::Variant;
-use dlncheck::framework::report::{self, PropertyTiming, Report};
+use dlncheck::framework::report::{self, AttackSummary, PropertyTiming, Report};
 use dlncheck::framework::runner::{self, PropertyRun, Verdict};
 use dlncheck::framework::spec::{InstanceSpec, Mode, Spec, SpecError};
 use dlncheck::io::error::{Error, write_atomic};
@@ -222,6 +222,7 @@ pub fn run(
     let pb = progress_bar(mine.len());
     pb.inc(done.len() as u64);
     let mut runs: Vec<PropertyRun> = Vec::new();
+    let mut attacks: Vec<(String, AttackSummary)> = Vec::new();
     let timing_path = out.with_extension("timing.yaml");
     if whole {
         // The timings of an earlier run would pass for this one's if it is interrupted.
@@ -261,9 +262,18 @@ pub fn run(
                 (inst, res)
             });
             let (inst, res) = per_set.next().expect("the claim's set");
-            runs.push(runner::assemble(spec, inst, res, per_set.collect(), start.elapsed().as_secs_f64()));
+            let mut run = runner::assemble(spec, inst, res, per_set.collect(), 0.0);
+            if let Some(a) = crate::attack::bounded(spec, mode, seed) {
+                if a.violated {
+                    run.verdict = Verdict::Violated;
+                }
+                attacks.push((spec.id.clone(), a));
+            }
+            run.seconds = start.elapsed().as_secs_f64();
+            runs.push(run);
             let complete = runs.len() == loaded.len();
-            write_atomic(out, Report::new(mode, seed, &runs, complete).to_yaml().as_bytes())?;
+            let report = Report::new(mode, seed, &runs, complete).with_attacks(&attacks);
+            write_atomic(out, report.to_yaml().as_bytes())?;
             if log_lines {
                 let r = runs.last().expect("just pushed");
                 eprintln!(
@@ -311,31 +321,47 @@ pub fn run(
     println!(
         "report: {} ({} of {} properties pass; wall times in {}){}",
         out.display(),
-        runs.iter().filter(|r| r.ok()).count(),
+        runs.iter().filter(|r| r.ok()).count() - unbroken(&attacks, &runs),
         runs.len(),
         timing_path.display(),
         html.map(|h| format!("; html: {}", h.display())).unwrap_or_default()
     );
-    Ok(verdict_code(&runs))
+    Ok(verdict_code(&runs, &attacks))
 }
 
 /// Exit code of a set of property runs: 0 all pass; 3 every failure is an error of claim code;
 /// else 1. Prints the failures.
-fn verdict_code(runs: &[PropertyRun]) -> ExitCode {
-    let failed: Vec<&PropertyRun> = runs.iter().filter(|r| !r.ok()).collect();
+fn verdict_code(runs: &[PropertyRun], attacks: &[(String, AttackSummary)]) -> ExitCode {
+    let attack_of = |r: &PropertyRun| attacks.iter().find(|(id, _)| *id == r.spec.id).map(|(_, a)| a);
+    let passes = |r: &PropertyRun| r.ok() && attack_of(r).is_none_or(AttackSummary::ok);
+    let failed: Vec<&PropertyRun> = runs.iter().filter(|r| !passes(r)).collect();
     if failed.is_empty() {
         return ExitCode::SUCCESS;
     }
     for r in &failed {
-        let why = match r.verdict {
-            Verdict::Holds => "a control did not fail".to_string(),
-            Verdict::Error => format!("error: {}", r.summary.first_error.clone().unwrap_or_default()),
-            v => format!("{v:?}").to_lowercase(),
+        let why = match (r.verdict, attack_of(r)) {
+            (Verdict::Violated, Some(a)) if a.violated => format!(
+                "violated: the bounded attack found {} inside the hypotheses (`dlncheck reproduce {} --attack` writes it)",
+                a.best.map_or("a violation".into(), |b| format!("tightness {b}")),
+                r.spec.id
+            ),
+            (Verdict::Holds, Some(a)) if !a.ok() => format!(
+                "the bounded attack broke {} of {} controls (a defect of the attack)",
+                a.controls_broken, a.controls_attacked
+            ),
+            (Verdict::Holds, _) => "a control did not fail".to_string(),
+            (Verdict::Error, _) => format!("error: {}", r.summary.first_error.clone().unwrap_or_default()),
+            (v, _) => format!("{v:?}").to_lowercase(),
         };
         eprintln!("FAILED {}: {why}", r.spec.id);
     }
     let only_errors = failed.iter().all(|r| r.verdict == Verdict::Error);
     ExitCode::from(if only_errors { 3 } else { 1 })
+}
+
+/// Properties that pass their own check but whose attack left a control unbroken.
+fn unbroken(attacks: &[(String, AttackSummary)], runs: &[PropertyRun]) -> usize {
+    runs.iter().filter(|r| r.ok() && attacks.iter().any(|(id, a)| *id == r.spec.id && !a.ok())).count()
 }
 
 type Done = BTreeMap<(usize, usize, usize), Result<dlncheck::framework::property::Measurement, String>>;
@@ -403,16 +429,26 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<ExitCode, Error> {
         let text = shard::read_part(f)?;
         loaded.push((f.clone(), partial::CheckPart::parse(&text, &f.display().to_string())?));
     }
-    let (mode, seed, runs) = partial::merge(&loaded)?;
-    write_atomic(out, Report::new(mode, seed, &runs, true).to_yaml().as_bytes())?;
+    let (mode, seed, mut runs) = partial::merge(&loaded)?;
+    // The bounded attacks run here, as in an unsharded check (seconds): same bytes either way.
+    let mut attacks = Vec::new();
+    for run in &mut runs {
+        if let Some(a) = crate::attack::bounded(&run.spec, mode, seed) {
+            if a.violated {
+                run.verdict = Verdict::Violated;
+            }
+            attacks.push((run.spec.id.clone(), a));
+        }
+    }
+    write_atomic(out, Report::new(mode, seed, &runs, true).with_attacks(&attacks).to_yaml().as_bytes())?;
     println!(
         "report: {} merged from {} parts ({} of {} properties pass)",
         out.display(),
         parts.len(),
-        runs.iter().filter(|r| r.ok()).count(),
+        runs.iter().filter(|r| r.ok()).count() - unbroken(&attacks, &runs),
         runs.len()
     );
-    Ok(verdict_code(&runs))
+    Ok(verdict_code(&runs, &attacks))
 }
 
 #[allow(clippy::too_many_arguments)]
