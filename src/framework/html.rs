@@ -429,6 +429,29 @@ fn section(o: &mut String, report: &Report, p: &PropertyReport, ctx: &Context<'_
         o.push_str("</pre></details>\n");
     }
 
+    // The bounded attack.
+    if let Some(a) = &p.attack {
+        let _ = writeln!(
+            o,
+            "<h3>Attack</h3>\n<p data-attack=\"{id}\">An optimiser searched the claim's hypothesis space for its worst \
+             case ({e} evaluations, {r} restarts): best <span data-field=\"attack_best\">{b}</span>{k}; {verdict}; \
+             it broke {cb} of {ca} controls. <code>dlncheck attack --only {id}</code> writes the whole search, \
+             <code>dlncheck reproduce {id} --attack --out worst.yaml</code> its worst point.</p>",
+            id = escape(&p.id),
+            e = a.evaluations,
+            r = a.restarts,
+            b = a.best.map_or("-".into(), show),
+            k = a.known_infimum.map_or(String::new(), |k| format!(
+                " (known infimum {}, relative gap {})",
+                show(k),
+                a.relative_gap.map_or("-".into(), show)
+            )),
+            verdict = if a.violated { badge("violated", false) } else { badge("no violation found", true) },
+            cb = a.controls_broken,
+            ca = a.controls_attacked,
+        );
+    }
+
     // Figures and links.
     if let Some(spec) = spec.filter(|s| !s.figures.is_empty()) {
         let _ = writeln!(

@@ -24,21 +24,21 @@ pub struct PropertyReport {
     pub summary: RunSummary,
     pub controls: Vec<ControlRun>,
     /// The bounded attack `check` ran on this property, where it has a hypothesis space.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attack: Option<AttackSummary>,
 }
 
 /// What `check`'s bounded attack (an optimiser searching the claim's hypothesis space for its
 /// worst case, `dlncheck attack`) found on one property. A violation it finds makes the property
 /// `violated`; a control it cannot break is a defect of the attack and fails the property's check.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttackSummary {
     /// Lowest tightness (bounds) or highest error/tol found.
     pub best: Option<f64>,
     /// The value theory gives for the infimum, where it gives one, and (best − it)/|it|.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_infimum: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relative_gap: Option<f64>,
     pub evaluations: usize,
     pub restarts: usize,

@@ -315,7 +315,14 @@ pub fn run(
         .collect();
     write_atomic(&timing_path, dlncheck::io::yaml::to_string(&timings).as_bytes())?;
     if let Some(h) = html {
-        crate::report::write_html(&Report::new(mode, seed, &runs, true), &specs, &dir, dir_arg, out, h)?;
+        crate::report::write_html(
+            &Report::new(mode, seed, &runs, true).with_attacks(&attacks),
+            &specs,
+            &dir,
+            dir_arg,
+            out,
+            h,
+        )?;
     }
     print!("{}", report::table(&runs));
     println!(
