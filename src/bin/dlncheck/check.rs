@@ -263,12 +263,7 @@ pub fn run(
             });
             let (inst, res) = per_set.next().expect("the claim's set");
             let mut run = runner::assemble(spec, inst, res, per_set.collect(), 0.0);
-            if let Some(a) = crate::attack::bounded(spec, mode, seed) {
-                if a.violated {
-                    run.verdict = Verdict::Violated;
-                }
-                attacks.push((spec.id.clone(), a));
-            }
+            attack_into(&mut run, mode, seed, &mut attacks);
             run.seconds = start.elapsed().as_secs_f64();
             runs.push(run);
             let complete = runs.len() == loaded.len();
@@ -366,6 +361,17 @@ fn verdict_code(runs: &[PropertyRun], attacks: &[(String, AttackSummary)]) -> Ex
     ExitCode::from(if only_errors { 3 } else { 1 })
 }
 
+/// Runs the bounded attack on `run`'s property (if it has a hypothesis space), records it in
+/// `attacks`, and marks the run violated when the attack found a violation.
+fn attack_into(run: &mut PropertyRun, mode: Mode, seed: u64, attacks: &mut Vec<(String, AttackSummary)>) {
+    if let Some(a) = crate::attack::bounded(&run.spec, mode, seed) {
+        if a.violated {
+            run.verdict = Verdict::Violated;
+        }
+        attacks.push((run.spec.id.clone(), a));
+    }
+}
+
 /// Properties that pass their own check but whose attack left a control unbroken.
 fn unbroken(attacks: &[(String, AttackSummary)], runs: &[PropertyRun]) -> usize {
     runs.iter().filter(|r| r.ok() && attacks.iter().any(|(id, a)| *id == r.spec.id && !a.ok())).count()
@@ -440,12 +446,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<ExitCode, Error> {
     // The bounded attacks run here, as in an unsharded check (seconds): same bytes either way.
     let mut attacks = Vec::new();
     for run in &mut runs {
-        if let Some(a) = crate::attack::bounded(&run.spec, mode, seed) {
-            if a.violated {
-                run.verdict = Verdict::Violated;
-            }
-            attacks.push((run.spec.id.clone(), a));
-        }
+        attack_into(run, mode, seed, &mut attacks);
     }
     write_atomic(out, Report::new(mode, seed, &runs, true).with_attacks(&attacks).to_yaml().as_bytes())?;
     println!(
