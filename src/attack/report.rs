@@ -213,6 +213,29 @@ pub fn best_point(space: &dyn Space, results: &[RestartResult]) -> Option<(super
     Some((b.start.clone()?, b.best.as_ref()?.1.clone()))
 }
 
+/// The statements an attack on a property targets, in report order: the claim (stream 0, with
+/// `opts`), then every control the space covers (stream 1 + its position in the spec, with
+/// `control_budget`), each with its search options.
+pub fn targets<'a>(
+    space: &dyn Space,
+    spec: &'a Spec,
+    opts: &Options,
+    control_budget: usize,
+) -> Vec<(Target<'a>, u64, Options)> {
+    std::iter::once((Target::Claim, 0, opts.clone()))
+        .chain(
+            spec.controls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| space.controls().contains(&c.variant.as_str()))
+                .map(|(c, ctl)| {
+                    let copts = Options { budget: control_budget, ..opts.clone() };
+                    (Target::Control(ctl.variant.as_str()), 1 + c as u64, copts)
+                }),
+        )
+        .collect()
+}
+
 /// Attacks a property: the claim with `opts`, every control the space covers with
 /// `control_budget` (from the claim's whole hypothesis space, not the control's grid).
 /// `tick` is called once per finished restart.
@@ -223,22 +246,34 @@ pub fn attack_property(
     control_budget: usize,
     tick: &(dyn Fn() + Sync),
 ) -> PropertyAttack {
-    let claim_results = search::run(space, spec, Target::Claim, 0, opts, tick);
-    let claim = combine(space, Target::Claim, &claim_results);
+    let results = targets(space, spec, opts, control_budget)
+        .iter()
+        .map(|(target, stream, topts)| search::run(space, spec, *target, *stream, topts, tick))
+        .collect();
+    assemble_property(space, spec, opts, control_budget, results)
+}
+
+/// A property's attack from the restart results of each of its [`targets`] (in that order, each
+/// in restart order): the one assembly of the unsharded attack and of the merge of a sharded one.
+pub fn assemble_property(
+    space: &dyn Space,
+    spec: &Spec,
+    opts: &Options,
+    control_budget: usize,
+    results: Vec<Vec<RestartResult>>,
+) -> PropertyAttack {
+    let targets = targets(space, spec, opts, control_budget);
+    assert_eq!(targets.len(), results.len(), "one list of restart results per target");
+    let mut per_target = targets.iter().zip(&results);
+    let (_, claim_results) = per_target.next().expect("the claim is the first target");
+    let claim = combine(space, Target::Claim, claim_results);
     let known_infimum = space.known().map(|known| {
         let relative_gap = claim.best.map(|b| (b - known.value) / known.value.abs().max(f64::MIN_POSITIVE));
         KnownComparison { known, relative_gap }
     });
-    let controls = spec
-        .controls
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| space.controls().contains(&c.variant.as_str()))
-        .map(|(c, ctl)| {
-            let copts = Options { budget: control_budget, ..opts.clone() };
-            let target = Target::Control(&ctl.variant);
-            let res = search::run(space, spec, target, 1 + c as u64, &copts, tick);
-            let attack = combine(space, target, &res);
+    let controls = per_target
+        .map(|((target, _, _), res)| {
+            let attack = combine(space, *target, res);
             ControlAttack { broken: attack.violated, budget: control_budget, attack }
         })
         .collect();

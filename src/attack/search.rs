@@ -201,6 +201,51 @@ pub fn run_restart(space: &dyn Space, start: &Start, target: Target<'_>, budget:
     }
 }
 
+/// The grid points an attack's restarts are drawn from (the spec's grid in the attack's mode).
+pub fn points(spec: &Spec, opts: &Options) -> Vec<GridPoint> {
+    spec.instances(opts.mode, opts.seed).into_iter().map(|i| i.point).collect()
+}
+
+/// The start of restart `item` on `points`: from its grid point, or, when the attack does not
+/// cover that point (too many dimensions), the next one that it does; the item's `point_index`
+/// becomes the point used. `None` when no point is covered. Deterministic in (space, spec,
+/// points, item), so a merge rebuilds a stored restart's start from its item.
+pub fn start_of(space: &dyn Space, spec: &Spec, points: &[GridPoint], item: &mut WorkItem) -> Option<Start> {
+    let len = points.len();
+    let (idx, s) = (0..len).find_map(|k| {
+        let idx = (item.point_index + k) % len;
+        space.start(spec, &points[idx], item.seed).map(|s| (idx, s))
+    })?;
+    item.point_index = idx;
+    Some(s)
+}
+
+/// Runs one restart work item of an attack on `target`.
+pub fn run_item(
+    space: &dyn Space,
+    spec: &Spec,
+    target: Target<'_>,
+    points: &[GridPoint],
+    item: WorkItem,
+) -> RestartResult {
+    let mut item = item;
+    let start = start_of(space, spec, points, &mut item);
+    let mut res = match &start {
+        Some(s) => run_restart(space, s, target, item.budget),
+        None => RestartResult {
+            item: item.clone(),
+            start: None,
+            best: None,
+            evaluations: 0,
+            rejected: 0,
+            improvements: Vec::new(),
+            first_violation: None,
+        },
+    };
+    res.item = item;
+    res
+}
+
 /// Runs every restart of an attack on `target` (in parallel, collected in order).
 /// `tick` is called once per finished restart.
 pub fn run(
@@ -211,35 +256,12 @@ pub fn run(
     opts: &Options,
     tick: &(dyn Fn() + Sync),
 ) -> Vec<RestartResult> {
-    let points: Vec<GridPoint> = spec.instances(opts.mode, opts.seed).into_iter().map(|i| i.point).collect();
+    let points = points(spec, opts);
     let items = work_items(spec, opts, stream, points.len());
     items
         .into_par_iter()
         .map(|item| {
-            // A point the attack does not cover (too many dimensions): the next one that it does.
-            let len = points.len();
-            let mut item = item;
-            let start = (0..len).find_map(|k| {
-                let idx = (item.point_index + k) % len;
-                space.start(spec, &points[idx], item.seed).map(|s| (idx, s))
-            });
-            let start = start.map(|(idx, s)| {
-                item.point_index = idx;
-                s
-            });
-            let mut res = match &start {
-                Some(s) => run_restart(space, s, target, item.budget),
-                None => RestartResult {
-                    item: item.clone(),
-                    start: None,
-                    best: None,
-                    evaluations: 0,
-                    rejected: 0,
-                    improvements: Vec::new(),
-                    first_violation: None,
-                },
-            };
-            res.item = item;
+            let res = run_item(space, spec, target, &points, item);
             tick();
             res
         })

@@ -6,9 +6,11 @@ use dlncheck::attack::search::Options;
 use dlncheck::attack::{self as atk, Target};
 use dlncheck::framework::report::AttackSummary;
 use dlncheck::framework::spec::{Mode, Spec};
+use dlncheck::attack::parts;
 use dlncheck::io::error::{Error, write_atomic};
+use dlncheck::io::shard::{self, Shard};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Default proposals per property (claim) and restarts.
@@ -164,7 +166,9 @@ pub fn run(
     threads: Option<usize>,
     out: &Path,
     dir: Option<&Path>,
+    sharding: (Option<shard::ShardArg>, Option<usize>),
 ) -> Result<ExitCode, Error> {
+    let shard = shard::resolve(sharding.0, sharding.1)?;
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().ok();
     }
@@ -172,11 +176,20 @@ pub fn run(
     let specs = attack_specs(dir, only)?;
     let mode = if quick { Mode::Quick } else { Mode::Full };
     let opts = Options { budget: settings.budget, restarts: settings.restarts, seed, mode };
+    if shard != Shard::WHOLE {
+        return run_shard(&specs, opts, settings.control_budget, dir, out, shard);
+    }
     let props = attack_all(&specs, &opts, settings);
     let rep = AttackReport::new(&opts, settings.control_budget, props);
     write_atomic(out, rep.to_yaml().as_bytes())?;
     print!("{}", table(&rep.properties));
     println!("attack: {}", out.display());
+    Ok(verdict(&rep))
+}
+
+/// Exit code of an attack report (1 when a claim is violated or a control survives), printing
+/// the failures.
+fn verdict(rep: &AttackReport) -> ExitCode {
     let mut failed = false;
     for p in &rep.properties {
         if p.claim.violated {
@@ -194,7 +207,69 @@ pub fn run(
             );
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// `attack --shard I/N`: runs the shard's restarts (cost-balanced) into `<out>.part-I-of-N.yaml`,
+/// rewritten atomically after each property.
+fn run_shard(
+    specs: &[(Spec, &'static dyn atk::Space)],
+    opts: Options,
+    control_budget: usize,
+    dir: Option<&Path>,
+    out: &Path,
+    shard: Shard,
+) -> Result<ExitCode, Error> {
+    let dir = properties_dir(dir);
+    let files = specs
+        .iter()
+        .map(|(s, _)| {
+            let file = format!("{}.yaml", s.id);
+            let path = dir.join(&file);
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })?;
+            Ok(dlncheck::io::shard::InputFile { file, text })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let run = parts::Run { opts, control_budget, specs };
+    let all = parts::work_items(&run);
+    let mine = parts::shard_units(&all, shard);
+    let path = shard::part_path(out, shard);
+    let mut part = parts::AttackPart::new(&run, files, shard, all.len(), mine.len());
+    let pb = progress_bar(mine.len());
+    for p in 0..specs.len() {
+        let todo: Vec<parts::Unit> = mine.iter().filter(|u| u.property == p).copied().collect();
+        pb.set_message(specs[p].0.id.clone());
+        let res = parts::run_units(&run, &todo, &|| pb.inc(1));
+        part.items.extend(todo.iter().zip(&res).map(|(u, r)| parts::Item::new(&run, u, r)));
+        part.header.complete = part.items.len() == mine.len();
+        write_atomic(&path, part.to_yaml().as_bytes())?;
+    }
+    pb.finish_and_clear();
+    part.header.complete = true;
+    write_atomic(&path, part.to_yaml().as_bytes())?;
+    println!(
+        "shard {shard}: {} of {} restarts → {} (combine the parts with `dlncheck merge`)",
+        mine.len(),
+        all.len(),
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dlncheck merge` of attack parts: the attack.yaml of the unsharded run, into `out`.
+pub fn merge(files: &[PathBuf], out: &Path) -> Result<ExitCode, Error> {
+    quiet_panics();
+    let mut loaded = Vec::new();
+    for f in files {
+        let text = shard::read_part(f)?;
+        loaded.push((f.clone(), parts::AttackPart::parse(&text, &f.display().to_string())?));
+    }
+    let (opts, control_budget, props) = parts::merge(&loaded)?;
+    let rep = AttackReport::new(&opts, control_budget, props);
+    write_atomic(out, rep.to_yaml().as_bytes())?;
+    print!("{}", table(&rep.properties));
+    println!("attack: {} merged from {} parts", out.display(), files.len());
+    Ok(verdict(&rep))
 }
 
 /// `reproduce ID --attack`: attacks the claim (or `control`) and writes its worst point.

@@ -307,6 +307,14 @@ enum Command {
         /// Directory of property specs (default: ./properties).
         #[arg(long)]
         properties: Option<PathBuf>,
+        /// Run only shard I of N (0-based) of the restarts (every target's, cost-balanced) into
+        /// <out>.part-I-of-N.yaml; combine the parts with `dlncheck merge`. `auto`: from
+        /// SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count.
+        #[arg(long, value_parser = dlncheck::io::shard::parse_arg)]
+        shard: Option<dlncheck::io::shard::ShardArg>,
+        /// The shard count N for `--shard auto` under a Kubernetes Indexed Job (its completions).
+        #[arg(long)]
+        shard_count: Option<usize>,
     },
     /// List the properties: id, kind, provenance, title; `--format markdown` writes the claims
     /// catalogue (docs/claims.md is `dlncheck list --format markdown`).
@@ -589,9 +597,21 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 max_instances,
             )
         }
-        Command::Attack { only, budget, control_budget, restarts, seed, threads, quick, out, properties } => {
+        Command::Attack {
+            only,
+            budget,
+            control_budget,
+            restarts,
+            seed,
+            threads,
+            quick,
+            out,
+            properties,
+            shard,
+            shard_count,
+        } => {
             let settings = attack::Settings::new(budget, restarts, control_budget)?;
-            attack::run(&only, &settings, seed, quick, threads, &out, properties.as_deref())
+            attack::run(&only, &settings, seed, quick, threads, &out, properties.as_deref(), (shard, shard_count))
         }
         Command::List { properties, format } => check::list(properties.as_deref(), format),
         Command::Figures { quick, only, out, reps_scale, shard, shard_count, resume, plan } => {
