@@ -79,7 +79,10 @@ fn merged_attack_is_the_unsharded_file_and_bad_parts_are_refused() {
         let out = dir(&format!("n{n}-merged")).join("attack.yaml");
         let (code, stdout, err) = merge(&parts, &out);
         assert_eq!(code, whole_code, "the unsharded attack's exit code\n{stdout}\n{err}");
-        assert!(std::fs::read(&out).unwrap() == expected, "N = {n}: merged attack.yaml differs from the unsharded one");
+        assert!(
+            std::fs::read(&out).unwrap() == expected,
+            "N = {n}: merged attack.yaml differs from the unsharded one"
+        );
         if n == 40 {
             let empty = AttackPart::parse(&std::fs::read_to_string(&parts[0]).unwrap(), "p").unwrap();
             assert!(empty.items.is_empty() && empty.header.items_total == 27, "{:?}", empty.header);

@@ -55,7 +55,8 @@ pub fn work_items(run: &Run<'_>) -> Vec<Unit> {
     let mut out = Vec::new();
     for (p, (spec, space)) in run.specs.iter().enumerate() {
         let points = search::points(spec, &run.opts).len();
-        for (t, (_, stream, topts)) in report::targets(*space, spec, &run.opts, run.control_budget).iter().enumerate()
+        for (t, (_, stream, topts)) in
+            report::targets(*space, spec, &run.opts, run.control_budget).iter().enumerate()
         {
             for item in search::work_items(spec, topts, *stream, points) {
                 let cost = item.budget as f64 * eval_cost(&spec.id);
@@ -138,7 +139,11 @@ impl Item {
             budget: r.item.budget,
             point_index: r.item.point_index,
             started: r.start.is_some(),
-            best: r.best.as_ref().map(|(s, x)| StoredBest { value: s.value, violated: s.violated, x: x.clone() }),
+            best: r.best.as_ref().map(|(s, x)| StoredBest {
+                value: s.value,
+                violated: s.violated,
+                x: x.clone(),
+            }),
             evaluations: r.evaluations,
             rejected: r.rejected,
             improvements: r.improvements.clone(),
@@ -203,7 +208,8 @@ impl AttackPart {
                 e.line.map(|l| format!(" (line {l})")).unwrap_or_default()
             ),
         })?;
-        let bad = |field: &str, message: String| Error::Input { file: file.into(), field: field.into(), message };
+        let bad =
+            |field: &str, message: String| Error::Input { file: file.into(), field: field.into(), message };
         let h = &part.header;
         if h.format != shard::FORMAT {
             return Err(bad("header.format", format!("`{}`, expected `{}`", h.format, shard::FORMAT)));
@@ -225,7 +231,8 @@ impl AttackPart {
             if shard::sha256_hex(sf.text.as_bytes()) != h.inputs[&sf.file] {
                 return Err(bad(
                     &format!("properties.{}", sf.file),
-                    "its text does not have the SHA-256 recorded in header.inputs (edited or corrupted)".into(),
+                    "its text does not have the SHA-256 recorded in header.inputs (edited or corrupted)"
+                        .into(),
                 ));
             }
         }
@@ -233,7 +240,10 @@ impl AttackPart {
             part.option(key, file)?;
         }
         if part.items.len() > h.items_in_shard {
-            return Err(bad("items", format!("{} items, more than the shard's {}", part.items.len(), h.items_in_shard)));
+            return Err(bad(
+                "items",
+                format!("{} items, more than the shard's {}", part.items.len(), h.items_in_shard),
+            ));
         }
         Ok(part)
     }
@@ -261,8 +271,10 @@ impl AttackPart {
                     field: format!("properties.{}", sf.file),
                     message: m,
                 };
-                let spec = Spec::parse(&sf.text, &format!("{file}: {}", sf.file)).map_err(|e| bad(e.to_string()))?;
-                let space = super::find(&spec.id).ok_or_else(|| bad(format!("`{}` has no hypothesis space", spec.id)))?;
+                let spec =
+                    Spec::parse(&sf.text, &format!("{file}: {}", sf.file)).map_err(|e| bad(e.to_string()))?;
+                let space = super::find(&spec.id)
+                    .ok_or_else(|| bad(format!("`{}` has no hypothesis space", spec.id)))?;
                 Ok((spec, space))
             })
             .collect()
@@ -317,7 +329,8 @@ fn restore(run: &Run<'_>, u: &Unit, want: &WorkItem, it: &Item) -> Result<Restar
 /// of different runs, a shard twice, missing or interrupted shards (listing the shards to
 /// re-run), and restarts that are not their shard's.
 pub fn merge(parts: &[(PathBuf, AttackPart)]) -> Result<(Options, usize, Vec<PropertyAttack>), Error> {
-    let headers: Vec<(PathBuf, PartHeader)> = parts.iter().map(|(f, p)| (f.clone(), p.header.clone())).collect();
+    let headers: Vec<(PathBuf, PartHeader)> =
+        parts.iter().map(|(f, p)| (f.clone(), p.header.clone())).collect();
     shard::check_parts(&headers)?;
     shard::check_tool(&headers)?;
     let (first_file, first) = &parts[0];
@@ -339,7 +352,11 @@ pub fn merge(parts: &[(PathBuf, AttackPart)]) -> Result<(Options, usize, Vec<Pro
         return Err(Error::Input {
             file: name,
             field: "header.items_total".into(),
-            message: format!("{}, but its specs and options give {} restarts", first.header.items_total, all.len()),
+            message: format!(
+                "{}, but its specs and options give {} restarts",
+                first.header.items_total,
+                all.len()
+            ),
         });
     }
     // The run's own restarts, keyed by (property, target, restart).
@@ -347,7 +364,9 @@ pub fn merge(parts: &[(PathBuf, AttackPart)]) -> Result<(Options, usize, Vec<Pro
     let mut target_names: BTreeMap<(usize, String), usize> = BTreeMap::new();
     for (p, (spec, space)) in specs.iter().enumerate() {
         let points = search::points(spec, &opts).len();
-        for (t, (target, stream, topts)) in report::targets(*space, spec, &opts, control_budget).iter().enumerate() {
+        for (t, (target, stream, topts)) in
+            report::targets(*space, spec, &opts, control_budget).iter().enumerate()
+        {
             target_names.insert((p, target.name()), t);
             for item in search::work_items(spec, topts, *stream, points) {
                 want.insert((p, t, item.index), item);
@@ -364,8 +383,13 @@ pub fn merge(parts: &[(PathBuf, AttackPart)]) -> Result<(Options, usize, Vec<Pro
         let mut got = 0usize;
         for it in &part.items {
             let label = format!("{}/{}/{}", it.property, it.target, it.restart);
-            let bad = |m: String| Error::Input { file: file.clone(), field: format!("restart {label}"), message: m };
-            let &p = pos.get(it.property.as_str()).ok_or_else(|| bad("no such property in this run".into()))?;
+            let bad = |m: String| Error::Input {
+                file: file.clone(),
+                field: format!("restart {label}"),
+                message: m,
+            };
+            let &p =
+                pos.get(it.property.as_str()).ok_or_else(|| bad("no such property in this run".into()))?;
             let &t = target_names
                 .get(&(p, it.target.clone()))
                 .ok_or_else(|| bad("no such target of this property's attack".into()))?;

@@ -1,12 +1,12 @@
 //! The `attack` command and `reproduce --attack`: thin layers over `dlncheck::attack`.
 
 use crate::check::{load_specs, properties_dir, quiet_panics};
+use dlncheck::attack::parts;
 use dlncheck::attack::report::{self, AttackReport, PropertyAttack};
 use dlncheck::attack::search::Options;
 use dlncheck::attack::{self as atk, Target};
 use dlncheck::framework::report::AttackSummary;
 use dlncheck::framework::spec::{Mode, Spec};
-use dlncheck::attack::parts;
 use dlncheck::io::error::{Error, write_atomic};
 use dlncheck::io::shard::{self, Shard};
 use indicatif::{ProgressBar, ProgressStyle};

@@ -611,7 +611,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             shard_count,
         } => {
             let settings = attack::Settings::new(budget, restarts, control_budget)?;
-            attack::run(&only, &settings, seed, quick, threads, &out, properties.as_deref(), (shard, shard_count))
+            attack::run(
+                &only,
+                &settings,
+                seed,
+                quick,
+                threads,
+                &out,
+                properties.as_deref(),
+                (shard, shard_count),
+            )
         }
         Command::List { properties, format } => check::list(properties.as_deref(), format),
         Command::Figures { quick, only, out, reps_scale, shard, shard_count, resume, plan } => {
