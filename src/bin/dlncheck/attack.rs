@@ -236,9 +236,9 @@ fn run_shard(
     let path = shard::part_path(out, shard);
     let mut part = parts::AttackPart::new(&run, files, shard, all.len(), mine.len());
     let pb = progress_bar(mine.len());
-    for p in 0..specs.len() {
+    for (p, (spec, _)) in specs.iter().enumerate() {
         let todo: Vec<parts::Unit> = mine.iter().filter(|u| u.property == p).copied().collect();
-        pb.set_message(specs[p].0.id.clone());
+        pb.set_message(spec.id.clone());
         let res = parts::run_units(&run, &todo, &|| pb.inc(1));
         part.items.extend(todo.iter().zip(&res).map(|(u, r)| parts::Item::new(&run, u, r)));
         part.header.complete = part.items.len() == mine.len();
