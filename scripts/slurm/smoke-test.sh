@@ -2,9 +2,10 @@
 # Smoke test of the SLURM scripts on a real, single-node SLURM brought up on this machine.
 # As root on Debian/Ubuntu: installs slurmctld, slurmd, slurm-client and munge (apt-get), writes
 # a slurm.conf for this host (its name and cores) in a temporary directory, starts munged,
-# slurmctld and slurmd (stopped by their PIDs on exit), submits a 4-task array of
-# `dlncheck check --quick --shard auto` and the dependent merge, waits, and asserts the merged
-# report equals an unsharded `dlncheck check --quick` byte for byte.
+# slurmctld and slurmd (stopped by their PIDs on exit), submits 4-task arrays of
+# `dlncheck check --quick --shard auto`, `dlncheck figures --quick --shard auto` and
+# `dlncheck attack --quick --shard auto` with their dependent merges, waits, and asserts that the
+# merged report, figure files and attack.yaml equal the unsharded runs' byte for byte.
 #
 #   sudo scripts/slurm/smoke-test.sh [path/to/dlncheck]     (default: target/release/dlncheck)
 set -euo pipefail
@@ -73,13 +74,25 @@ for _ in $(seq 150); do sinfo -h -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc)
 sinfo
 cd "$tmp/work"
 start=$(date +%s)
-export DLNCHECK="$bin" DLNCHECK_OUT="$tmp/work/report.yaml"
+export DLNCHECK="$bin" DLNCHECK_OUT="$tmp/work/report.yaml" DLNCHECK_FIGURES="$tmp/work/figures"
 jid=$(sbatch --parsable --cpus-per-task=1 --array=0-3 --chdir="$tmp/work" \
     "$repo/scripts/slurm/check-array.sbatch" --quick --properties "$repo/properties")
 mid=$(sbatch --parsable --chdir="$tmp/work" --dependency=afterok:"$jid" "$repo/scripts/slurm/merge.sbatch")
-echo "smoke-test: array job $jid, merge job $mid"
-for _ in $(seq 600); do
-    [ -z "$(squeue -h -j "$jid,$mid" 2>/dev/null)" ] && break
+echo "smoke-test: check array job $jid, merge job $mid"
+# Figures (figures 7–8 read the saddle spec from ./properties: run from the repository).
+fjid=$(sbatch --parsable --cpus-per-task=1 --array=0-3 --chdir="$repo" \
+    --output="$tmp/work/dlncheck-figures-%A_%a.log" "$repo/scripts/slurm/figures-array.sbatch" --quick)
+fmid=$(sbatch --parsable --chdir="$repo" --output="$tmp/work/dlncheck-figures-merge-%j.log" \
+    --dependency=afterok:"$fjid" "$repo/scripts/slurm/figures-merge.sbatch")
+echo "smoke-test: figures array job $fjid, merge job $fmid"
+attack=(--quick --budget 2000 --restarts 4 --properties "$repo/properties")
+ajid=$(DLNCHECK_OUT="$tmp/work/attack.yaml" sbatch --parsable --cpus-per-task=1 --array=0-3 \
+    --chdir="$tmp/work" "$repo/scripts/slurm/attack-array.sbatch" "${attack[@]}")
+amid=$(DLNCHECK_OUT="$tmp/work/attack.yaml" sbatch --parsable --chdir="$tmp/work" \
+    --output="$tmp/work/dlncheck-attack-merge-%j.log" --dependency=afterok:"$ajid" "$repo/scripts/slurm/merge.sbatch")
+echo "smoke-test: attack array job $ajid, merge job $amid"
+for _ in $(seq 900); do
+    [ -z "$(squeue -h -j "$jid,$mid,$fjid,$fmid,$ajid,$amid" 2>/dev/null)" ] && break
     sleep 1
 done
 echo "smoke-test: SLURM jobs done in $(( $(date +%s) - start )) s"
@@ -91,5 +104,22 @@ if cmp "$tmp/work/merged.yaml" "$tmp/work/whole.yaml"; then
     echo "smoke-test: OK, the merged report of 4 SLURM array tasks equals the unsharded report byte for byte"
 else
     echo "smoke-test: FAILED, the merged report differs from the unsharded one" >&2
+    exit 1
+fi
+ls "$tmp/work/figures"/fig8.svg >/dev/null 2>&1 \
+    || { echo "smoke-test: FAILED, no merged figures" >&2; cat "$tmp/work"/dlncheck-figures*.log >&2 || true; exit 1; }
+(cd "$repo" && "$bin" figures --quick --out "$tmp/work/figures-whole" >/dev/null 2>&1)
+for f in "$tmp/work/figures-whole"/*; do
+    cmp "$f" "$tmp/work/figures/$(basename "$f")" \
+        || { echo "smoke-test: FAILED, merged $(basename "$f") differs from the unsharded one" >&2; exit 1; }
+done
+echo "smoke-test: OK, the figure files merged from 4 SLURM array tasks equal the unsharded ones byte for byte"
+[ -s "$tmp/work/attack.yaml" ] \
+    || { echo "smoke-test: FAILED, no merged attack.yaml" >&2; cat "$tmp/work"/dlncheck-attack*.log >&2 || true; exit 1; }
+"$bin" attack "${attack[@]}" --out "$tmp/work/attack-whole.yaml" >/dev/null
+if cmp "$tmp/work/attack.yaml" "$tmp/work/attack-whole.yaml"; then
+    echo "smoke-test: OK, the attack.yaml merged from 4 SLURM array tasks equals the unsharded one byte for byte"
+else
+    echo "smoke-test: FAILED, the merged attack.yaml differs from the unsharded one" >&2
     exit 1
 fi
