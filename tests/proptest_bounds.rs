@@ -37,9 +37,13 @@ prop_compose! {
     }
 }
 
+/// The claim holds at this instance. A not-converged instance (e.g. a `trained` minimiser whose
+/// descent stopped short) is no pass: the case is rejected and proptest draws another (it fails
+/// after too many rejections), so every counted case is a measured pass.
 fn holds(claim: &dyn Claim, point: &GridPoint, seed: u64) -> Result<(), TestCaseError> {
     let m = claim.measure(point, seed, Variant::Claim).map_err(|e| TestCaseError::fail(e.0))?;
-    prop_assert!(m.status != Status::Violated, "{}: {:?} at {:?}", claim.id(), m, point);
+    prop_assume!(m.status != Status::NotConverged, "not converged: {:?}", m.note);
+    prop_assert!(m.status == Status::Holds, "{}: {:?} at {:?}", claim.id(), m, point);
     Ok(())
 }
 

@@ -138,3 +138,22 @@ fn instance_counts_match_the_expanded_grids() {
     }
     assert!(n >= 19, "only {n} specs found");
 }
+
+/// A tolerance is merged in after the grid: the same key in a control's or the quick grid would be
+/// silently overwritten (mc.si.balance's gd_large_step ran at the tolerance's η, not its own).
+#[test]
+fn a_grid_value_that_a_tolerance_would_overwrite_is_rejected() {
+    let control = GOOD.replace("    description: d\n", "    description: d\n    grid: {rel: [0.5]}\n");
+    let err = check(&control).expect_err("control grid key also a tolerance");
+    assert_eq!(err.key, "controls.grid.rel", "{err}");
+    assert!(err.message.contains("tolerance"), "{err}");
+    let quick = GOOD.replace("controls:\n", "quick: {grid: {rel: [0.5]}}\ncontrols:\n");
+    let err = check(&quick).expect_err("quick grid key also a tolerance");
+    assert_eq!(err.key, "quick.grid.rel", "{err}");
+    // In the grid (and not a tolerance) a control may override it.
+    let moved = GOOD
+        .replace("tolerances:\n  rel: 1.0e-10\n", "")
+        .replace("  minimizer: [balanced]\n", "  minimizer: [balanced]\n  rel: [1.0e-10]\n")
+        .replace("    description: d\n", "    description: d\n    grid: {rel: [0.5]}\n");
+    check(&moved).unwrap();
+}

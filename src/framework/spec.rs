@@ -236,8 +236,24 @@ impl Spec {
         if self.repetitions == 0 {
             return Err(err(&["repetitions"], "must be at least 1".into()));
         }
+        // A tolerance is merged in after the grid, so a grid value of the same key (in the quick
+        // grid or a control's grid) would be silently overwritten: reject it.
+        let overwritten = |section: &[&str], grid: &BTreeMap<String, OneOrMany>| -> Result<(), SpecError> {
+            match grid.keys().find(|k| self.tolerances.contains_key(*k)) {
+                Some(k) => {
+                    let mut path = section.to_vec();
+                    path.push(k);
+                    Err(err(
+                        &path,
+                        "also a tolerance, which would overwrite this grid value: move it to `grid`".into(),
+                    ))
+                }
+                None => Ok(()),
+            }
+        };
         if let Some(q) = &self.quick {
             check_grid(&["quick", "grid"], &q.grid)?;
+            overwritten(&["quick", "grid"], &q.grid)?;
             if q.repetitions == Some(0) {
                 return Err(err(&["quick", "repetitions"], "must be at least 1".into()));
             }
@@ -270,6 +286,7 @@ impl Spec {
                 ));
             }
             check_grid(&["controls", "grid"], &c.grid)?;
+            overwritten(&["controls", "grid"], &c.grid)?;
             if c.repetitions == Some(0) {
                 return Err(err(&["controls", "repetitions"], "must be at least 1".into()));
             }
