@@ -157,3 +157,15 @@ fn a_grid_value_that_a_tolerance_would_overwrite_is_rejected() {
         .replace("    description: d\n", "    description: d\n    grid: {rel: [0.5]}\n");
     check(&moved).unwrap();
 }
+
+#[test]
+fn expect_violated_is_a_proportion() {
+    for bad in ["0", "-0.5", "1.5", ".nan"] {
+        let text = GOOD
+            .replace("    description: d\n", &format!("    description: d\n    expect_violated: {bad}\n"));
+        let err = check(&text).expect_err(bad);
+        assert_eq!(err.key, "controls.expect_violated", "{bad}: {err}");
+        assert!(err.message.contains("(0, 1]"), "{bad}: {err}");
+    }
+    check(&GOOD.replace("    description: d\n", "    description: d\n    expect_violated: 1\n")).unwrap();
+}

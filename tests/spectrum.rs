@@ -382,3 +382,88 @@ fn reduced_hessian_has_the_dense_spectrum() {
     let multi = matrix_problem(3, 3, 2, 3, 1, 0.0);
     assert!(hessian::ReducedOperator::new(&multi, &point(&multi, 0.5, 1)).is_none());
 }
+
+/// The sharpness is the largest eigenvalue, not the largest in magnitude: at points where the
+/// Hessian's most negative eigenvalue dominates (|λ_min| > λ_max, found among random points of
+/// several problems), both methods return the dense decomposition's top eigenvalue.
+#[test]
+fn sharpness_is_the_top_eigenvalue_not_the_largest_magnitude() {
+    dlncheck::init_determinism();
+    let problems = [mlp_problem(3, 3, 31), residual_problem(3, 3, 32), mlp_problem(2, 4, 33)];
+    let mut dominated = 0;
+    for (c, problem) in problems.iter().enumerate() {
+        for (k, std) in [0.05, 0.3, 1.0, 2.0].iter().enumerate() {
+            let theta = point(problem, *std, 100 + 10 * c as u64 + k as u64);
+            let dense = linalg::sym_eigenvalues(hessian::dense_hessian(problem, &theta).as_ref());
+            let (lo, hi) = (dense[0], *dense.last().unwrap());
+            if -lo <= 1.2 * hi.max(0.0) {
+                continue;
+            }
+            dominated += 1;
+            let scale = lo.abs();
+            for opts in [exact(), lanczos()] {
+                let e = spectrum::hessian_extremes(problem, &theta, &opts).unwrap();
+                assert!((e.max - hi).abs() <= 1e-8 * scale, "problem {c}, std {std}: max {} vs {hi}", e.max);
+                assert!((e.min - lo).abs() <= 1e-8 * scale, "problem {c}, std {std}: min {} vs {lo}", e.min);
+                let s = spectrum::sharpness(problem, &theta, &opts).unwrap();
+                assert!(
+                    (s - hi).abs() <= 1e-8 * scale,
+                    "problem {c}, std {std}: S = {s}, λ_max = {hi}, λ_min = {lo}"
+                );
+            }
+        }
+    }
+    assert!(
+        dominated >= 2,
+        "only {dominated} points with |λ_min| > 1.2·λ_max: the test cannot see the mutant"
+    );
+}
+
+/// An independent Hessian: central differences of the analytic gradient (no second-derivative
+/// code), step h = 1e-5 (truncation O(h²) ≈ 1e-10, rounding O(ε/h) ≈ 1e-11, relative to the
+/// Hessian's scale; tolerance 1e-6). At minimisers it equals 2JᵀΣJ; off them it equals the dense
+/// Hessian and not 2JᵀΣJ. (dense_hessian is gauss_newton plus the residual term, so comparing
+/// those two at a minimiser alone would compare a value with itself.)
+#[test]
+fn finite_difference_hessian_is_gauss_newton_at_minimizers_and_dense_off_them() {
+    dlncheck::init_determinism();
+    let fd_hessian = |problem: &Problem, theta: &[f64]| -> Vec<Vec<f64>> {
+        let p = theta.len();
+        let h = 1e-5;
+        (0..p)
+            .map(|j| {
+                let (mut a, mut b) = (theta.to_vec(), theta.to_vec());
+                a[j] += h;
+                b[j] -= h;
+                let (_, ga) = problem.loss_and_gradient(&a);
+                let (_, gb) = problem.loss_and_gradient(&b);
+                ga.iter().zip(&gb).map(|(x, y)| (x - y) / (2.0 * h)).collect()
+            })
+            .collect()
+    };
+    let max_diff = |fd: &[Vec<f64>], m: &faer::Mat<f64>| -> (f64, f64) {
+        let p = fd.len();
+        let scale = (0..p).map(|i| m[(i, i)].abs()).fold(1.0, f64::max);
+        let diff = (0..p)
+            .flat_map(|j| (0..p).map(move |i| (i, j)))
+            .map(|(i, j)| (fd[j][i] - m[(i, j)]).abs())
+            .fold(0.0, f64::max);
+        (diff, scale)
+    };
+    for (arch, problem) in [("mlp", mlp_problem(3, 3, 41)), ("residual", residual_problem(3, 3, 42))] {
+        for (kind, theta) in minimizers(&problem, 43) {
+            let fd = fd_hessian(&problem, &theta);
+            let (diff, scale) = max_diff(&fd, &hessian::gauss_newton(&problem, &theta));
+            assert!(diff < 1e-6 * scale, "{arch} {kind}: ‖H_fd − 2JᵀΣJ‖ = {diff:e} (scale {scale:e})");
+            let mut off = theta.clone();
+            let last = problem.model.layers().len() - if arch == "residual" { 2 } else { 1 };
+            let range = problem.model.param_range(last).unwrap();
+            off[range].iter_mut().for_each(|x| *x += 0.3);
+            let fd = fd_hessian(&problem, &off);
+            let (diff, scale) = max_diff(&fd, &hessian::dense_hessian(&problem, &off));
+            assert!(diff < 1e-6 * scale, "{arch} {kind} off: ‖H_fd − H‖ = {diff:e} (scale {scale:e})");
+            let (diff, _) = max_diff(&fd, &hessian::gauss_newton(&problem, &off));
+            assert!(diff > 1e-3, "{arch} {kind} off: H_fd − 2JᵀΣJ should not vanish ({diff:e})");
+        }
+    }
+}

@@ -332,3 +332,37 @@ fn probabilistic_control_verdicts_follow_the_proportion() {
     assert_eq!(run.verdict, Verdict::Violated, "17/20 < 0.9");
     assert!(run.controls.iter().all(|c| c.verdict == ControlVerdict::FailsAsExpected));
 }
+
+#[test]
+fn a_control_must_violate_its_stated_proportion() {
+    let mut s = spec("bound", 4);
+    for (c, p) in [(0, 1.0), (1, 1.0), (2, 0.5), (3, 0.5)] {
+        s.controls[c].expect_violated = Some(p);
+    }
+    let v = |holds: usize, violated: usize| -> Results {
+        let mut r = tight(&vec![2.0; holds]);
+        r.extend(tight(&vec![0.5; violated]));
+        r.push(nc()); // not measured: not counted either way
+        r
+    };
+    let run = assemble(&s, tight(&[1.0]), vec![v(0, 4), v(1, 3), v(2, 2), v(3, 1)]);
+    let verdicts: Vec<ControlVerdict> = run.controls.iter().map(|c| c.verdict).collect();
+    assert_eq!(
+        verdicts,
+        [
+            ControlVerdict::FailsAsExpected,
+            ControlVerdict::DefectPassed,
+            ControlVerdict::FailsAsExpected,
+            ControlVerdict::DefectPassed
+        ],
+        "expect_violated 1 needs 4 of 4, 0.5 needs 2 of 4"
+    );
+    assert!(!run.ok());
+    // Probabilistic: the proportion must fail min_proportion and the stated share be violated.
+    let mut s = spec("probabilistic", 2);
+    s.controls[0].expect_violated = Some(1.0);
+    s.controls[1].expect_violated = Some(0.5);
+    let run = assemble(&s, tight(&[1.0]), vec![v(1, 3), v(1, 3)]);
+    assert_eq!(run.controls[0].verdict, ControlVerdict::DefectPassed);
+    assert_eq!(run.controls[1].verdict, ControlVerdict::FailsAsExpected);
+}

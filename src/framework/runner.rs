@@ -163,9 +163,13 @@ pub fn assemble(
         .zip(controls)
         .map(|(ctl, (inst, res))| {
             let s = summary::summarize(spec.kind, spec.min_proportion, &inst, &res);
+            // Enough violations: at least one, and the stated proportion of the measured ones.
+            let measured = (s.holds + s.violated) as f64;
+            let enough =
+                s.violated > 0 && ctl.expect_violated.is_none_or(|p| s.violated as f64 >= p * measured);
             let failed = match spec.kind {
-                CheckKind::Probabilistic => s.proportion.is_some() && !s.holds_overall,
-                _ => s.violated > 0,
+                CheckKind::Probabilistic => s.proportion.is_some() && !s.holds_overall && enough,
+                _ => enough,
             };
             let verdict = if failed {
                 ControlVerdict::FailsAsExpected

@@ -82,6 +82,11 @@ pub struct ControlSpec {
     pub grid: BTreeMap<String, OneOrMany>,
     #[serde(default)]
     pub repetitions: Option<usize>,
+    /// The proportion of measured instances the control must violate, in (0, 1] (1: every
+    /// instance). A control that violates fewer is a defect: it fails by accident, not for the
+    /// stated reason. Omitted: at least one violation.
+    #[serde(default)]
+    pub expect_violated: Option<f64>,
 }
 
 /// The file, as written.
@@ -289,6 +294,11 @@ impl Spec {
             overwritten(&["controls", "grid"], &c.grid)?;
             if c.repetitions == Some(0) {
                 return Err(err(&["controls", "repetitions"], "must be at least 1".into()));
+            }
+            if let Some(p) = c.expect_violated
+                && !(p > 0.0 && p <= 1.0)
+            {
+                return Err(err(&["controls", "expect_violated"], format!("must lie in (0, 1], got {p}")));
             }
         }
         self.validate_documentation(&err)
