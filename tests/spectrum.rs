@@ -389,11 +389,27 @@ fn reduced_hessian_has_the_dense_spectrum() {
 #[test]
 fn sharpness_is_the_top_eigenvalue_not_the_largest_magnitude() {
     dlncheck::init_determinism();
-    let problems = [mlp_problem(3, 3, 31), residual_problem(3, 3, 32), mlp_problem(2, 4, 33)];
+    // Random points rarely have |λ_min| > λ_max (the Gauss-Newton part is PSD). Constant points
+    // θ = t·1 of depth L ≥ 3 do: for a scalar network at (t, …, t) the residual part of the
+    // Hessian is −2σ r t^{L−2} (J − I) (J the all-ones matrix), whose spectrum {−(L−1), 1, …, 1}
+    // is skewed to the negative side when r·t^{L−2} > 0.
+    let problems = [
+        mlp_problem(1, 3, 31),
+        mlp_problem(1, 4, 32),
+        mlp_problem(3, 3, 33),
+        residual_problem(3, 3, 34),
+        mlp_problem(2, 4, 35),
+    ];
     let mut dominated = 0;
     for (c, problem) in problems.iter().enumerate() {
-        for (k, std) in [0.05, 0.3, 1.0, 2.0].iter().enumerate() {
-            let theta = point(problem, *std, 100 + 10 * c as u64 + k as u64);
+        let p = problem.model.num_params();
+        let mut points: Vec<(f64, Vec<f64>)> = [0.05, 0.3, 1.0, 2.0]
+            .iter()
+            .enumerate()
+            .map(|(k, std)| (*std, point(problem, *std, 100 + 10 * c as u64 + k as u64)))
+            .collect();
+        points.extend([-0.3, -0.1, 0.1, 0.3].iter().map(|t| (*t, vec![*t; p])));
+        for (std, theta) in points {
             let dense = linalg::sym_eigenvalues(hessian::dense_hessian(problem, &theta).as_ref());
             let (lo, hi) = (dense[0], *dense.last().unwrap());
             if -lo <= 1.2 * hi.max(0.0) {
