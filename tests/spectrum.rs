@@ -483,3 +483,29 @@ fn finite_difference_hessian_is_gauss_newton_at_minimizers_and_dense_off_them() 
         }
     }
 }
+
+/// A univariate network whose parameter count is far above the exact-size limit but whose
+/// reduced form is small (d = 300, L = 2: P = 90 300, m ≈ 2Ld): the default options take the
+/// exact m × m route (Lanczos for λ_min there stalled at 500 iterations), and λ_max agrees with
+/// an independent top-only Lanczos on Hessian-vector products in R^P to 1e-8 relative.
+#[test]
+fn large_univariate_networks_use_the_exact_reduced_form() {
+    dlncheck::init_determinism();
+    let problem = mlp_problem(300, 2, 41);
+    let theta = point(&problem, 0.05, 42);
+    let p = problem.num_params();
+    let opts = SpectrumOptions::default();
+    assert!(p > opts.exact_max_params, "P = {p} must exceed the exact limit");
+    let m = hessian::ReducedOperator::new(&problem, &theta).expect("univariate").dim();
+    assert!(m <= opts.exact_max_params, "m = {m}");
+    let e = spectrum::hessian_extremes(&problem, &theta, &opts).unwrap();
+    assert_eq!(e.method, Method::Exact);
+    assert!(e.min < 0.0 && e.max > 0.0, "a generic point is a saddle: {} {}", e.min, e.max);
+    let mut ws = problem.workspace();
+    let mut pt = problem.at(&mut ws, &theta);
+    let reference =
+        spectrum::lanczos(p, |v, out| pt.hvp(v, out), 1, false, &SpectrumOptions { tol: 1e-12, ..opts })
+            .unwrap();
+    let top = *reference.ritz.last().unwrap();
+    assert!(rel_err(e.max, top) <= 1e-8, "exact reduced {} vs Lanczos on HVPs {top}", e.max);
+}

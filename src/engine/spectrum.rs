@@ -95,7 +95,14 @@ pub fn hessian_top(
     opts: &SpectrumOptions,
 ) -> Result<(Vec<f64>, Extremes), SpectrumError> {
     let p = problem.num_params();
-    match opts.choose(p) {
+    // Univariate networks: the exact spectrum costs an m × m eigen-decomposition (m ≈ 2Ld, the
+    // reduced form), not P × P, so it is exact whenever m fits, however large P is (Lanczos on
+    // the reduced operator may not converge λ_min in max_iter < m steps).
+    let reduced_fits = opts.method.is_none()
+        && p > opts.exact_max_params
+        && hessian::ReducedOperator::new(problem, theta).is_some_and(|op| op.dim() <= opts.exact_max_params);
+    let method = if reduced_fits { Method::Exact } else { opts.choose(p) };
+    match method {
         Method::Exact => {
             let vals = try_exact_eigenvalues(problem, theta)?;
             let top: Vec<f64> = vals.iter().rev().take(k).copied().collect();
