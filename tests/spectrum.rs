@@ -509,3 +509,40 @@ fn large_univariate_networks_use_the_exact_reduced_form() {
     let top = *reference.ritz.last().unwrap();
     assert!(rel_err(e.max, top) <= 1e-8, "exact reduced {} vs Lanczos on HVPs {top}", e.max);
 }
+
+/// The Jacobian-free Gram operator K = Σ_k ‖a_k‖²B_kᵀB_k equals JJᵀ from the dense Jacobian
+/// (MLP, and residual with its fixed head), to 1e-12 relative to ‖K‖.
+#[test]
+fn univariate_gram_operator_equals_the_jacobian_gram() {
+    dlncheck::init_determinism();
+    for (name, problem) in [("mlp", mlp_problem(4, 3, 51)), ("residual", residual_problem(3, 4, 52))] {
+        let theta = point(&problem, 0.7, 53);
+        let want = hessian::jacobian_gram(&problem, &theta);
+        let got = hessian::UnivariateGram::new(&problem, &theta).unwrap().to_dense();
+        let scale = linalg::sym_max_eigenvalue(want.as_ref());
+        let d = want.nrows();
+        for i in 0..d {
+            for j in 0..d {
+                assert!((got[(i, j)] - want[(i, j)]).abs() <= 1e-12 * scale, "{name} K[{i},{j}]");
+            }
+        }
+    }
+    assert!(hessian::UnivariateGram::new(&matrix_problem(3, 3, 2, 3, 1, 0.0), &[0.0; 24]).is_none());
+}
+
+/// Above the dense-Jacobian size the Gauss–Newton sharpness is computed by Lanczos on FKFᵀ; at
+/// global minimisers it equals the exact Hessian's λ_max (m × m reduced eigen-decomposition) to
+/// 1e-8 relative, for an MLP and a residual network with P > 4000.
+#[test]
+fn gauss_newton_sharpness_beyond_the_dense_jacobian_is_the_exact_sharpness() {
+    dlncheck::init_determinism();
+    for problem in [mlp_problem(70, 2, 61), residual_problem(20, 11, 62)] {
+        assert!(problem.num_params() > bounds::DENSE_JACOBIAN_MAX_PARAMS);
+        let reg = problem.objective.regression().unwrap().clone();
+        let theta =
+            init::random_minimizer(&problem.model, &reg.w_star, 0.3, &mut stream_rng(63, Stream::Init));
+        let gn = bounds::try_minimizer_sharpness(&problem, &theta).unwrap();
+        let exact = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
+        assert!(rel_err(gn, exact) <= 1e-8, "P = {}: GN {gn} vs exact {exact}", problem.num_params());
+    }
+}

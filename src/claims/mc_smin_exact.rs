@@ -33,29 +33,37 @@ const PARAMS: [Param; 9] = [
     Param::positive("rel", "relative tolerance / slack"),
 ];
 
-/// S of a minimiser from the O(P·d²) Gauss–Newton form (exact at minimisers).
-fn s_at(problem: &Problem, theta: &[f64]) -> f64 {
-    bounds::minimizer_sharpness(problem, theta)
+/// S of a minimiser from the O(P·d²) Gauss–Newton form (exact at minimisers); `None` when it
+/// is not representable (K overflows f64 for a far-unbalanced candidate: S is then huge, so the
+/// candidate is no counterexample and the search rejects it).
+fn s_at(problem: &Problem, theta: &[f64]) -> Option<f64> {
+    bounds::try_minimizer_sharpness(problem, theta).ok().filter(|s| s.is_finite())
 }
 
-/// Best S found by random minimisers and a projected hill climb.
-fn search(problem: &Problem, samples: usize, steps: usize, seed: u64) -> (f64, f64) {
+/// Best S found by random minimisers and a projected hill climb, and the number of candidates
+/// rejected because their S overflowed.
+fn search(problem: &Problem, samples: usize, steps: usize, seed: u64) -> (f64, f64, usize) {
     let reg = setup::regression(problem);
     let model = &problem.model;
     let mut rng = stream_rng(seed, Stream::Search);
     let mut best = (f64::INFINITY, Vec::new());
+    let mut overflows = 0;
     for i in 0..samples {
         // Vary the scale of the free factors across samples (unbalancedness).
         let std = 0.3 * 3f64.powf((i % 4) as f64) / (reg.d as f64).sqrt();
         let t = init::random_minimizer(model, &reg.w_star, std, &mut rng);
-        let s = s_at(problem, &t);
-        if s < best.0 {
-            best = (s, t);
+        match s_at(problem, &t) {
+            Some(s) if s < best.0 => best = (s, t),
+            Some(_) => {}
+            None => overflows += 1,
         }
     }
     let best_random = best.0;
     // Hill climbing from the best sample: perturb W_2..W_L, re-project W_1, keep improvements.
     let (mut s_cur, mut t_cur) = best;
+    if t_cur.is_empty() {
+        return (best_random, s_cur, overflows);
+    }
     let mut step = 0.1 * linalg::norm(&t_cur) / (t_cur.len() as f64).sqrt();
     for _ in 0..steps {
         let mut cand = t_cur.clone();
@@ -67,15 +75,18 @@ fn search(problem: &Problem, samples: usize, steps: usize, seed: u64) -> (f64, f
             }
         }
         let cand = setup::project_onto_minimizers(problem, cand);
-        let s = s_at(problem, &cand);
-        if s.is_finite() && s < s_cur {
-            (s_cur, t_cur) = (s, cand);
-            step *= 1.2;
-        } else {
-            step *= 0.9;
+        match s_at(problem, &cand) {
+            Some(s) if s < s_cur => {
+                (s_cur, t_cur) = (s, cand);
+                step *= 1.2;
+            }
+            s => {
+                overflows += usize::from(s.is_none());
+                step *= 0.9;
+            }
         }
     }
-    (best_random, s_cur)
+    (best_random, s_cur, overflows)
 }
 
 crate::framework::property::controls! {
@@ -105,7 +116,7 @@ impl ClaimCode for MinSharpnessExact {
         let theta =
             init::min_sharpness_minimizer(&problem.model, reg, &mut stream_rng(seed, Stream::Minimizer));
         let s_constructed = spectrum::sharpness(&problem, &theta, &SpectrumOptions::default())?;
-        let (best_random, best_local) =
+        let (best_random, best_local, overflows) =
             search(&problem, point.usize("samples"), point.usize("climb_steps"), seed);
         let best = best_random.min(best_local);
         // The value the statement under test claims to be the minimum.
@@ -126,7 +137,8 @@ impl ClaimCode for MinSharpnessExact {
             .value("s_constructed", s_constructed)
             .value("best_random", best_random)
             .value("best_local_search", best_local)
-            .value("attained_rel_error", attained_err))
+            .value("attained_rel_error", attained_err)
+            .value("search_overflows", overflows as f64))
     }
     fn instance(&self, point: &GridPoint, seed: u64, _case: Case<Control>) -> Option<Instance> {
         let (problem, ds) = setup::problem(point, seed).ok()?;

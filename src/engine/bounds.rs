@@ -189,14 +189,67 @@ pub fn minimizer_sharpness(problem: &Problem, theta: &[f64]) -> f64 {
 }
 
 /// [`minimizer_sharpness`], or why it cannot be computed (e.g. K overflows f64).
+///
+/// Up to [`DENSE_JACOBIAN_MAX_PARAMS`] parameters: K = JJᵀ from the dense Jacobian and
+/// 2λ_max(Σ^{1/2}KΣ^{1/2}). Beyond (univariate networks): Lanczos on u ↦ FKFᵀu in R^rank, where
+/// Σ = FᵀF (same non-zero spectrum) and K is applied as [`hessian::UnivariateGram`], so that
+/// neither the d × P Jacobian nor Σ^{1/2} is formed: O(P) memory and O(P + rank·d) per step.
 pub fn try_minimizer_sharpness(problem: &Problem, theta: &[f64]) -> Result<f64, EigenError> {
     let reg = problem.objective.regression().expect("regression objective");
+    if problem.num_params() > DENSE_JACOBIAN_MAX_PARAMS
+        && let Some(gram) = hessian::UnivariateGram::new(problem, theta)
+    {
+        return gram_sharpness_lanczos(reg, gram);
+    }
     let k = hessian::jacobian_gram(problem, theta);
     let s = reg.try_sigma_sqrt()?;
     let m = linalg::matmul_owned(s.as_ref(), linalg::matmul_owned(k.as_ref(), s.as_ref()).as_ref());
     let d = reg.d;
     let sym = Mat::from_fn(d, d, |i, j| 0.5 * (m[(i, j)] + m[(j, i)]));
     Ok(2.0 * linalg::try_sym_max_eigenvalue(sym.as_ref())?)
+}
+
+/// Largest parameter count for which the Gauss–Newton sharpness and the Gram checks build the
+/// dense d × P Jacobian (the exact-eigenvalue limit of [`crate::engine::spectrum`]).
+pub const DENSE_JACOBIAN_MAX_PARAMS: usize = 4000;
+
+/// 2λ_max(FKFᵀ) by Lanczos (top eigenvalue, relative residual ≤ 1e-10), Σ = FᵀF.
+fn gram_sharpness_lanczos(
+    reg: &Regression,
+    mut gram: hessian::UnivariateGram<'_>,
+) -> Result<f64, EigenError> {
+    let (r, d) = (reg.rank, reg.d);
+    let f = &reg.sigma_factor;
+    let (mut v, mut kv) = (vec![0.0; d], vec![0.0; d]);
+    let mut finite = true;
+    let op = |u: &[f64], out: &mut [f64]| {
+        // v = Fᵀu, out = F(Kv).
+        v.iter_mut().for_each(|x| *x = 0.0);
+        for (i, ui) in u.iter().enumerate() {
+            linalg::axpy(&mut v, *ui, &f[i * d..(i + 1) * d]);
+        }
+        gram.apply(&v, &mut kv);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = linalg::dot(&f[i * d..(i + 1) * d], &kv);
+        }
+        finite &= out.iter().all(|x| x.is_finite());
+    };
+    let res = crate::engine::spectrum::lanczos(
+        r,
+        op,
+        1,
+        false,
+        &crate::engine::spectrum::SpectrumOptions::default(),
+    )
+    .map_err(|e| EigenError(format!("Gauss–Newton sharpness: {e}")))?;
+    let top = res.ritz.last().copied().unwrap_or(f64::NAN);
+    if !finite || !top.is_finite() {
+        return Err(EigenError(
+            "Gauss–Newton sharpness: K = JJᵀ has a non-finite entry: an intermediate quantity overflowed f64"
+                .into(),
+        ));
+    }
+    Ok(2.0 * top)
 }
 
 /// Per-layer norms of a univariate network at θ: (‖a_k‖², ‖B_k‖₂², σ_min(B_k)²) for each
@@ -300,7 +353,10 @@ pub fn balanced_gram_error(
     head: f64,
 ) -> f64 {
     let l = depth as f64;
-    let k = hessian::jacobian_gram(problem, theta);
+    let k = match hessian::UnivariateGram::new(problem, theta) {
+        Some(mut gram) if problem.num_params() > DENSE_JACOBIAN_MAX_PARAMS => gram.to_dense(),
+        _ => hessian::jacobian_gram(problem, theta),
+    };
     let wn = reg.w_star_norm();
     let scale = wn.powf(2.0 - 2.0 / l) * head.powf(2.0 / l);
     let d = reg.d;

@@ -411,3 +411,92 @@ impl<'p> ReducedOperator<'p> {
         Ok(vals)
     }
 }
+
+/// The Jacobian Gram K = JJᵀ = Σ_k ‖a_k‖² B_kᵀB_k of a univariate network (d_out = 1) as an
+/// operator on R^d, never forming J (d × P): v ↦ Kv by a forward pass y_{k+1} = W_k y_k (y_0 = v)
+/// and a backward Horner pass z_k = W_kᵀz_{k+1} + ‖a_k‖²y_k. Cost O(P + Σ_k rows_k·cols_k) per
+/// product, memory O(Σ_k cols_k).
+pub struct UnivariateGram<'p> {
+    weights: Vec<(&'p [f64], usize, usize)>,
+    /// ‖a_k‖² for trained layers, 0 for fixed ones.
+    coef: Vec<f64>,
+    ys: Vec<Vec<f64>>,
+}
+
+impl<'p> UnivariateGram<'p> {
+    /// `None` unless the network is univariate.
+    pub fn new(problem: &'p Problem, theta: &'p [f64]) -> Option<Self> {
+        let model = &problem.model;
+        if model.d_out() != 1 {
+            return None;
+        }
+        let layers = model.layers();
+        let weights: Vec<_> =
+            (0..layers.len()).map(|k| (model.weight(k, theta), layers[k].rows, layers[k].cols)).collect();
+        // a_k = W_M⋯W_{k+1} (a row of length rows_k): a_M = [1], a_{k} = a_{k+1}W_{k+1}.
+        let mut coef = vec![0.0; layers.len()];
+        let mut a = vec![1.0];
+        for k in (0..layers.len()).rev() {
+            if k + 1 < layers.len() {
+                let (w, rows, cols) = weights[k + 1];
+                let mut next = vec![0.0; cols];
+                for (i, ai) in a.iter().enumerate().take(rows) {
+                    linalg::axpy(&mut next, *ai, &w[i * cols..(i + 1) * cols]);
+                }
+                a = next;
+            }
+            if model.param_range(k).is_some() {
+                coef[k] = a.iter().map(|x| x * x).sum();
+            }
+        }
+        let ys = layers.iter().map(|l| vec![0.0; l.cols]).collect();
+        Some(UnivariateGram { weights, coef, ys })
+    }
+
+    /// d = d_in.
+    pub fn dim(&self) -> usize {
+        self.weights[0].2
+    }
+
+    /// out = K v.
+    pub fn apply(&mut self, v: &[f64], out: &mut [f64]) {
+        let m = self.weights.len();
+        self.ys[0].copy_from_slice(v);
+        for k in 0..m - 1 {
+            let (w, rows, cols) = self.weights[k];
+            let (lo, hi) = self.ys.split_at_mut(k + 1);
+            let (y, next) = (&lo[k], &mut hi[0]);
+            for i in 0..rows {
+                next[i] = linalg::dot(&w[i * cols..(i + 1) * cols], y);
+            }
+        }
+        // z_M = c_M y_M; z_k = W_kᵀ z_{k+1} + c_k y_k (z_{k+1} has length rows_k = cols_{k+1}).
+        let mut z: Vec<f64> = self.ys[m - 1].iter().map(|y| self.coef[m - 1] * y).collect();
+        for k in (0..m - 1).rev() {
+            let (w, rows, cols) = self.weights[k];
+            let mut next: Vec<f64> = self.ys[k].iter().map(|y| self.coef[k] * y).collect();
+            for (i, zi) in z.iter().enumerate().take(rows) {
+                linalg::axpy(&mut next, *zi, &w[i * cols..(i + 1) * cols]);
+            }
+            z = next;
+        }
+        out.copy_from_slice(&z);
+    }
+
+    /// K as a dense d × d matrix (d products; for small d or tests).
+    pub fn to_dense(&mut self) -> Mat<f64> {
+        let d = self.dim();
+        let mut k = Mat::<f64>::zeros(d, d);
+        let (mut e, mut col) = (vec![0.0; d], vec![0.0; d]);
+        for j in 0..d {
+            e[j] = 1.0;
+            self.apply(&e, &mut col);
+            e[j] = 0.0;
+            for i in 0..d {
+                k[(i, j)] = col[i];
+            }
+        }
+        linalg::symmetrize(&mut k);
+        k
+    }
+}
