@@ -286,3 +286,29 @@ fn an_attack_violation_or_an_unbroken_control_fails_the_property() {
     assert_eq!((unbroken.passed, unbroken.failed), (0, 1));
     assert!(unbroken.to_yaml().contains("controls_ok: false"));
 }
+
+/// `dlncheck bench`'s attack part in its quick size, for one property: the evaluations are the
+/// attack report's own (claim + controls, each within its budget), the same at 1 and 2 threads,
+/// the rates finite and positive, and the result identical at both thread counts. No timing is
+/// asserted.
+#[test]
+fn bench_attack_part_counts_the_reports_evaluations_at_1_and_2_threads() {
+    dlncheck::init_determinism();
+    let id = "mc.thm1.lower_bound";
+    let space = dlncheck::attack::find(id).expect("covered property");
+    let s = spec(id);
+    let (opts, control_budget) = dlncheck::attack::bench::options(dlncheck::attack::bench::QUICK);
+    let b = dlncheck::attack::bench::measure(space, &s, &opts, control_budget, 1).expect("bench runs");
+    assert_eq!(b.id, id);
+    assert!(b.evaluations_1_thread > 0);
+    assert_eq!(b.evaluations_1_thread, b.evaluations_2_threads);
+    // The same count as the report of the same attack run here, outside any pool.
+    let a = report::attack_property(space, &s, &opts, control_budget, &|| {});
+    assert_eq!(b.evaluations_1_thread, dlncheck::attack::bench::evaluations(&a));
+    let controls = a.controls.len();
+    assert!(b.evaluations_1_thread <= opts.budget + controls * control_budget);
+    for rate in [b.evaluations_per_second_1_thread, b.evaluations_per_second_2_threads, b.speedup] {
+        assert!(rate.is_finite() && rate > 0.0, "{rate}");
+    }
+    assert!(b.identical, "the attack differs between 1 and 2 threads");
+}

@@ -20,6 +20,7 @@
 //! and its instance, the best value against evaluations, and the known infimum where theory
 //! gives one.
 
+pub mod bench;
 pub mod parts;
 pub mod regression;
 pub mod report;

@@ -1,6 +1,9 @@
 //! Speed measurements behind `dlncheck bench` (goals from the project's issue tracker; they
-//! are measured here, never asserted in tests).
+//! are measured here, never asserted in tests): the engine's operations, then the attack's
+//! evaluations per second at 1 and 2 threads.
 
+use crate::check::{load_specs, properties_dir};
+use dlncheck::attack::bench::{self as attack_bench, AttackBench};
 use dlncheck::engine::data;
 use dlncheck::engine::init;
 use dlncheck::engine::model::Dln;
@@ -9,6 +12,7 @@ use dlncheck::engine::problem::Problem;
 use dlncheck::engine::rng::{Stream, stream_rng};
 use dlncheck::engine::spectrum::{self, Method, SpectrumOptions};
 use dlncheck::engine::train::{GdOptions, gradient_descent};
+use dlncheck::io::error::Error;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -180,6 +184,83 @@ pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
             Some(1.0),
             format!("largest and smallest eigenvalue to relative residual 1e-8, {iters} iterations"),
         ));
+    }
+    out
+}
+
+/// The attack part of the bench: per covered property, the attack timed at 1 and 2 threads.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AttackBenches {
+    /// `std::thread::available_parallelism` of this machine (a speed-up above it, or near 2 on a
+    /// 2-core machine shared with other work, is not to be expected).
+    pub available_parallelism: Option<usize>,
+    pub seed: u64,
+    /// The spec grid the restarts start from.
+    pub grid: String,
+    pub properties: Vec<AttackBench>,
+}
+
+/// The whole output of `dlncheck bench`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Bench {
+    pub engine: Vec<BenchResult>,
+    pub attack: AttackBenches,
+}
+
+/// Times the attack of every property that has a hypothesis space: `check --quick`'s bounded
+/// attack (median of 5 runs per thread count), or under `quick` the smaller
+/// [`attack_bench::QUICK`] (median of 3).
+pub fn run_attack(quick: bool, mut progress: impl FnMut(&str)) -> Result<AttackBenches, Error> {
+    dlncheck::init_determinism();
+    let size = if quick { attack_bench::QUICK } else { crate::attack::CHECK_QUICK };
+    let repeats = if quick { 3 } else { 5 };
+    let (opts, control_budget) = attack_bench::options(size);
+    let ids: Vec<String> = dlncheck::attack::all().iter().map(|s| s.id().to_string()).collect();
+    let specs = load_specs(&properties_dir(None), &ids)?;
+    let mut properties = Vec::new();
+    for space in dlncheck::attack::all() {
+        let (spec, _) = specs.iter().find(|(s, _)| s.id == space.id()).ok_or_else(|| Error::Input {
+            file: "properties".into(),
+            field: space.id().into(),
+            message: "no spec for this property".into(),
+        })?;
+        progress(&format!("attack {} at 1 and 2 threads", space.id()));
+        properties.push(attack_bench::measure(space, spec, &opts, control_budget, repeats)?);
+    }
+    Ok(AttackBenches {
+        available_parallelism: std::thread::available_parallelism().ok().map(|n| n.get()),
+        seed: opts.seed,
+        grid: "quick".into(),
+        properties,
+    })
+}
+
+/// The terminal table of the attack part.
+pub fn attack_table(a: &AttackBenches) -> String {
+    let cores = a.available_parallelism.map_or("unknown".into(), |n| n.to_string());
+    let mut out = format!(
+        "attack (evaluations per second, median of {} runs; available parallelism {cores}):\n",
+        a.properties.first().map_or(0, |p| p.repeats)
+    );
+    out += &format!(
+        "{:<34} {:>11} {:>12} {:>12} {:>9} {:>10}\n",
+        "property", "evaluations", "eval/s 1 thr", "eval/s 2 thr", "speed-up", "identical"
+    );
+    for p in &a.properties {
+        let evals = if p.evaluations_1_thread == p.evaluations_2_threads {
+            p.evaluations_1_thread.to_string()
+        } else {
+            format!("{}≠{}", p.evaluations_1_thread, p.evaluations_2_threads)
+        };
+        out += &format!(
+            "{:<34} {:>11} {:>12.0} {:>12.0} {:>9.2} {:>10}\n",
+            p.id,
+            evals,
+            p.evaluations_per_second_1_thread,
+            p.evaluations_per_second_2_threads,
+            p.speedup,
+            if p.identical { "yes" } else { "NO" }
+        );
     }
     out
 }
