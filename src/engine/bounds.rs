@@ -353,9 +353,12 @@ pub fn balanced_gram_error(
     head: f64,
 ) -> f64 {
     let l = depth as f64;
-    let k = match hessian::UnivariateGram::new(problem, theta) {
-        Some(mut gram) if problem.num_params() > DENSE_JACOBIAN_MAX_PARAMS => gram.to_dense(),
-        _ => hessian::jacobian_gram(problem, theta),
+    let gram = (problem.num_params() > DENSE_JACOBIAN_MAX_PARAMS)
+        .then(|| hessian::UnivariateGram::new(problem, theta))
+        .flatten();
+    let k = match gram {
+        Some(mut gram) => gram.to_dense(),
+        None => hessian::jacobian_gram(problem, theta),
     };
     let wn = reg.w_star_norm();
     let scale = wn.powf(2.0 - 2.0 / l) * head.powf(2.0 / l);

@@ -98,13 +98,18 @@ pub fn hessian_top(
     // Univariate networks: the exact spectrum costs an m × m eigen-decomposition (m ≈ 2Ld, the
     // reduced form), not P × P, so it is exact whenever m fits, however large P is (Lanczos on
     // the reduced operator may not converge λ_min in max_iter < m steps).
-    let reduced_fits = opts.method.is_none()
-        && p > opts.exact_max_params
-        && hessian::ReducedOperator::new(problem, theta).is_some_and(|op| op.dim() <= opts.exact_max_params);
-    let method = if reduced_fits { Method::Exact } else { opts.choose(p) };
+    let reduced = if opts.method.is_none() && p > opts.exact_max_params {
+        hessian::ReducedOperator::new(problem, theta).filter(|op| op.dim() <= opts.exact_max_params)
+    } else {
+        None
+    };
+    let method = if reduced.is_some() { Method::Exact } else { opts.choose(p) };
     match method {
         Method::Exact => {
-            let vals = try_exact_eigenvalues(problem, theta)?;
+            let vals = match reduced {
+                Some(mut op) => op.try_eigenvalues()?,
+                None => try_exact_eigenvalues(problem, theta)?,
+            };
             let top: Vec<f64> = vals.iter().rev().take(k).copied().collect();
             let ext = Extremes { max: vals[p - 1], min: vals[0], method: Method::Exact, iterations: 0 };
             Ok((top, ext))
