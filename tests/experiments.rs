@@ -133,3 +133,32 @@ fn authors_estimator_is_a_magnitude_estimate() {
         }
     }
 }
+
+/// The per-thread CPU clock behind `gd_cpu_seconds` and `spectra_cpu_seconds` counts the
+/// thread's own work and not its waiting: a sleep adds (almost) nothing, and a busy loop adds
+/// no more than the wall-clock time it took (one thread cannot use more than one core).
+#[test]
+fn cpu_clock_counts_work_not_waiting() {
+    use dlncheck::experiments::cpu_clock::CpuClock;
+    let sleeping = CpuClock::start();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let slept = sleeping.seconds();
+    // Waking up and the syscalls cost microseconds; 50 ms leaves room for a loaded machine.
+    assert!((0.0..0.05).contains(&slept), "a 0.3 s sleep used {slept} s of CPU");
+
+    let wall = std::time::Instant::now();
+    let busy = CpuClock::start();
+    let mut x = 1.0f64;
+    let mut spent = 0.0;
+    while spent < 0.05 {
+        for _ in 0..10_000 {
+            x = (x * 1.000_000_1).sin() + 1.0;
+        }
+        spent = busy.seconds();
+    }
+    let wall = wall.elapsed().as_secs_f64();
+    assert!(x.is_finite());
+    // At least the 50 ms the loop waited for, at most the wall time around it (plus the clocks'
+    // granularity, 1 ms at most).
+    assert!(spent >= 0.05 && spent <= wall + 1e-3, "busy loop: {spent} s CPU in {wall} s wall");
+}

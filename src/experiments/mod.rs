@@ -19,6 +19,7 @@
 //! afterwards.
 
 pub mod aggregate;
+pub mod cpu_clock;
 pub mod grid;
 pub mod run;
 pub mod saddle;
@@ -47,7 +48,7 @@ pub struct ExperimentData {
 pub struct ExperimentTiming {
     /// Wall-clock seconds of the whole experiment.
     pub wall: f64,
-    /// Summed over runs (CPU seconds across threads): gradient-descent steps (for the
+    /// Summed over runs (each run's thread CPU time, [`cpu_clock`]): gradient-descent steps (for the
     /// gradient-flow experiments: the whole flows, SVDs of the snapshots included), and the
     /// spectral work (exact eigenvalues, the authors' estimator, the PL certificate).
     pub gd: f64,

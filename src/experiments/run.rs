@@ -25,10 +25,10 @@ use crate::engine::problem::Problem;
 use crate::engine::rng::{Stream, stream_rng};
 use crate::engine::spectrum::{self, SpectrumOptions};
 use crate::engine::train::{self, GdOptions, Outcome, Stop};
+use crate::experiments::cpu_clock::CpuClock;
 use crate::experiments::grid::{Grid, RunConfig, derive_seed};
 use crate::io::recipe::Arch;
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
 
 /// Excess risk at or below which a run counts as converged.
 pub const CONVERGED_EXCESS: f64 = 1e-14;
@@ -300,7 +300,7 @@ fn estimator_seeds(seed: u64) -> (u64, u64) {
     (derive_seed("estimator", &[seed, 0]), derive_seed("estimator", &[seed, 1]))
 }
 
-/// Seconds spent in one run (CPU time of its thread).
+/// Seconds spent in one run: CPU time of its thread ([`crate::experiments::cpu_clock`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RunTiming {
     pub gd: f64,
@@ -314,9 +314,9 @@ pub fn run_one(grid: &Grid, setup: &Setup, cfg: &RunConfig) -> (Run, RunTiming) 
     let mut timing = RunTiming::default();
     let theta0 = initial_theta(problem, grid.arch, cfg.scale, cfg.seed);
     let (seed_init, seed_last) = estimator_seeds(cfg.seed);
-    let clock = Instant::now();
+    let clock = CpuClock::start();
     let init = point_stats(problem, test, &theta0, seed_init);
-    timing.spectra += clock.elapsed().as_secs_f64();
+    timing.spectra += clock.seconds();
 
     // Gradient descent, in chunks that end at each early-stopping check (GD is memoryless, so
     // the chunks reproduce one continuous run bit for bit).
@@ -328,18 +328,18 @@ pub fn run_one(grid: &Grid, setup: &Setup, cfg: &RunConfig) -> (Run, RunTiming) 
     let (outcome, last, drift) = loop {
         let mut opts = GdOptions::new(cfg.eta, cfg.steps - done);
         opts.stop = Stop { excess_loss: thresholds.get(next).copied(), grad_norm: None };
-        let clock = Instant::now();
+        let clock = CpuClock::start();
         let res = gd_chunk(problem, &theta, opts, limit);
-        timing.gd += clock.elapsed().as_secs_f64();
+        timing.gd += clock.seconds();
         done += res.steps;
         theta = res.theta;
         if res.outcome == Outcome::Diverged {
             break (RunOutcome::Diverged, PointStats::NAN, f64::NAN);
         }
-        let clock = Instant::now();
+        let clock = CpuClock::start();
         let last = point_stats(problem, test, &theta, seed_last);
         let drift = drift_bound(problem, &theta, cfg.eta, last.excess, last.sharpness);
-        timing.spectra += clock.elapsed().as_secs_f64();
+        timing.spectra += clock.seconds();
         match res.outcome {
             Outcome::Diverged => unreachable!("handled above"),
             Outcome::Exhausted => break (RunOutcome::Completed, last, drift),

@@ -15,6 +15,7 @@
 //! a gradient flow of Figure 7 about 55 ms and one of Figure 8 about 0.36 s. The estimates only
 //! balance shards ([`crate::io::shard::assign`]); they do not change any result.
 
+use crate::experiments::cpu_clock::CpuClock;
 use crate::experiments::grid::{Experiment, Grid};
 use crate::experiments::run::{self, Curve, Run, RunTiming, Setup};
 use crate::experiments::saddle::{self, EscapeData, EscapeRun, StaircaseData};
@@ -25,7 +26,6 @@ use crate::lowrank::StaircaseFigure;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 /// What a unit computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -171,7 +171,7 @@ pub fn run_units(
         .par_iter()
         .map(|&unit| {
             let bad = || Error::Numerical(format!("{unit} is not a work item of its experiment"));
-            let clock = Instant::now();
+            let clock = CpuClock::start();
             let (outcome, timing) = match (settings, unit.kind) {
                 (Settings::Descent(grid), Kind::Run) => {
                     let cfg = configs.get(unit.index).ok_or_else(bad)?;
@@ -184,7 +184,7 @@ pub fn run_units(
                         return Err(bad());
                     }
                     let c = run::curve(grid, setup.as_ref().expect("set up above"), unit.index);
-                    (Outcome::Curve(c), RunTiming { gd: clock.elapsed().as_secs_f64(), spectra: 0.0 })
+                    (Outcome::Curve(c), RunTiming { gd: clock.seconds(), spectra: 0.0 })
                 }
                 (Settings::Staircase(s), Kind::Staircase) => {
                     let (&depth, &eps) =
@@ -192,7 +192,7 @@ pub fn run_units(
                     let fig = crate::lowrank::staircase_figure(&s.spec, depth, eps, s.eps_large, s.seed)
                         .map_err(numerical)?;
                     progress(2);
-                    (Outcome::Staircase(fig), RunTiming { gd: clock.elapsed().as_secs_f64(), spectra: 0.0 })
+                    (Outcome::Staircase(fig), RunTiming { gd: clock.seconds(), spectra: 0.0 })
                 }
                 (Settings::Escape(s), Kind::Escape) => {
                     let depth = *s.depths.get(unit.index / s.reps.max(1)).ok_or_else(bad)?;
@@ -203,7 +203,7 @@ pub fn run_units(
                         .remove(0);
                     progress(s.n_eps as u64);
                     let run = EscapeRun { rep, seed, series };
-                    (Outcome::Escape(run), RunTiming { gd: clock.elapsed().as_secs_f64(), spectra: 0.0 })
+                    (Outcome::Escape(run), RunTiming { gd: clock.seconds(), spectra: 0.0 })
                 }
                 _ => return Err(bad()),
             };

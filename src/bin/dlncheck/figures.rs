@@ -25,9 +25,11 @@ pub struct ExperimentReport {
     pub runs: usize,
     /// Gradient-descent steps (0 for the gradient flows).
     pub gd_steps: u64,
-    /// Wall-clock seconds (0 after a merge: the shards ran elsewhere), and CPU seconds summed
-    /// over threads (and shards) split into gradient-descent steps (the whole flows for figures
-    /// 7 and 8) and spectral work (exact eigenvalues, the authors' estimator, certificates).
+    /// Wall-clock seconds (0 after a merge: the shards ran elsewhere), and CPU seconds (each
+    /// unit's thread CPU clock around its work, [`dlncheck::experiments::cpu_clock`], summed
+    /// over units, threads and shards) split into gradient-descent steps (the whole flows for
+    /// figures 7 and 8) and spectral work (exact eigenvalues, the authors' estimator,
+    /// certificates).
     pub wall_seconds: f64,
     pub gd_cpu_seconds: f64,
     pub spectra_cpu_seconds: f64,
