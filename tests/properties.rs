@@ -58,9 +58,9 @@ fn assert_controls_fail(id: &str) {
     }
 }
 
-/// The machine-stable part of a run: counts, verdicts, tightness statistics and the worst
-/// instance's identity. Identity errors are rounding-level numbers that differ between CPUs
-/// (AVX2 vs AVX-512 kernels), so only whether they are within tolerance is recorded.
+/// The machine-stable part of a run: counts, verdicts, tightness statistics, the errors of
+/// identities and limits on a coarse scale, and the worst instance's identity (ties to 1e-12
+/// relative go to the lowest index, `summary::TIE_RTOL`, so it does not flip between CPUs).
 #[derive(Serialize)]
 struct View {
     verdict: String,
@@ -71,9 +71,45 @@ struct View {
     errors: usize,
     tightness: Option<dlncheck::framework::summary::Stats>,
     proportion: Option<dlncheck::framework::summary::Proportion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_coarse: Option<LogErrors>,
     worst_index: Option<usize>,
     worst_seed: Option<u64>,
     worst_tightness: Option<f64>,
+}
+
+/// Order statistics of error/tolerance (holds iff ≤ 1) on a coarse scale, each as `±1eX.X`: the
+/// sign and log10|x| rounded to one decimal (a factor 10^0.05 ≈ 1.12 either way; `0` for an
+/// exact 0; some limits' errors are signed, e.g. 1 − order). Identity errors are rounding-level
+/// numbers that differ between CPUs (AVX2 vs AVX-512 kernels) by small factors, which this scale
+/// absorbs except at a rounding edge, while a wrong formula or constant moves them by decades.
+#[derive(Serialize)]
+struct LogErrors {
+    n: usize,
+    min: String,
+    q05: String,
+    q50: String,
+    q95: String,
+    max: String,
+}
+
+fn coarse(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let e = (x.abs().log10() * 10.0).round() / 10.0;
+    format!("{}1e{e:.1}", if x < 0.0 { "-" } else { "" })
+}
+
+fn log_errors(e: &dlncheck::framework::summary::Stats) -> LogErrors {
+    LogErrors {
+        n: e.n,
+        min: coarse(e.min),
+        q05: coarse(e.q05),
+        q50: coarse(e.q50),
+        q95: coarse(e.q95),
+        max: coarse(e.max),
+    }
 }
 
 fn view(verdict: String, s: &dlncheck::framework::summary::RunSummary) -> View {
@@ -86,6 +122,7 @@ fn view(verdict: String, s: &dlncheck::framework::summary::RunSummary) -> View {
         errors: s.errors,
         tightness: s.tightness.clone(),
         proportion: s.proportion.clone(),
+        error_coarse: s.error.as_ref().map(log_errors),
         worst_index: s.worst.as_ref().filter(|w| w.measurement.tightness.is_some()).map(|w| w.index),
         worst_seed: s.worst.as_ref().filter(|w| w.measurement.tightness.is_some()).map(|w| w.seed),
         worst_tightness: s.worst.as_ref().and_then(|w| w.measurement.tightness),

@@ -230,6 +230,52 @@ fn worst_is_a_violation_first_then_the_smallest_tightness_then_the_largest_error
     assert!(summarize(CheckKind::Limit, None, &vec![nc()]).worst.is_none());
 }
 
+/// Instances that tie up to rounding (1e-16 relative, the size of the differences between CPUs'
+/// SIMD kernels) give the same worst instance, the lowest index, whichever of the two is the
+/// smaller by the last bits; values that differ by more than `TIE_RTOL` still pick the smaller.
+#[test]
+fn worst_breaks_near_ties_by_the_lowest_index() {
+    let one_ulp_up = above(1.25); // 1.25·(1 + 1.8e-16)
+    for (a, b) in [(1.25, one_ulp_up), (one_ulp_up, 1.25)] {
+        let s = summarize(CheckKind::Bound, None, &tight(&[3.0, a, 2.0, b, 9.0]));
+        assert_eq!(s.worst.unwrap().index, 1, "tightness tie {a} vs {b}: the lowest index");
+        let r: Results =
+            [0.1, a / 2.0, 0.3, b / 2.0].iter().map(|&e| Ok(Measurement::from_error(e, 1.0))).collect();
+        assert_eq!(summarize(CheckKind::Equality, None, &r).worst.unwrap().index, 1, "error tie {a} vs {b}");
+        // Ties among violations too, and a violation still beats any tie among passes.
+        let r: Results = vec![
+            Ok(Measurement::from_tightness(0.5 * a, 0.0)),
+            Ok(Measurement::from_tightness(0.25, 0.8)),
+            Ok(Measurement::from_tightness(0.5 * b, 0.0)),
+        ];
+        assert_eq!(summarize(CheckKind::Bound, None, &r).worst.unwrap().index, 0, "violation tie {a} vs {b}");
+    }
+    // Relative, not absolute: 1e6·(1 + 1e-13) ties 1e6 (a difference of 1e-7) ...
+    let s = summarize(CheckKind::Bound, None, &tight(&[1e6 * (1.0 + 1e-13), 1e6]));
+    assert_eq!(s.worst.unwrap().index, 0, "1e-13 relative is a tie");
+    // ... and 1e-6·(1 + 1e-10) does not tie 1e-6 (a difference of 1e-16): the smaller wins.
+    let s = summarize(CheckKind::Bound, None, &tight(&[1e-6 * (1.0 + 1e-10), 1e-6]));
+    assert_eq!(s.worst.unwrap().index, 1, "1e-10 relative is no tie");
+    let s = summarize(CheckKind::Bound, None, &tight(&[2.0 * (1.0 + 1e-10), 2.0]));
+    assert_eq!(s.worst.unwrap().index, 1, "1e-10 relative is no tie");
+    // The tolerance is 1e-12 relative: 1 + 0.9e-12 ties 1, 1 + 1.1e-12 does not.
+    assert_eq!(summarize(CheckKind::Bound, None, &tight(&[1.0 + 0.9e-12, 1.0])).worst.unwrap().index, 0);
+    assert_eq!(summarize(CheckKind::Bound, None, &tight(&[1.0 + 1.1e-12, 1.0])).worst.unwrap().index, 1);
+    // Only the extreme's ties count: a value tied to a tied value but not to the extreme is not.
+    assert!(summary::tied(1.0, 1.0 + 1e-13) && !summary::tied(1.0, 1.0 + 1e-11));
+    // Not finite: equal only to itself (an infinite tightness ties no finite one).
+    assert!(summary::tied(f64::INFINITY, f64::INFINITY) && !summary::tied(f64::INFINITY, 1e300));
+    assert!(!summary::tied(f64::NEG_INFINITY, -1e300) && summary::tied(f64::NAN, f64::NAN));
+    assert!(!summary::tied(f64::NAN, 1.0) && !summary::tied(1.0, f64::NAN));
+    assert!(summary::tied(0.0, -0.0) && !summary::tied(0.0, 1e-300));
+    let s = summarize(CheckKind::Bound, None, &tight(&[f64::INFINITY, 1e300]));
+    assert_eq!(s.worst.unwrap().index, 1);
+    // Statuses still rank first: a pass tied in value with a violation (slack) is not the worst.
+    let r: Results =
+        vec![Ok(Measurement::from_tightness(0.7, 0.5)), Ok(Measurement::from_tightness(above(0.7), 0.0))];
+    assert_eq!(summarize(CheckKind::Bound, None, &r).worst.unwrap().index, 1);
+}
+
 // ---- property and control verdicts -----------------------------------------------------
 
 fn spec(kind: &str, controls: usize) -> Spec {

@@ -102,12 +102,25 @@ pub struct RunSummary {
     pub proportion: Option<Proportion>,
     /// Whether the statement held under this run's rule.
     pub holds_overall: bool,
-    /// The instance with the smallest tightness (a violation first), reproducible from its seed.
+    /// The instance with the smallest tightness (a violation first), reproducible from its seed;
+    /// the lowest index among instances tied to [`TIE_RTOL`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worst: Option<InstanceOutcome>,
     /// The first error message, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
+}
+
+/// Relative tolerance within which two instances count as equally bad when the worst is picked:
+/// tightnesses or errors that differ by rounding only (1e-16 relative, which may flip between
+/// CPUs with different SIMD kernels) select the same, lowest-index, instance everywhere.
+pub const TIE_RTOL: f64 = 1e-12;
+
+/// Whether `a` and `b` are equal to [`TIE_RTOL`] relative; a value that is not finite (±∞, NaN)
+/// ties only itself, bit for bit (so a NaN tightness, a violation, can still be the worst).
+pub fn tied(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits()
+        || (a.is_finite() && b.is_finite() && (a - b).abs() <= TIE_RTOL * a.abs().max(b.abs()))
 }
 
 /// Summarises instance results under the verdict rule of `kind`.
@@ -133,21 +146,23 @@ pub fn summarize(
         }
         _ => measured > 0 && violated == 0,
     };
-    // Worst: a violation first, then the smallest tightness, then the largest error.
+    // Worst: a violation first, then the smallest tightness, then the largest error; among
+    // values tied to TIE_RTOL (relative), the lowest index.
     let key = |m: &Measurement| {
         let badness = m.tightness.map(|t| -t).or(m.error).unwrap_or(f64::NEG_INFINITY);
         (m.status != Status::Violated, -badness)
     };
-    let worst = results
+    let candidates: Vec<(usize, &Measurement)> = results
         .iter()
         .enumerate()
         .filter_map(|(i, r)| r.as_ref().ok().map(|m| (i, m)))
         .filter(|(_, m)| m.status != Status::NotConverged)
-        .min_by(|(_, a), (_, b)| {
-            let (ka, kb) = (key(a), key(b));
-            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
-        })
-        .map(|(i, m)| InstanceOutcome {
+        .collect();
+    let extreme =
+        candidates.iter().map(|(_, m)| key(m)).min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let worst = extreme
+        .and_then(|(group, k)| candidates.iter().find(|(_, m)| key(m).0 == group && tied(key(m).1, k)))
+        .map(|&(i, m)| InstanceOutcome {
             index: instances[i].index,
             seed: instances[i].seed,
             point: instances[i].point.clone(),
