@@ -1,23 +1,53 @@
 //! `dlncheck figures` as a whole: bit-identical files for 1 and 2 threads, `--only`, bad
 //! arguments, and a figure that cannot be drawn. The figures themselves are checked in
-//! `figures_gd.rs` (1–6) and `figures_saddle.rs` (7–8).
+//! `figures_gd.rs` (1–6) and `figures_saddle.rs` (jgshg-staircase, jgshg-escape).
 
 #[path = "common/figures.rs"]
 mod figures_common;
 
 use figures_common::{figures, temp_dir};
 
+/// Also the deprecated names: the run on 1 thread asks for the Jacot et al. figures by their old
+/// names (fig7, fig8), the run on 2 threads by their names; both write the same files, named by
+/// the new names, and the old names print which figure they now mean.
 #[test]
 fn figure_files_are_bit_identical_across_thread_counts() {
     let (d1, d2) = (temp_dir("t1"), temp_dir("t2"));
-    for (d, t) in [(&d1, "1"), (&d2, "2")] {
-        let (code, out, err) = figures(d, &["--only", "fig6,fig7", "--only", "fig8"], t);
+    let old: &[&str] = &["--only", "fig6,fig7", "--only", "fig8"];
+    let new: &[&str] = &["--only", "fig6,jgshg-staircase", "--only", "jgshg-escape"];
+    for (d, t, only) in [(&d1, "1", old), (&d2, "2", new)] {
+        let (code, out, err) = figures(d, only, t);
         assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+        let notes: Vec<&str> = err.lines().filter(|l| l.contains("deprecated")).collect();
+        if only == old {
+            assert_eq!(notes.len(), 2, "one note per old name: {err}");
+            assert!(notes[0].contains("`fig7` is deprecated: it now means `jgshg-staircase`"), "{err}");
+            assert!(notes[0].contains("Figure 7"), "says what fig7 will mean: {err}");
+            assert!(notes[1].contains("`fig8` is deprecated: it now means `jgshg-escape`"), "{err}");
+            assert!(!notes[1].contains("Figure 8"), "the paper has seven figures: {err}");
+        } else {
+            assert!(notes.is_empty(), "{err}");
+        }
+        let report: Vec<serde_yaml::Value> = dlncheck::io::yaml::from_str(&out).unwrap();
+        let figs: Vec<&str> = report
+            .iter()
+            .flat_map(|r| r["figures"].as_sequence().unwrap())
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        assert_eq!(figs, ["fig6", "jgshg-staircase", "jgshg-escape"]);
     }
-    for f in ["fig6", "fig7", "fig8"].iter().flat_map(|n| ["csv", "yaml", "svg"].map(|e| format!("{n}.{e}")))
-    {
+    let names = ["fig6", "jgshg-staircase", "jgshg-escape"];
+    for f in names.iter().flat_map(|n| ["csv", "yaml", "svg"].map(|e| format!("{n}.{e}"))) {
         let (a, b) = (std::fs::read(d1.join(&f)).unwrap(), std::fs::read(d2.join(&f)).unwrap());
-        assert!(a == b, "{f} differs between 1 and 2 threads");
+        assert!(a == b, "{f} differs between 1 and 2 threads (old and new names)");
+    }
+    for d in [&d1, &d2] {
+        let mut listed: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        listed.sort();
+        assert!(listed.iter().all(|f| !f.starts_with("fig7") && !f.starts_with("fig8")), "{listed:?}");
     }
     assert!(!d1.join("fig1.svg").exists(), "--only writes only the figures asked for");
     std::fs::remove_dir_all(&d1).ok();
@@ -30,6 +60,10 @@ fn bad_arguments_are_rejected() {
     let (code, _, err) = figures(&dir, &["--only", "fig9"], "1");
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("fig9"), "{err}");
+    assert!(err.contains("jgshg-staircase"), "lists the names it expects: {err}");
+    let (code, _, err) = figures(&dir, &["--only", "jgshg-stair"], "1");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--only") && err.contains("jgshg-stair"), "{err}");
     let (code, _, err) = figures(&dir, &["--reps-scale", "0"], "1");
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--reps-scale"), "{err}");

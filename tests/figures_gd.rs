@@ -241,8 +241,8 @@ fn the_report_lists_six_experiments_and_eight_figures() {
     assert_eq!(report.len(), 6, "six experiments");
     assert!(report.iter().all(|r| r.checks_hold), "{out}");
     let figs: Vec<&str> = report.iter().flat_map(|r| r.figures.iter().map(|s| s.as_str())).collect();
-    assert_eq!(figs, ["fig1", "fig3", "fig2", "fig4", "fig5", "fig6", "fig7", "fig8"]);
-    for name in ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8"] {
+    assert_eq!(figs, ["fig1", "fig3", "fig2", "fig4", "fig5", "fig6", "jgshg-staircase", "jgshg-escape"]);
+    for name in ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "jgshg-staircase", "jgshg-escape"] {
         assert_files(dir, name);
     }
     for c in ["fig1_curves.csv", "fig4_curves.csv"] {

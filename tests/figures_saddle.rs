@@ -1,4 +1,4 @@
-//! `dlncheck figures --quick`, figures 7 and 8 (Jacot et al.): the plateau levels ½Σ_{i>k}σ_i²
+//! `dlncheck figures --quick`, the Jacot et al. figures jgshg-staircase and jgshg-escape: the plateau levels ½Σ_{i>k}σ_i²
 //! from the target's singular values (Jacobi on YᵀY), the plateaus and rank steps re-read from
 //! the CSV of every snapshot, and the escape-time slopes, intervals and drawn fit lines refitted
 //! from the CSV; the plots against their manifests as for figures 1–6.
@@ -15,7 +15,7 @@ static RUN: OnceLock<(PathBuf, String)> = OnceLock::new();
 
 /// The quick run of figures 7 and 8.
 fn run() -> &'static Path {
-    &quick_run(&RUN, "figures-saddle", &["--only", "fig7,fig8"]).0
+    &quick_run(&RUN, "figures-saddle", &["--only", "jgshg-staircase,jgshg-escape"]).0
 }
 
 #[derive(serde::Deserialize)]
@@ -167,15 +167,16 @@ fn stretch_near(
     best
 }
 
-/// Figure 7: the plateau levels ½Σ_{i>k}σ_i² recomputed from the target's singular values
+/// jgshg-staircase: the plateau levels ½Σ_{i>k}σ_i² recomputed from the target's singular values
 /// (Jacobi on YᵀY), drawn at their pixels; the CSV's small-initialisation flows stay within the
 /// level tolerance of each level for a long stretch at rank k, in order, and the large ones
 /// never; the rank climbs 0 → 1 → … → r by single steps; the YAML's steps and plateaus agree
 /// with the CSV.
 fn check_staircase(dir: &Path) {
     let fig: StaircaseYaml =
-        dlncheck::io::yaml::from_str(&std::fs::read_to_string(dir.join("fig7.yaml")).unwrap()).unwrap();
-    assert_eq!(fig.figure, "fig7");
+        dlncheck::io::yaml::from_str(&std::fs::read_to_string(dir.join("jgshg-staircase.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(fig.figure, "jgshg-staircase");
     let s = &fig.settings;
     let sv = target_singular_values(s.instance.dim, s.instance.width, &s.instance.sigma, s.seed);
     let r = s.instance.sigma.len();
@@ -210,15 +211,15 @@ fn check_staircase(dir: &Path) {
         })
         .collect();
     let svg = parse_svg(&std::fs::read_to_string(dir.join(&fig.files.svg)).unwrap());
-    check_plot("fig7", &svg, &fig.plot, &want);
-    assert!(fig.checks.iter().all(|c| c.holds), "fig7: failed checks");
+    check_plot("jgshg-staircase", &svg, &fig.plot, &want);
+    assert!(fig.checks.iter().all(|c| c.holds), "jgshg-staircase: failed checks");
     // CSV: every snapshot of every flow.
     let csv = Csv::read(&dir.join(&fig.files.runs_csv));
     assert_eq!(csv.header, dlncheck::figures::csv::TRAJECTORY_COLUMNS);
     assert_eq!(fig.trajectories.len(), 2 * s.depths.len());
     for (di, &depth) in s.depths.iter().enumerate() {
         for (ii, init) in ["small", "large"].into_iter().enumerate() {
-            let tag = format!("fig7 L = {depth} {init}");
+            let tag = format!("jgshg-staircase L = {depth} {init}");
             let traj = &fig.trajectories[2 * di + ii];
             assert_eq!((traj.depth, traj.init.as_str()), (depth, init));
             let eps = if init == "small" { s.eps_small[di] } else { s.eps_large };
@@ -288,15 +289,16 @@ fn check_staircase(dir: &Path) {
     }
 }
 
-/// Figure 8: the ε grid recomputed from the stated ranges; escape times in order of σ and
+/// jgshg-escape: the ε grid recomputed from the stated ranges; escape times in order of σ and
 /// growing as ε shrinks; per (depth, mode) the common-slope least-squares fit over instances
 /// recomputed from the CSV (slope, 95 % interval, the drawn line's end pixels) and against the
 /// theory: slope·σ_k ≈ 1 for L = 2, exponent ≈ L − 2 for L ≥ 3 (within 10 %).
 fn check_escape(dir: &Path) {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     let fig: EscapeYaml =
-        dlncheck::io::yaml::from_str(&std::fs::read_to_string(dir.join("fig8.yaml")).unwrap()).unwrap();
-    assert_eq!(fig.figure, "fig8");
+        dlncheck::io::yaml::from_str(&std::fs::read_to_string(dir.join("jgshg-escape.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(fig.figure, "jgshg-escape");
     let s = &fig.settings;
     let r = s.instance.sigma.len();
     let sigma = &s.instance.sigma;
@@ -305,7 +307,7 @@ fn check_escape(dir: &Path) {
     assert_eq!(
         csv.rows.len(),
         s.depths.len() * s.reps * s.n_eps * r,
-        "fig8: one row per (depth, instance, ε, mode)"
+        "jgshg-escape: one row per (depth, instance, ε, mode)"
     );
     assert_eq!(s.seeds.len(), s.reps);
     let mut seeds = s.seeds.clone();
@@ -313,7 +315,7 @@ fn check_escape(dir: &Path) {
     assert_eq!(seeds.len(), s.reps, "one seed per instance");
     let mut want = Vec::new();
     for (di, &depth) in s.depths.iter().enumerate() {
-        let tag = format!("fig8 L = {depth}");
+        let tag = format!("jgshg-escape L = {depth}");
         // ε: geometric from 10⁻⁶ to 10⁻⁹ (L = 2), ε^{L−2} from 5·10⁻⁴ to 5·10⁻⁵ (L ≥ 3).
         let (hi, lo) = if depth == 2 {
             (1e-6, 1e-9)
@@ -425,18 +427,18 @@ fn check_escape(dir: &Path) {
         want.push(panel_want);
     }
     let svg = parse_svg(&std::fs::read_to_string(dir.join(&fig.files.svg)).unwrap());
-    check_plot("fig8", &svg, &fig.plot, &want);
-    assert!(fig.checks.iter().all(|c| c.holds), "fig8: failed checks");
+    check_plot("jgshg-escape", &svg, &fig.plot, &want);
+    assert!(fig.checks.iter().all(|c| c.holds), "jgshg-escape: failed checks");
 }
 
 #[test]
-fn fig7_loss_plateaus_and_rank_staircase() {
-    assert_files(run(), "fig7");
+fn jgshg_staircase_loss_plateaus_and_rank_staircase() {
+    assert_files(run(), "jgshg-staircase");
     check_staircase(run());
 }
 
 #[test]
-fn fig8_escape_times_and_their_slopes() {
-    assert_files(run(), "fig8");
+fn jgshg_escape_escape_times_and_their_slopes() {
+    assert_files(run(), "jgshg-escape");
     check_escape(run());
 }

@@ -98,15 +98,16 @@ fn assert_same_files(expected: &Path, got: &Path) {
 }
 
 static ALL: OnceLock<PathBuf> = OnceLock::new();
-static FIG7: OnceLock<PathBuf> = OnceLock::new();
+static STAIRCASE: OnceLock<PathBuf> = OnceLock::new();
 
 #[test]
 fn merged_figures_are_the_unsharded_bytes_for_any_shard_count_and_order() {
     let whole = unsharded("whole", &[], &ALL);
     let names: Vec<String> = figure_files(whole).into_keys().collect();
-    for f in 1..=8 {
+    let stems = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "jgshg-staircase", "jgshg-escape"];
+    for f in stems {
         for ext in ["csv", "yaml", "svg"] {
-            assert!(names.contains(&format!("fig{f}.{ext}")), "fig{f}.{ext} in {names:?}");
+            assert!(names.contains(&format!("{f}.{ext}")), "{f}.{ext} in {names:?}");
         }
     }
     for n in [2, 3] {
@@ -129,17 +130,17 @@ fn merged_figures_are_the_unsharded_bytes_for_any_shard_count_and_order() {
 
 #[test]
 fn more_shards_than_units_leave_empty_parts_that_merge() {
-    // Figure 7 is three units (one per depth): shards 3 and 4 of 5 hold none.
-    let whole = unsharded("fig7", &["--only", "fig7"], &FIG7);
-    let (_, parts) = shards("fig7-5", 5, &["--only", "fig7"]);
+    // jgshg-staircase is three units (one per depth): shards 3 and 4 of 5 hold none.
+    let whole = unsharded("jgshg-staircase", &["--only", "jgshg-staircase"], &STAIRCASE);
+    let (_, parts) = shards("staircase-5", 5, &["--only", "jgshg-staircase"]);
     let empty = FiguresPart::parse(&std::fs::read_to_string(&parts[4]).unwrap(), "p").unwrap();
     assert!(empty.items.is_empty() && empty.header.complete && empty.header.items_total == 3);
     let order = [3, 0, 4, 2, 1].map(|i| parts[i].clone());
-    let out = dir("fig7-5-merged");
+    let out = dir("staircase-5-merged");
     let (code, stdout, err) = merge(&order, &out);
     assert_eq!(code, 0, "{stdout}\n{err}");
     assert_same_files(whole, &out);
-    assert_eq!(figure_files(&out).len(), 3, "fig7.csv, .svg, .yaml only");
+    assert_eq!(figure_files(&out).len(), 3, "jgshg-staircase.csv, .svg, .yaml only");
 }
 
 /// The error of a refused merge (exit 2), which must mention every string of `names`.
@@ -157,7 +158,7 @@ fn refused(parts: &[PathBuf], names: &[&str]) -> String {
 
 #[test]
 fn merge_refuses_duplicated_missing_interrupted_foreign_and_tampered_parts() {
-    let (d, parts) = shards("refuse", 2, &["--only", "fig7"]);
+    let (d, parts) = shards("refuse", 2, &["--only", "jgshg-staircase"]);
     let text = |p: &Path| std::fs::read_to_string(p).unwrap();
     let write = |name: &str, t: &str| {
         let p = d.join(name);
@@ -181,10 +182,10 @@ fn merge_refuses_duplicated_missing_interrupted_foreign_and_tampered_parts() {
     let cut = write("cut.yaml", &part.to_yaml());
     refused(&[cut.clone(), parts[1].clone()], &[s(&cut), "interrupted", "--shard 0/2"]);
     // A part of another run: other figures, another repetition scale, another mode.
-    let (_, other) = shards("refuse-other", 2, &["--only", "fig7", "--reps-scale", "2"]);
+    let (_, other) = shards("refuse-other", 2, &["--only", "jgshg-staircase", "--reps-scale", "2"]);
     refused(&[parts[0].clone(), other[1].clone()], &[&p0, s(&other[1]), "options"]);
-    let (_, fig8) = shards("refuse-fig8", 2, &["--only", "fig8"]);
-    refused(&[fig8[0].clone(), parts[1].clone()], &[s(&fig8[0]), &p1, "options"]);
+    let (_, escape) = shards("refuse-escape", 2, &["--only", "jgshg-escape"]);
+    refused(&[escape[0].clone(), parts[1].clone()], &[s(&escape[0]), &p1, "options"]);
     // A check part among figures parts: named, not a figures partial.
     let check = dir("refuse-check").join("report.yaml");
     ok(&["check", "--quick", "--only", "mc.thm1.upper", "--shard", "0/2", "--out", s(&check)]);
@@ -231,8 +232,8 @@ fn merge_refuses_duplicated_missing_interrupted_foreign_and_tampered_parts() {
 
 #[test]
 fn resume_continues_an_interrupted_shard() {
-    let whole = unsharded("fig7", &["--only", "fig7"], &FIG7);
-    let (d, parts) = shards("resume", 2, &["--only", "fig7"]);
+    let whole = unsharded("jgshg-staircase", &["--only", "jgshg-staircase"], &STAIRCASE);
+    let (d, parts) = shards("resume", 2, &["--only", "jgshg-staircase"]);
     // Interrupt shard 0 after its first unit.
     let mut part = FiguresPart::parse(&std::fs::read_to_string(&parts[0]).unwrap(), "p").unwrap();
     let total = part.items.len();
@@ -240,8 +241,17 @@ fn resume_continues_an_interrupted_shard() {
     part.items.truncate(1);
     part.header.complete = false;
     std::fs::write(&parts[0], part.to_yaml()).unwrap();
-    let (code, _, err) =
-        dlncheck(&["figures", "--quick", "--only", "fig7", "--out", s(&d), "--shard", "0/2", "--resume"]);
+    let (code, _, err) = dlncheck(&[
+        "figures",
+        "--quick",
+        "--only",
+        "jgshg-staircase",
+        "--out",
+        s(&d),
+        "--shard",
+        "0/2",
+        "--resume",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains(&format!("resume: 1 of {total} work items already done")), "{err}");
     let out = dir("resume-merged");
@@ -253,7 +263,7 @@ fn resume_continues_an_interrupted_shard() {
         "figures",
         "--quick",
         "--only",
-        "fig7",
+        "jgshg-staircase",
         "--reps-scale",
         "3",
         "--out",
@@ -266,7 +276,7 @@ fn resume_continues_an_interrupted_shard() {
     assert!(err.contains(s(&parts[0])) && err.contains("not the partial file of this run"), "{err}");
     // The whole run with --resume: a checkpoint, merged and removed at the end.
     let w = dir("resume-whole");
-    ok(&["figures", "--quick", "--only", "fig7", "--out", s(&w), "--resume"]);
+    ok(&["figures", "--quick", "--only", "jgshg-staircase", "--out", s(&w), "--resume"]);
     assert!(!w.join("figures.partial.yaml").exists());
     assert_same_files(whole, &w);
 }
@@ -285,7 +295,7 @@ fn plan_runs_nothing_and_hostile_shard_values_are_input_errors() {
         (vec!["--shard", "auto"], "SLURM_ARRAY_TASK_ID"),
         (vec!["--shard-count", "4"], "--shard auto"),
     ] {
-        let mut a = vec!["figures", "--quick", "--only", "fig7", "--out", s(&d)];
+        let mut a = vec!["figures", "--quick", "--only", "jgshg-staircase", "--out", s(&d)];
         a.extend(&args);
         let (code, _, err) = dlncheck(&a);
         assert_eq!(code, 2, "{args:?}: {err}");
@@ -293,7 +303,7 @@ fn plan_runs_nothing_and_hostile_shard_values_are_input_errors() {
     }
     // SLURM's variables name the shard.
     let o = Command::new(env!("CARGO_BIN_EXE_dlncheck"))
-        .args(["figures", "--quick", "--only", "fig7", "--out", s(&d), "--shard", "auto"])
+        .args(["figures", "--quick", "--only", "jgshg-staircase", "--out", s(&d), "--shard", "auto"])
         .env("SLURM_ARRAY_TASK_ID", "1")
         .env("SLURM_ARRAY_TASK_COUNT", "2")
         .output()

@@ -79,7 +79,7 @@ jid=$(sbatch --parsable --cpus-per-task=1 --array=0-3 --chdir="$tmp/work" \
     "$repo/scripts/slurm/check-array.sbatch" --quick --properties "$repo/properties")
 mid=$(sbatch --parsable --chdir="$tmp/work" --dependency=afterok:"$jid" "$repo/scripts/slurm/merge.sbatch")
 echo "smoke-test: check array job $jid, merge job $mid"
-# Figures (figures 7–8 read the saddle spec from ./properties: run from the repository).
+# Figures (the Jacot et al. figures read the saddle spec from ./properties: run from the repository).
 fjid=$(sbatch --parsable --cpus-per-task=1 --array=0-3 --chdir="$repo" \
     --output="$tmp/work/dlncheck-figures-%A_%a.log" "$repo/scripts/slurm/figures-array.sbatch" --quick)
 fmid=$(sbatch --parsable --chdir="$repo" --output="$tmp/work/dlncheck-figures-merge-%j.log" \
@@ -106,7 +106,7 @@ else
     echo "smoke-test: FAILED, the merged report differs from the unsharded one" >&2
     exit 1
 fi
-ls "$tmp/work/figures"/fig8.svg >/dev/null 2>&1 \
+ls "$tmp/work/figures"/jgshg-escape.svg >/dev/null 2>&1 \
     || { echo "smoke-test: FAILED, no merged figures" >&2; cat "$tmp/work"/dlncheck-figures*.log >&2 || true; exit 1; }
 (cd "$repo" && "$bin" figures --quick --out "$tmp/work/figures-whole" >/dev/null 2>&1)
 for f in "$tmp/work/figures-whole"/*; do

@@ -118,7 +118,7 @@ fn spectrum(point: &GridPoint) -> Result<Vec<f64>, String> {
     Ok(lowrank::geometric_spectrum(point.f64("sigma_max"), ratio, r))
 }
 
-/// The settings of Figures 7–8 from this property's spec (`file` names it in errors): the
+/// The settings of the Jacot et al. figures (jgshg-staircase, jgshg-escape) from this property's spec (`file` names it in errors): the
 /// full-grid points with the largest `sigma_ratio` (the well-separated case where plateaus are
 /// asserted), their depths in grid order, and every other value from the first of them.
 pub fn figure_spec(spec: &Spec, file: &str) -> Result<SaddleSpec, SpecError> {

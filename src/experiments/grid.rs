@@ -1,7 +1,7 @@
 //! The experiments and figures, the gradient-descent grids of Marion & Chizat (docs/notation.md,
 //! the authors' `run_experiment.py`), their `--quick` and `--reps-scale` variants, and the
-//! per-run seeds. (The gradient-flow experiments of Jacot et al., figures 7 and 8, have their
-//! settings in [`crate::experiments::saddle`].)
+//! per-run seeds. (The gradient-flow experiments of Jacot et al., figures jgshg-staircase and
+//! jgshg-escape, have their settings in [`crate::experiments::saddle`].)
 //!
 //! A grid is (depth × learning rate × initialisation scale) × repetitions; each learning rate
 //! carries its own step budget and repetition count, as in the paper.
@@ -24,10 +24,10 @@ pub enum Experiment {
     /// MLP with n = 15 < d = 20, L = 5: Figure 6.
     Underdetermined,
     /// Jacot et al.: gradient flows from a small and a large initialisation per depth
-    /// ([`crate::experiments::saddle`]): Figure 7.
+    /// ([`crate::experiments::saddle`]): figure jgshg-staircase.
     Staircase,
     /// Jacot et al.: escape times of gradient flows across initialisation scales per depth:
-    /// Figure 8.
+    /// figure jgshg-escape.
     EscapeTime,
 }
 
@@ -66,14 +66,15 @@ impl Experiment {
             Experiment::Residual => &[Figure::Fig4, Figure::Fig5],
             Experiment::LearningRate => &[Figure::Fig2],
             Experiment::Underdetermined => &[Figure::Fig6],
-            Experiment::Staircase => &[Figure::Fig7],
-            Experiment::EscapeTime => &[Figure::Fig8],
+            Experiment::Staircase => &[Figure::JgshgStaircase],
+            Experiment::EscapeTime => &[Figure::JgshgEscape],
         }
     }
 }
 
-/// The figures: Marion & Chizat's linear figures 1–6, and Jacot et al.'s saddle-to-saddle
-/// dynamics (7: loss and rank vs time; 8: escape time vs initialisation scale).
+/// The figures: Marion & Chizat's linear figures 1–6 (`figN` is the paper's Figure N), and
+/// Jacot et al.'s saddle-to-saddle dynamics, named by what they show (`jgshg-staircase`: loss
+/// and rank vs time; `jgshg-escape`: escape time vs initialisation scale).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Figure {
@@ -83,9 +84,24 @@ pub enum Figure {
     Fig4,
     Fig5,
     Fig6,
-    Fig7,
-    Fig8,
+    #[serde(rename = "jgshg-staircase")]
+    JgshgStaircase,
+    #[serde(rename = "jgshg-escape")]
+    JgshgEscape,
 }
+
+/// The old names of the Jacot et al. figures, accepted for one release: (old name, figure, what
+/// the old name becomes). `figN` names Marion & Chizat's Figure N, and `fig7` will be their
+/// Figure 7 (GELU MLPs), so an old name is a deprecated alias that [`Figure::deprecation`]
+/// explains.
+pub const DEPRECATED_ALIASES: [(&str, Figure, &str); 2] = [
+    (
+        "fig7",
+        Figure::JgshgStaircase,
+        "a later release gives `fig7` to Marion & Chizat's Figure 7 (GELU MLPs)",
+    ),
+    ("fig8", Figure::JgshgEscape, "a later release drops it (`figN` names Marion & Chizat's Figure N)"),
+];
 
 impl Figure {
     pub const ALL: [Figure; 8] = [
@@ -95,11 +111,11 @@ impl Figure {
         Figure::Fig4,
         Figure::Fig5,
         Figure::Fig6,
-        Figure::Fig7,
-        Figure::Fig8,
+        Figure::JgshgStaircase,
+        Figure::JgshgEscape,
     ];
 
-    /// `fig1` … `fig8` (file stem and `--only` value).
+    /// `fig1` … `fig6`, `jgshg-staircase`, `jgshg-escape` (file stem and `--only` value).
     pub fn name(self) -> &'static str {
         match self {
             Figure::Fig1 => "fig1",
@@ -108,16 +124,51 @@ impl Figure {
             Figure::Fig4 => "fig4",
             Figure::Fig5 => "fig5",
             Figure::Fig6 => "fig6",
-            Figure::Fig7 => "fig7",
-            Figure::Fig8 => "fig8",
+            Figure::JgshgStaircase => "jgshg-staircase",
+            Figure::JgshgEscape => "jgshg-escape",
         }
     }
 
-    /// Parses `fig1`, `Fig1`, `1`, ….
+    /// The names `--only` accepts, for error messages.
+    pub const EXPECTED: &str = "fig1 … fig6, jgshg-staircase, jgshg-escape";
+
+    /// Parses a figure's name (`fig1`, `Fig1`, `1`, …, `jgshg-staircase`), or one of the
+    /// deprecated aliases `fig7`/`7` and `fig8`/`8` (see [`Figure::deprecation`]).
     pub fn parse(s: &str) -> Option<Figure> {
         let t = s.trim().to_ascii_lowercase();
-        let t = t.strip_prefix("fig").unwrap_or(&t);
-        Figure::ALL.into_iter().find(|f| &f.name()[3..] == t)
+        if let Some(f) = Figure::ALL.into_iter().find(|f| f.name() == t) {
+            return Some(f);
+        }
+        let n = t.strip_prefix("fig").unwrap_or(&t);
+        let numbered = format!("fig{n}");
+        Figure::ALL[..6]
+            .iter()
+            .copied()
+            .find(|f| f.name() == numbered)
+            .or_else(|| DEPRECATED_ALIASES.iter().find(|(old, ..)| *old == numbered).map(|&(_, f, _)| f))
+    }
+
+    /// If `s` is a deprecated alias (`fig7`, `fig8`, `7`, `8`), the note to print: which figure
+    /// it now means, and that the name will mean the paper's figure later.
+    pub fn deprecation(s: &str) -> Option<String> {
+        let t = s.trim().to_ascii_lowercase();
+        let n = t.strip_prefix("fig").unwrap_or(&t);
+        let numbered = format!("fig{n}");
+        let &(_, f, later) = DEPRECATED_ALIASES.iter().find(|(old, ..)| *old == numbered)?;
+        Some(format!(
+            "`{s}` is deprecated: it now means `{}` (Jacot et al.'s {}); {later}",
+            f.name(),
+            f.caption()
+        ))
+    }
+
+    /// What a Jacot et al. figure shows, in a few words (empty for the paper's figures).
+    fn caption(self) -> &'static str {
+        match self {
+            Figure::JgshgStaircase => "loss and numerical rank vs time",
+            Figure::JgshgEscape => "escape time of each mode vs ε",
+            _ => "",
+        }
     }
 
     pub fn experiment(self) -> Experiment {
@@ -126,8 +177,8 @@ impl Figure {
             Figure::Fig4 | Figure::Fig5 => Experiment::Residual,
             Figure::Fig2 => Experiment::LearningRate,
             Figure::Fig6 => Experiment::Underdetermined,
-            Figure::Fig7 => Experiment::Staircase,
-            Figure::Fig8 => Experiment::EscapeTime,
+            Figure::JgshgStaircase => Experiment::Staircase,
+            Figure::JgshgEscape => Experiment::EscapeTime,
         }
     }
 }

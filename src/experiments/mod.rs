@@ -8,8 +8,8 @@
 //! | [`Experiment::LearningRate`] | residual, s = 0.25, L ∈ {5, 10, 20, 40}, 25 learning rates | 2 (final distance vs η with 1/(La) per depth) |
 //! | [`Experiment::Residual`] | residual d = 5, L = 10, s ∈ [0, 1.7], 5 learning rates | 4 (sharpness, curves), 5 (distance, divergence) |
 //! | [`Experiment::Underdetermined`] | MLP n = 15 < d = 20, L = 5, 3 learning rates | 6 (sharpness, generalisation gap vs sharpness) |
-//! | [`Experiment::Staircase`] | Jacot et al.: gradient flows from ε small and large, L ∈ {2, 3, 4} ([`saddle`]) | 7 (loss and rank vs time) |
-//! | [`Experiment::EscapeTime`] | Jacot et al.: gradient flows at 8 scales ε per depth and instance | 8 (escape time vs ε, fits) |
+//! | [`Experiment::Staircase`] | Jacot et al.: gradient flows from ε small and large, L ∈ {2, 3, 4} ([`saddle`]) | jgshg-staircase (loss and rank vs time) |
+//! | [`Experiment::EscapeTime`] | Jacot et al.: gradient flows at 8 scales ε per depth and instance | jgshg-escape (escape time vs ε, fits) |
 //!
 //! Runs are independent and seeded by (experiment, configuration, repetition)
 //! ([`grid::run_seed`]); they are the work items of [`work`], run in parallel (rayon) and
@@ -58,7 +58,7 @@ pub struct ExperimentTiming {
 }
 
 /// What one experiment runs: a grid of gradient-descent runs (figures 1–6), or the gradient
-/// flows of figure 7 or 8.
+/// flows of jgshg-staircase or jgshg-escape.
 #[derive(Clone, Debug)]
 pub enum Settings {
     Descent(Grid),

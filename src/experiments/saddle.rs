@@ -7,13 +7,13 @@
 //!
 //! | experiment | runs | figure |
 //! |---|---|---|
-//! | [`Experiment::Staircase`](crate::experiments::Experiment::Staircase) | per depth L ∈ {2, 3, 4}: a small ε (the largest of Figure 8's range) and ε = 0.5 | 7: loss and numerical rank vs time |
-//! | [`Experiment::EscapeTime`](crate::experiments::Experiment::EscapeTime) | per depth and instance: 8 scales ε over the spec's range ([`analysis::EpsRange::grid`]) | 8: escape times vs ε with fits |
+//! | [`Experiment::Staircase`](crate::experiments::Experiment::Staircase) | per depth L ∈ {2, 3, 4}: a small ε (the largest of jgshg-escape's range) and ε = 0.5 | jgshg-staircase: loss and numerical rank vs time |
+//! | [`Experiment::EscapeTime`](crate::experiments::Experiment::EscapeTime) | per depth and instance: 8 scales ε over the spec's range ([`analysis::EpsRange::grid`]) | jgshg-escape: escape times vs ε with fits |
 //!
-//! Instances are seeded by repetition ([`instance_seed`]), the same for both figures: Figure 7's
-//! small-initialisation runs are Figure 8's largest-ε runs of instance 0. The flows run as the
-//! work items of [`crate::experiments::work`] (one per depth for Figure 7, one per depth and
-//! instance for Figure 8), in parallel, collected in order: the data are bit-identical whatever
+//! Instances are seeded by repetition ([`instance_seed`]), the same for both figures: jgshg-staircase's
+//! small-initialisation runs are jgshg-escape's largest-ε runs of instance 0. The flows run as the
+//! work items of [`crate::experiments::work`] (one per depth for jgshg-staircase, one per depth and
+//! instance for jgshg-escape), in parallel, collected in order: the data are bit-identical whatever
 //! the thread count or the sharding.
 
 use crate::engine::fit::CommonSlopeFit;
@@ -25,7 +25,7 @@ use crate::lowrank::saddle::{self as analysis, PlateauRule, SaddlePlateau, Saddl
 use crate::lowrank::{self, EscapeSeries, StaircaseFigure, TrajectoryData};
 use serde::Serialize;
 
-/// The tag of the instance seeds (shared by Figures 7 and 8).
+/// The tag of the instance seeds (shared by the Jacot et al. figures (jgshg-staircase, jgshg-escape)).
 pub const INSTANCE_TAG: &str = "saddle_to_saddle";
 
 /// The seed of instance `rep` (target's singular vectors and the direction Z).
@@ -75,14 +75,14 @@ impl InstanceFacts {
     }
 }
 
-/// Settings of Figure 7 (the same in `--quick` mode: the six flows take about half a second).
+/// Settings of jgshg-staircase (the same in `--quick` mode: the six flows take about half a second).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StaircaseSettings {
     pub instance: InstanceFacts,
     /// Instance 0 of [`instance_seed`].
     pub seed: u64,
     pub depths: Vec<usize>,
-    /// Per depth: the small scale, the largest ε of Figure 8's range (10⁻⁶ for L = 2,
+    /// Per depth: the small scale, the largest ε of jgshg-escape's range (10⁻⁶ for L = 2,
     /// ε^{L−2} = 5·10⁻⁴ for L ≥ 3).
     pub eps_small: Vec<f64>,
     /// The large scale (≳ 1/√w): no saddles visited.
@@ -113,7 +113,7 @@ impl StaircaseSettings {
     }
 }
 
-/// Settings of Figure 8.
+/// Settings of jgshg-escape.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EscapeSettings {
     pub instance: InstanceFacts,
@@ -172,7 +172,7 @@ impl EscapeSettings {
     }
 }
 
-/// The flows of Figure 7: one [`StaircaseFigure`] per depth.
+/// The flows of jgshg-staircase: one [`StaircaseFigure`] per depth.
 #[derive(Clone, Debug)]
 pub struct StaircaseData {
     pub settings: StaircaseSettings,
@@ -188,7 +188,7 @@ pub struct EscapeRun {
     pub series: EscapeSeries,
 }
 
-/// The flows of Figure 8, depth-major then instance.
+/// The flows of jgshg-escape, depth-major then instance.
 #[derive(Clone, Debug)]
 pub struct EscapeData {
     pub settings: EscapeSettings,
@@ -197,7 +197,7 @@ pub struct EscapeData {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Figure 7: plateaus and rank steps
+// jgshg-staircase: plateaus and rank steps
 // ---------------------------------------------------------------------------------------------
 
 /// A change of the numerical rank between two snapshots.
@@ -229,7 +229,7 @@ pub struct PlateauFact {
     pub largest_learned: bool,
 }
 
-/// What one flow of Figure 7 shows.
+/// What one flow of jgshg-staircase shows.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TrajectoryFacts {
     pub depth: usize,
@@ -319,7 +319,7 @@ pub fn staircase_facts(data: &StaircaseData) -> Vec<TrajectoryFacts> {
         .collect()
 }
 
-/// The checks of Figure 7.
+/// The checks of jgshg-staircase.
 pub fn staircase_checks(facts: &[TrajectoryFacts], settings: &StaircaseSettings) -> Vec<Check> {
     let r = settings.instance.sigma.len();
     let tol = settings.plateaus.level_tol;
@@ -388,7 +388,7 @@ pub fn staircase_checks(facts: &[TrajectoryFacts], settings: &StaircaseSettings)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Figure 8: escape-time fits
+// jgshg-escape: escape-time fits
 // ---------------------------------------------------------------------------------------------
 
 /// The fit of the escape times of one mode at one depth over every instance, with a common
@@ -489,7 +489,7 @@ pub fn escape_fits(data: &EscapeData) -> Vec<Option<EscapeFit>> {
         .collect()
 }
 
-/// The checks of Figure 8.
+/// The checks of jgshg-escape.
 pub fn escape_checks(data: &EscapeData, fits: &[Option<EscapeFit>]) -> Vec<Check> {
     let s = &data.settings;
     let r = s.instance.sigma.len();

@@ -2,7 +2,7 @@
 //!
 //! Every experiment is a list of independent units ([`Unit`]): one gradient-descent run of a
 //! grid ([`Kind::Run`], in [`Grid::configs`] order), one single-run training curve
-//! ([`Kind::Curve`]), Figure 7's two flows at one depth ([`Kind::Staircase`]), or Figure 8's
+//! ([`Kind::Curve`]), jgshg-staircase's two flows at one depth ([`Kind::Staircase`]), or jgshg-escape's
 //! `n_eps` flows of one (depth, instance) ([`Kind::Escape`], depth-major). A unit's result
 //! ([`Outcome`]) depends on the settings and the unit only, so units can run in any order, in
 //! any process. [`assemble`] puts the results of every unit back into an experiment's
@@ -12,7 +12,7 @@
 //! [`WorkItem::cost`] estimates a unit's CPU time in µs of one core (calibrated on `figures
 //! --quick`, 2-core x86, 2026-12): a GD step costs about 0.5 + P/500 µs for P parameters, the
 //! measurements at one point (exact extremes, the authors' estimator) about 900·(P/230)^0.76 µs,
-//! a gradient flow of Figure 7 about 55 ms and one of Figure 8 about 0.36 s. The estimates only
+//! a gradient flow of jgshg-staircase about 55 ms and one of jgshg-escape about 0.36 s. The estimates only
 //! balance shards ([`crate::io::shard::assign`]); they do not change any result.
 
 use crate::experiments::cpu_clock::CpuClock;
@@ -35,9 +35,9 @@ pub enum Kind {
     Run,
     /// One training curve; index in the grid's curve etas.
     Curve,
-    /// Figure 7: the small- and large-initialisation flows of one depth; index of the depth.
+    /// jgshg-staircase: the small- and large-initialisation flows of one depth; index of the depth.
     Staircase,
-    /// Figure 8: the flows of one (depth, instance); index depth_index·reps + instance.
+    /// jgshg-escape: the flows of one (depth, instance); index depth_index·reps + instance.
     Escape,
 }
 
@@ -113,7 +113,7 @@ fn point_cost(p: f64) -> f64 {
     900.0 * (p / 230.0).powf(0.76)
 }
 
-/// Estimated µs of one gradient flow of Figure 7 and of Figure 8.
+/// Estimated µs of one gradient flow of jgshg-staircase and of jgshg-escape.
 const STAIRCASE_FLOW_COST: f64 = 55_000.0;
 const ESCAPE_FLOW_COST: f64 = 360_000.0;
 
@@ -288,7 +288,7 @@ pub fn assemble(settings: &Settings, done: Vec<Done>, wall: f64) -> Result<Resul
                 .into_iter()
                 .map(|o| match o {
                     Outcome::Staircase(f) => Ok(f),
-                    o => Err(internal(format!("a {:?} result in figure 7", o.kind()))),
+                    o => Err(internal(format!("a {:?} result in jgshg-staircase", o.kind()))),
                 })
                 .collect::<Result<_, _>>()?;
             Results::Staircase(StaircaseData { settings: s.clone(), figures, timing })
@@ -298,7 +298,7 @@ pub fn assemble(settings: &Settings, done: Vec<Done>, wall: f64) -> Result<Resul
                 .into_iter()
                 .map(|o| match o {
                     Outcome::Escape(r) => Ok(r),
-                    o => Err(internal(format!("a {:?} result in figure 8", o.kind()))),
+                    o => Err(internal(format!("a {:?} result in jgshg-escape", o.kind()))),
                 })
                 .collect::<Result<_, _>>()?;
             Results::Escape(EscapeData { settings: s.clone(), runs, timing })

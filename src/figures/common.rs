@@ -10,7 +10,7 @@ use std::path::PathBuf;
 pub const INIT_BLUE: Rgb = (0x4C, 0x72, 0xB0);
 /// The lower bound LB = 2La.
 pub const LB_COLOR: Rgb = (0x1A, 0x1A, 0x1A);
-/// The upper bound 8LΛ (and the plateau levels of figure 7).
+/// The upper bound 8LΛ (and the plateau levels of jgshg-staircase).
 pub const UPPER_COLOR: Rgb = (0x6A, 0x6A, 0x6A);
 /// Least-squares fit lines.
 pub const FIT_COLOR: Rgb = (0x2A, 0x5C, 0xA8);
@@ -37,7 +37,7 @@ pub struct Options {
     pub only: Vec<Figure>,
     pub out: PathBuf,
     pub reps_scale: f64,
-    /// The jgshg.saddle_to_saddle spec's values for figures 7–8 (the command line reads them from
+    /// The jgshg.saddle_to_saddle spec's values for the Jacot et al. figures (jgshg-staircase, jgshg-escape) (the command line reads them from
     /// properties/jgshg.saddle_to_saddle.yaml).
     pub saddle: crate::lowrank::saddle::SaddleSpec,
 }

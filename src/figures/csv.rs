@@ -1,5 +1,5 @@
 //! CSV files of every run and of the training curves, and of every snapshot and escape time of
-//! the gradient flows of figures 7 and 8 (written by hand: plain numbers, one header line). Numbers are printed in Rust's shortest round-trip form, so the files are exact
+//! the gradient flows of the Jacot et al. figures (jgshg-staircase, jgshg-escape) (written by hand: plain numbers, one header line). Numbers are printed in Rust's shortest round-trip form, so the files are exact
 //! and bit-reproducible; NaN marks a quantity a diverged run does not have.
 
 use crate::experiments::ExperimentData;
@@ -119,10 +119,10 @@ pub fn curves(curves: &[Curve]) -> String {
     s
 }
 
-/// The columns of Figure 7's file: one line per snapshot of each flow.
+/// The columns of jgshg-staircase's file: one line per snapshot of each flow.
 pub const TRAJECTORY_COLUMNS: &[&str] = &["experiment", "depth", "init", "eps", "seed", "t", "loss", "rank"];
 
-/// Every snapshot of Figure 7's flows: per depth, the small- then the large-initialisation flow.
+/// Every snapshot of jgshg-staircase's flows: per depth, the small- then the large-initialisation flow.
 pub fn trajectories(data: &StaircaseData) -> String {
     let mut s = TRAJECTORY_COLUMNS.join(",");
     s.push('\n');
@@ -145,11 +145,11 @@ pub fn trajectories(data: &StaircaseData) -> String {
     s
 }
 
-/// The columns of Figure 8's file: one line per (depth, instance, ε, mode).
+/// The columns of jgshg-escape's file: one line per (depth, instance, ε, mode).
 pub const ESCAPE_COLUMNS: &[&str] =
     &["experiment", "depth", "rep", "seed", "eps", "mode", "sigma", "escape_time"];
 
-/// Every escape time of Figure 8's flows (NaN: the mode was not learned within t_max).
+/// Every escape time of jgshg-escape's flows (NaN: the mode was not learned within t_max).
 pub fn escapes(data: &EscapeData) -> String {
     let mut s = ESCAPE_COLUMNS.join(",");
     s.push('\n');

@@ -29,7 +29,7 @@ pub enum GdFigure {
 }
 
 impl GdFigure {
-    /// `fig` if it is a gradient-descent figure (figures 7 and 8 are [`super::saddle`]'s).
+    /// `fig` if it is a gradient-descent figure (the Jacot et al. figures (jgshg-staircase, jgshg-escape) are [`super::saddle`]'s).
     pub fn of(fig: Figure) -> Option<GdFigure> {
         match fig {
             Figure::Fig1 => Some(GdFigure::Fig1),
@@ -38,7 +38,7 @@ impl GdFigure {
             Figure::Fig4 => Some(GdFigure::Fig4),
             Figure::Fig5 => Some(GdFigure::Fig5),
             Figure::Fig6 => Some(GdFigure::Fig6),
-            Figure::Fig7 | Figure::Fig8 => None,
+            Figure::JgshgStaircase | Figure::JgshgEscape => None,
         }
     }
     pub fn figure(self) -> Figure {

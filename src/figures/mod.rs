@@ -3,7 +3,7 @@
 //! bands as the paper), a CSV of every run, and a YAML with the plotted aggregates, the
 //! stability facts behind mc.gd.stability, the gap between the authors' sharpness estimator and
 //! the exact sharpness, and the plot manifest (what was drawn where); and Jacot et al.'s
-//! saddle-to-saddle figures (7–8, [`saddle`]) in the same form. The runs themselves are
+//! saddle-to-saddle figures (jgshg-staircase, jgshg-escape, [`saddle`]) in the same form. The runs themselves are
 //! [`crate::experiments::run()`]'s; this module draws their [`Results`] and writes the files.
 //!
 //! | figure | panels |
@@ -14,10 +14,10 @@
 //! | 4 | residual: sharpness vs scale (2/η, LB); training curves at s = 0.5 |
 //! | 5 | residual: distance vs scale; divergence probability vs scale |
 //! | 6 | MLP, n = 15 < d = 20: sharpness vs scale; generalisation gap vs final sharpness, log–log fit |
-//! | 7 | Jacot et al., per depth: loss and numerical rank vs time from small and large ε, plateau levels ½Σ_{i>k}σ_i² |
-//! | 8 | Jacot et al., per depth: escape time of each mode vs ε with fits (slope 1/σ_k in log(1/ε) for L = 2, exponent L − 2 for L ≥ 3) |
+//! | jgshg-staircase | Jacot et al., per depth: loss and numerical rank vs time from small and large ε, plateau levels ½Σ_{i>k}σ_i² |
+//! | jgshg-escape | Jacot et al., per depth: escape time of each mode vs ε with fits (slope 1/σ_k in log(1/ε) for L = 2, exponent L − 2 for L ≥ 3) |
 //!
-//! [`gd`] draws figures 1–6, [`saddle`] figures 7–8; [`common`] holds the palette, the options
+//! [`gd`] draws figures 1–6, [`saddle`] the Jacot et al. figures (jgshg-staircase, jgshg-escape); [`common`] holds the palette, the options
 //! and the file names; [`plot`] renders a chart to SVG; [`csv`] writes the data files.
 
 pub mod common;
@@ -49,7 +49,7 @@ impl Output {
         }
     }
     /// The names of the figure's checks that fail (stability facts for figures 1–6, plateau
-    /// and slope checks for figures 7–8).
+    /// and slope checks for the Jacot et al. figures (jgshg-staircase, jgshg-escape)).
     pub fn failed_checks(&self) -> Vec<String> {
         let checks = match self {
             Output::Descent(o) => &o.data.stability.checks,

@@ -3,7 +3,7 @@
 //! byte, as an unsharded run.
 //!
 //! The work items are [`crate::experiments::work`]'s units (one GD run, one training curve,
-//! Figure 7's flows of a depth, Figure 8's flows of a (depth, instance)), listed experiment by
+//! jgshg-staircase's flows of a depth, jgshg-escape's flows of a (depth, instance)), listed experiment by
 //! experiment in run order and assigned to shards by estimated cost
 //! ([`crate::io::shard::assign`]). A part records, besides the generic
 //! [`PartHeader`] (tool version, mode, the settings options, the saddle spec's SHA-256, shard,
@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 /// The `command` of a figures part's header.
 pub const COMMAND: &str = "figures";
-/// The one input file of the figures: figures 7–8 take their settings from this spec.
+/// The one input file of the figures: the Jacot et al. figures (jgshg-staircase, jgshg-escape) take their settings from this spec.
 pub const SADDLE_SPEC: &str = "jgshg.saddle_to_saddle.yaml";
 
 /// Every work item of the figures `opts` asks for, experiment by experiment in run order.
@@ -233,7 +233,7 @@ impl FiguresPart {
                 Figure::parse(s).ok_or_else(|| Error::Input {
                     file: file.into(),
                     field: "header.options.figures".into(),
-                    message: format!("unknown figure `{s}` (expected fig1 … fig8)"),
+                    message: format!("unknown figure `{s}` (expected {})", Figure::EXPECTED),
                 })
             })
             .collect()

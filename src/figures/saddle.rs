@@ -1,12 +1,12 @@
-//! Figures 7 and 8: Jacot et al.'s saddle-to-saddle dynamics (jgshg.saddle_to_saddle) from the
+//! The figures jgshg-staircase and jgshg-escape: Jacot et al.'s saddle-to-saddle dynamics (jgshg.saddle_to_saddle) from the
 //! gradient flows of [`crate::experiments::saddle`], each as an SVG, a CSV of every snapshot or
 //! escape time, and a YAML with the settings, the measured facts, their checks and the plot
 //! manifest.
 //!
 //! | figure | panels |
 //! |---|---|
-//! | 7 | per depth: loss vs time (log–log) from small and large ε with the plateau levels ½Σ_{i>k}σ_i²; numerical rank vs time with rank Y |
-//! | 8 | per depth: escape time of each mode vs ε with its least-squares fit (t against log(1/ε) for L = 2, log–log for L ≥ 3) |
+//! | jgshg-staircase | per depth: loss vs time (log–log) from small and large ε with the plateau levels ½Σ_{i>k}σ_i²; numerical rank vs time with rank Y |
+//! | jgshg-escape | per depth: escape time of each mode vs ε with its least-squares fit (t against log(1/ε) for L = 2, log–log for L ≥ 3) |
 
 use super::common::{Files, INIT_BLUE, Options, UPPER_COLOR, flare};
 use super::csv;
@@ -26,19 +26,19 @@ const SMALL_COLOR: Rgb = (0xB1, 0x3C, 0x6C);
 const LARGE_COLOR: Rgb = INIT_BLUE;
 const LEVEL_COLOR: Rgb = UPPER_COLOR;
 
-/// Figure 7's settings under `opts` (the same in `--quick` mode, already well under a second).
+/// jgshg-staircase's settings under `opts` (the same in `--quick` mode, already well under a second).
 pub fn staircase_settings(opts: &Options) -> StaircaseSettings {
     StaircaseSettings::paper(&opts.saddle)
 }
 
-/// Figure 8's settings under `opts`.
+/// jgshg-escape's settings under `opts`.
 pub fn escape_settings(opts: &Options) -> EscapeSettings {
     let s = EscapeSettings::paper(&opts.saddle);
     let s = if opts.quick { s.quick() } else { s };
     if opts.reps_scale == 1.0 { s } else { s.with_reps_scale(opts.reps_scale) }
 }
 
-/// The YAML data file of Figure 7.
+/// The YAML data file of jgshg-staircase.
 #[derive(Clone, Debug, Serialize)]
 pub struct StaircaseFigureData {
     pub figure: Figure,
@@ -53,7 +53,7 @@ pub struct StaircaseFigureData {
     pub plot: ChartManifest,
 }
 
-/// The YAML data file of Figure 8.
+/// The YAML data file of jgshg-escape.
 #[derive(Clone, Debug, Serialize)]
 pub struct EscapeFigureData {
     pub figure: Figure,
@@ -68,7 +68,7 @@ pub struct EscapeFigureData {
     pub plot: ChartManifest,
 }
 
-/// Everything Figure 7 or 8 writes, in memory.
+/// Everything jgshg-staircase or jgshg-escape writes, in memory.
 #[derive(Clone, Debug)]
 pub struct SaddleOutput {
     pub figure: Figure,
@@ -124,7 +124,7 @@ pub fn loss_points(t: &TrajectoryData, lo: f64) -> Vec<(f64, f64)> {
     (0..end).map(|j| (t.times[j], t.loss[j])).collect()
 }
 
-/// Figure 7, one depth: the loss panel (every snapshot until the loss leaves the axis below, see
+/// jgshg-staircase, one depth: the loss panel (every snapshot until the loss leaves the axis below, see
 /// [`loss_points`]) and the rank panel (every snapshot).
 fn staircase_panels(f: &StaircaseFigure, s: &StaircaseSettings) -> [Panel; 2] {
     let inst = &s.instance;
@@ -172,13 +172,13 @@ fn sigma_list(sigma: &[f64]) -> String {
     sigma.iter().map(|s| csv::num(*s)).collect::<Vec<_>>().join(", ")
 }
 
-/// The chart of Figure 7: one row per depth.
+/// The chart of jgshg-staircase: one row per depth.
 pub fn staircase_chart(data: &StaircaseData) -> Chart {
     let inst = &data.settings.instance;
     let panels: Vec<Panel> = data.figures.iter().flat_map(|f| staircase_panels(f, &data.settings)).collect();
     Chart {
         title: format!(
-            "Figure 7. Jacot et al. (2021), Y {d} × {d} with σ = ({}), width {}: loss and rank vs time, \
+            "jgshg-staircase: Jacot et al. (2021), Y {d} × {d} with σ = ({}), width {}: loss and rank vs time, \
              small vs large initialization",
             sigma_list(&inst.sigma),
             inst.width,
@@ -212,7 +212,7 @@ fn fit_label(f: &EscapeFit) -> String {
     }
 }
 
-/// Figure 8, one depth: the escape times of each mode (every instance) and their fits.
+/// jgshg-escape, one depth: the escape times of each mode (every instance) and their fits.
 fn escape_panel(data: &EscapeData, depth: usize, fits: &[Option<EscapeFit>]) -> Panel {
     let sigma = &data.settings.instance.sigma;
     let colors = mode_colors(sigma.len());
@@ -249,13 +249,13 @@ fn escape_panel(data: &EscapeData, depth: usize, fits: &[Option<EscapeFit>]) -> 
     Panel { title, x, y, series, legend: Legend::UpperRight }
 }
 
-/// The chart of Figure 8: one panel per depth.
+/// The chart of jgshg-escape: one panel per depth.
 pub fn escape_chart(data: &EscapeData, fits: &[Option<EscapeFit>]) -> Chart {
     let s = &data.settings;
     let panels: Vec<Panel> = s.depths.iter().map(|&d| escape_panel(data, d, fits)).collect();
     Chart {
         title: format!(
-            "Figure 8. Jacot et al. (2021): escape time of each mode vs initialization scale ε \
+            "jgshg-escape: Jacot et al. (2021), escape time of each mode vs initialization scale ε \
              ({} instance{}, σ = ({}))",
             s.reps,
             if s.reps == 1 { "" } else { "s" },
@@ -267,25 +267,25 @@ pub fn escape_chart(data: &EscapeData, fits: &[Option<EscapeFit>]) -> Chart {
     }
 }
 
-/// Builds every output of Figure 7 in memory.
+/// Builds every output of jgshg-staircase in memory.
 pub fn build_staircase(data: &StaircaseData, quick: bool) -> Result<SaddleOutput, DrawError> {
     let facts = saddle::staircase_facts(data);
     let checks = saddle::staircase_checks(&facts, &data.settings);
     let chart = staircase_chart(data);
     let (svg, manifest) = plot::render(&chart)?;
     let fd = StaircaseFigureData {
-        figure: Figure::Fig7,
+        figure: Figure::JgshgStaircase,
         title: chart.title.clone(),
         experiment: Experiment::Staircase,
         quick,
         settings: data.settings.clone(),
-        files: files(Figure::Fig7),
+        files: files(Figure::JgshgStaircase),
         checks: checks.clone(),
         trajectories: facts,
         plot: manifest,
     };
     Ok(SaddleOutput {
-        figure: Figure::Fig7,
+        figure: Figure::JgshgStaircase,
         svg,
         csv: csv::trajectories(data),
         yaml: crate::io::yaml::to_string(&fd),
@@ -294,25 +294,25 @@ pub fn build_staircase(data: &StaircaseData, quick: bool) -> Result<SaddleOutput
     })
 }
 
-/// Builds every output of Figure 8 in memory.
+/// Builds every output of jgshg-escape in memory.
 pub fn build_escape(data: &EscapeData, quick: bool) -> Result<SaddleOutput, DrawError> {
     let fits = saddle::escape_fits(data);
     let checks = saddle::escape_checks(data, &fits);
     let chart = escape_chart(data, &fits);
     let (svg, manifest) = plot::render(&chart)?;
     let fd = EscapeFigureData {
-        figure: Figure::Fig8,
+        figure: Figure::JgshgEscape,
         title: chart.title.clone(),
         experiment: Experiment::EscapeTime,
         quick,
         settings: data.settings.clone(),
-        files: files(Figure::Fig8),
+        files: files(Figure::JgshgEscape),
         checks: checks.clone(),
         fits: fits.into_iter().flatten().collect(),
         plot: manifest,
     };
     Ok(SaddleOutput {
-        figure: Figure::Fig8,
+        figure: Figure::JgshgEscape,
         svg,
         csv: csv::escapes(data),
         yaml: crate::io::yaml::to_string(&fd),

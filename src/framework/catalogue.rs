@@ -62,12 +62,26 @@ pub const FIGURES: [(&str, &str); 8] = [
     ("fig4", "residual (L = 10): sharpness at initialisation and after training vs s, with 2/η and LB"),
     ("fig5", "residual: distance to w* and divergence probability vs s"),
     ("fig6", "MLP with n = 15 < d = 20: sharpness vs scale; generalisation gap vs sharpness"),
-    ("fig7", "Jacot et al.: loss and numerical rank vs time, small vs large initialisation"),
-    ("fig8", "Jacot et al.: escape time of each mode vs ε per depth, with fitted slopes"),
+    ("jgshg-staircase", "Jacot et al.: loss and numerical rank vs time, small vs large initialisation"),
+    ("jgshg-escape", "Jacot et al.: escape time of each mode vs ε per depth, with fitted slopes"),
 ];
 
-/// The caption of a figure name (`fig1` …), if it is one.
+/// Old names of the Jacot et al. figures, still accepted in a spec's `figures` for one release
+/// (`fig7` will be Marion & Chizat's Figure 7, GELU MLPs): (old name, name).
+pub const FIGURE_ALIASES: [(&str, &str); 2] = [("fig7", "jgshg-staircase"), ("fig8", "jgshg-escape")];
+
+/// The name of a figure given by its name or a deprecated alias; `None` if it is neither.
+pub fn canonical_figure(name: &str) -> Option<&'static str> {
+    FIGURES
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| *n == name)
+        .or_else(|| FIGURE_ALIASES.iter().find(|(old, _)| *old == name).map(|(_, n)| *n))
+}
+
+/// The caption of a figure name (`fig1` …, `jgshg-staircase`, or an alias), if it is one.
 pub fn figure_caption(name: &str) -> Option<&'static str> {
+    let name = canonical_figure(name)?;
     FIGURES.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
 }
 

@@ -103,7 +103,8 @@ pub struct Spec {
     /// Why the provenance is what it is: what the paper confirms, what is our reading.
     #[serde(default)]
     pub provenance_note: String,
-    /// Figures of `dlncheck figures` (fig1 … fig8) that illustrate the claim.
+    /// Figures of `dlncheck figures` (fig1 … fig6, jgshg-staircase, jgshg-escape; the old names
+    /// fig7 and fig8 are read as the last two) that illustrate the claim.
     #[serde(default)]
     pub figures: Vec<String>,
     pub kind: CheckKind,
@@ -184,10 +185,18 @@ impl Spec {
 
     /// Parses spec YAML (syntax and field types only).
     pub fn parse(text: &str, name: &str) -> Result<Spec, SpecError> {
-        crate::io::yaml::from_str::<Spec>(text).map_err(|e| {
+        let mut spec = crate::io::yaml::from_str::<Spec>(text).map_err(|e| {
             let (key, message) = split_path(&e.message);
             SpecError { file: name.into(), key, line: e.line, message }
-        })
+        })?;
+        // Deprecated figure names (fig7, fig8) become the figures' names; unknown names stay
+        // as written, for validation to reject.
+        for f in &mut spec.figures {
+            if let Some(n) = crate::framework::catalogue::canonical_figure(f) {
+                *f = n.to_string();
+            }
+        }
+        Ok(spec)
     }
 
     /// Checks the spec against the claim's schema: unknown or missing parameters, wrong types,
@@ -305,7 +314,7 @@ impl Spec {
     }
 
     /// The catalogue fields: `hypotheses` (non-empty list of non-empty items), `provenance_note`
-    /// (non-empty) and `figures` (each `fig1` … `fig8`, no repeats).
+    /// (non-empty) and `figures` (each a figure's name, no repeats).
     fn validate_documentation(&self, err: &dyn Fn(&[&str], String) -> SpecError) -> Result<(), SpecError> {
         if self.hypotheses.is_empty() {
             return Err(err(
@@ -323,14 +332,13 @@ impl Spec {
             ));
         }
         for (i, f) in self.figures.iter().enumerate() {
-            let known = f
-                .strip_prefix("fig")
-                .and_then(|n| n.parse::<u8>().ok())
-                .is_some_and(|n| (1..=8).contains(&n));
-            if !known || f.len() != 4 {
+            if crate::framework::catalogue::canonical_figure(f).is_none() {
                 return Err(err(
                     &["figures"],
-                    format!("`{f}` is not a figure of `dlncheck figures` (fig1 … fig8)"),
+                    format!(
+                        "`{f}` is not a figure of `dlncheck figures` (fig1 … fig6, jgshg-staircase, \
+                         jgshg-escape; fig7 and fig8 are deprecated aliases of the last two)"
+                    ),
                 ));
             }
             if self.figures[..i].contains(f) {

@@ -1,5 +1,5 @@
 //! Figure data (for `dlncheck figures`; pure functions returning plain structs): the flows of
-//! Figures 7–8 on the instance and with the settings of the jgshg.saddle_to_saddle spec
+//! the Jacot et al. figures (jgshg-staircase, jgshg-escape) on the instance and with the settings of the jgshg.saddle_to_saddle spec
 //! ([`SaddleSpec`]).
 
 use super::saddle::SaddleSpec;

@@ -1,5 +1,5 @@
 //! The saddle-to-saddle analysis (Jacot et al. 2021, regime (1b)), written once for the
-//! jgshg.saddle_to_saddle claim and Figures 7–8: the staircase settings of a run, the ε grid,
+//! jgshg.saddle_to_saddle claim and the Jacot et al. figures (jgshg-staircase, jgshg-escape): the staircase settings of a run, the ε grid,
 //! loss plateaus matched to the saddle levels ½Σ_{i∉S}σ_i² of learned sets S, and what one run
 //! shows. The settings are the values of the property's spec (`properties/jgshg.saddle_to_saddle.yaml`);
 //! only the constants below, which the spec does not set, live here.
@@ -114,7 +114,7 @@ impl PlateauRule {
     }
 }
 
-/// The values of the jgshg.saddle_to_saddle spec that Figures 7–8 use (read from the spec by
+/// The values of the jgshg.saddle_to_saddle spec that the Jacot et al. figures (jgshg-staircase, jgshg-escape) use (read from the spec by
 /// `claims::jgshg_saddle_to_saddle::figure_spec`): the grid point of the largest σ ratio, its
 /// depths, and the tolerances.
 #[derive(Clone, Debug, PartialEq)]

@@ -21,14 +21,14 @@ use std::process::ExitCode;
 pub struct ExperimentReport {
     pub experiment: Experiment,
     pub figures: Vec<Figure>,
-    /// Runs (gradient-descent runs, or gradient flows for figures 7 and 8).
+    /// Runs (gradient-descent runs, or gradient flows for the Jacot et al. figures (jgshg-staircase, jgshg-escape)).
     pub runs: usize,
     /// Gradient-descent steps (0 for the gradient flows).
     pub gd_steps: u64,
     /// Wall-clock seconds (0 after a merge: the shards ran elsewhere), and CPU seconds (each
     /// unit's thread CPU clock around its work, [`dlncheck::experiments::cpu_clock`], summed
     /// over units, threads and shards) split into gradient-descent steps (the whole flows for
-    /// figures 7 and 8) and spectral work (exact eigenvalues, the authors' estimator,
+    /// the Jacot et al. figures (jgshg-staircase, jgshg-escape)) and spectral work (exact eigenvalues, the authors' estimator,
     /// certificates).
     pub wall_seconds: f64,
     pub gd_cpu_seconds: f64,

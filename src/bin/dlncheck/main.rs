@@ -328,42 +328,43 @@ enum Command {
         format: check::ListFormat,
     },
     /// Draw the figures: Marion & Chizat's linear figures 1–6 (gradient-descent experiments at the
-    /// authors' settings) and Jacot et al.'s saddle-to-saddle figures 7–8 (gradient flows), in
+    /// authors' settings) and Jacot et al.'s saddle-to-saddle figures jgshg-staircase and jgshg-escape (gradient flows), in
     /// parallel over runs; per figure an SVG plot, a CSV of every run and a YAML summary.
     ///
     /// Figures: 1 MLP sharpness vs init scale and training curves; 2 residual final distance vs
     /// learning rate per depth with 1/(La); 3 MLP distance and divergence probability vs scale;
     /// 4 and 5 the same as 1 and 3 for residual networks; 6 underdetermined MLP (n = 15 < d =
     /// 20): sharpness vs scale and generalisation gap vs sharpness with a log–log fit. Figures 1
-    /// and 3 share their runs, as do 4 and 5. Jacot et al. (gradient flows, L = 2, 3, 4): 7 loss
+    /// and 3 share their runs, as do 4 and 5. Jacot et al. (gradient flows, L = 2, 3, 4): jgshg-staircase, loss
     /// and numerical rank vs time for small and large initialisation (from small ε the loss sits
     /// on plateaus ½Σ_{i>k}σ_i² while the rank climbs 0 → 1 → 2 → 3; from large ε neither);
-    /// 8 escape time of each mode vs ε per depth with least-squares fits (slope 1/σ_k in
+    /// jgshg-escape: escape time of each mode vs ε per depth with least-squares fits (slope 1/σ_k in
     /// log(1/ε) for L = 2, exponent L − 2, i.e. t ∝ ε^{−(L−2)}, for L ≥ 3).
     ///
     /// Each YAML of figures 1–6 holds the plotted means and 95 % bands, the dataset's closed
     /// forms (a, Λ, LB, S_min, 8LΛ), the exact sharpness against the authors' 20-step
     /// power-iteration estimate, and the stability facts the paper's text relies on (converged
     /// runs sit at S ≤ 2/η; none converges above 2/S_min; the largest η that trains per depth
-    /// against 1/(La); divergence probability by scale). Those of figures 7–8 hold the plateaus
+    /// against 1/(La); divergence probability by scale). Those of the Jacot et al. figures (jgshg-staircase, jgshg-escape) hold the plateaus
     /// found against ½Σ_{i>k}σ_i², the rank steps, and the fitted slopes and exponents with 95 %
     /// intervals. Exit code 1 if one of those checks fails.
     ///
     /// Runs are seeded by (figure, configuration, repetition): the files are bit-reproducible
     /// for any thread count. Full settings take 1–2.5 minutes on 2 cores (figure 6 dominates;
-    /// figures 7–8 about 10 s); --quick takes seconds.
+    /// the Jacot et al. figures (jgshg-staircase, jgshg-escape) about 10 s); --quick takes seconds.
     Figures {
-        /// At most 2 repetitions and a tenth of the steps (the same grids and seeds; figure 8: 3
+        /// At most 2 repetitions and a tenth of the steps (the same grids and seeds; jgshg-escape: 3
         /// scales per depth, one instance): checks the pipeline and the output shapes in seconds.
         #[arg(long)]
         quick: bool,
-        /// Only these figures: fig1 … fig8 (repeat the flag or separate with commas).
+        /// Only these figures: fig1 … fig6, jgshg-staircase, jgshg-escape (repeat the flag or
+        /// separate with commas; fig7 and fig8 are deprecated aliases of the last two).
         #[arg(long, value_delimiter = ',', value_parser = parse_figure)]
         only: Vec<dlncheck::experiments::Figure>,
         /// Output directory (created if missing).
         #[arg(long, default_value = "figures")]
         out: PathBuf,
-        /// Multiply every repetition count (figure 8: the number of instances) by this factor
+        /// Multiply every repetition count (jgshg-escape: the number of instances) by this factor
         /// (rounded, at least 1).
         #[arg(long, default_value_t = 1.0)]
         reps_scale: f64,
@@ -405,9 +406,16 @@ enum MethodArg {
     Lanczos,
 }
 
+/// `figures --only`: a figure's name; a deprecated alias (fig7, fig8) is accepted with a note on
+/// standard error saying which figure it now means.
 fn parse_figure(s: &str) -> Result<dlncheck::experiments::Figure, String> {
-    dlncheck::experiments::Figure::parse(s)
-        .ok_or_else(|| format!("unknown figure `{s}` (expected fig1 … fig8)"))
+    use dlncheck::experiments::Figure;
+    let fig =
+        Figure::parse(s).ok_or_else(|| format!("unknown figure `{s}` (expected {})", Figure::EXPECTED))?;
+    if let Some(note) = Figure::deprecation(s) {
+        eprintln!("dlncheck figures --only: {note}");
+    }
+    Ok(fig)
 }
 
 /// Output format of `dlncheck sharpness`.
