@@ -503,9 +503,14 @@ fn large_univariate_networks_use_the_exact_reduced_form() {
     assert!(e.min < 0.0 && e.max > 0.0, "a generic point is a saddle: {} {}", e.min, e.max);
     let mut ws = problem.workspace();
     let mut pt = problem.at(&mut ws, &theta);
-    let reference =
-        spectrum::lanczos(p, |v, out| pt.hvp(v, out), 1, false, &SpectrumOptions { tol: 1e-12, ..opts })
-            .unwrap();
+    let reference = spectrum::lanczos(
+        p,
+        |v, out| pt.hvp(v, out),
+        1,
+        spectrum::Bottom::Skip,
+        &SpectrumOptions { tol: 1e-12, ..opts },
+    )
+    .unwrap();
     let top = *reference.ritz.last().unwrap();
     assert!(rel_err(e.max, top) <= 1e-8, "exact reduced {} vs Lanczos on HVPs {top}", e.max);
 }
@@ -545,4 +550,137 @@ fn gauss_newton_sharpness_beyond_the_dense_jacobian_is_the_exact_sharpness() {
         let exact = spectrum::sharpness(&problem, &theta, &exact()).unwrap();
         assert!(rel_err(gn, exact) <= 1e-8, "P = {}: GN {gn} vs exact {exact}", problem.num_params());
     }
+}
+
+/// λ_max(rΣ + c·vvᵀ), v = Σ^{1/2}w*, computed here independently of the library's bounds: Σ^{1/2}
+/// from the test's own eigen-decomposition of Σ, then a dense eigen-decomposition.
+fn dense_shifted_max(reg: &Regression, r: f64, c: f64) -> f64 {
+    let d = reg.d;
+    let sigma = faer::Mat::from_fn(d, d, |i, j| reg.sigma[i * d + j]);
+    let (vals, vecs) = linalg::try_sym_eigen(sigma.as_ref()).unwrap();
+    let root = faer::Mat::from_fn(d, d, |i, j| {
+        (0..d).map(|k| vecs[(i, k)] * vals[k].max(0.0).sqrt() * vecs[(j, k)]).sum::<f64>()
+    });
+    let v: Vec<f64> = (0..d).map(|i| (0..d).map(|j| root[(i, j)] * reg.w_star[j]).sum()).collect();
+    let m = faer::Mat::from_fn(d, d, |i, j| r * reg.sigma[i * d + j] + c * v[i] * v[j]);
+    linalg::try_sym_max_eigenvalue(m.as_ref()).unwrap()
+}
+
+/// Above `bounds::SECULAR_MIN_D`, S_bal and S_min are evaluated in Σ's eigenbasis (diagonal plus
+/// rank one, a secular equation): they equal the dense definitions (S_bal = 2‖w*‖^{2−2/L}·
+/// λ_max(Σ + (L−1)vvᵀ/‖w*‖²); S_min = 2·min_r λ_max(rΣ + (L−1)r^{−1/(L−1)}vvᵀ), minimised here by
+/// golden section over the dense function) to 1e-10 relative, including w* orthogonal to Σ's top
+/// eigenvector, where the secular equation has no root above r·Λ.
+#[test]
+fn secular_bounds_equal_the_dense_definitions() {
+    dlncheck::init_determinism();
+    let d = bounds::SECULAR_MIN_D + 20;
+    let (_, generic) = regression(d, 11);
+    // Σ = diag(s) with w* on the 2nd and 3rd eigenvectors (orthogonal to the top one).
+    let n = d;
+    let s: Vec<f64> = (0..d).map(|i| 4.0 / (1.0 + i as f64)).collect();
+    let x = faer::Mat::from_fn(n, d, |i, j| if i == j { (n as f64 * s[j]).sqrt() } else { 0.0 });
+    let mut w = vec![0.0; d];
+    w[1] = 0.6;
+    w[2] = -0.8;
+    let y: Vec<f64> = (0..n).map(|i| x[(i, i)] * w[i]).collect();
+    let aligned = Regression::from_data(x.as_ref(), &y).unwrap();
+    for (name, reg) in [("generic", &generic), ("orthogonal to the top", &aligned)] {
+        for depth in [2usize, 3, 7] {
+            let l = depth as f64;
+            let wn = reg.w_star_norm();
+            let want_bal = 2.0 * wn.powf(2.0 - 2.0 / l) * dense_shifted_max(reg, 1.0, (l - 1.0) / (wn * wn));
+            let got_bal = bounds::balanced_sharpness(reg, depth, 1.0);
+            assert!(
+                (got_bal - want_bal).abs() <= 1e-10 * want_bal,
+                "{name}, L = {depth}: S_bal {got_bal} vs dense {want_bal}"
+            );
+            let alpha = 1.0 / (l - 1.0);
+            let f = |t: f64| dense_shifted_max(reg, t.exp(), (l - 1.0) * t.exp().powf(-alpha));
+            let got = bounds::min_sharpness(reg, depth, 1.0);
+            // Bracket around the library's minimiser (the minimum is interior and the function
+            // convex in log r): the dense search must find the same value.
+            let t0 = got.r.ln();
+            let (_, want_min) = bounds::golden_section(f, t0 - 2.0, t0 + 2.0);
+            let want_min = 2.0 * want_min;
+            assert!(
+                (got.value - want_min).abs() <= 1e-10 * want_min,
+                "{name}, L = {depth}: S_min {} vs dense {want_min}",
+                got.value
+            );
+        }
+    }
+}
+
+/// Lanczos with `Bottom::BestEffort` on a spectrum whose top (50) is isolated and whose other
+/// 1499 eigenvalues fill [−1, 1] evenly (spacing 1.3e-3: resolving the bottom one to 1e-10 takes
+/// thousands of iterations, since the gap is 3e-5 of the spread): the top converges, the bottom is given up after the documented budget
+/// (max(2 × top's iterations, 100)), reported as not converged, and its Ritz value is still an
+/// upper bound of λ_min (interlacing); `Bottom::Required` with that budget reports an error.
+#[test]
+fn lanczos_best_effort_bottom_is_an_upper_bound() {
+    let n = 1500;
+    let diag: Vec<f64> =
+        (0..n).map(|i| if i == 0 { 50.0 } else { -1.0 + 2.0 * (i - 1) as f64 / (n - 2) as f64 }).collect();
+    let op = |v: &[f64], out: &mut [f64]| {
+        for i in 0..v.len() {
+            out[i] = diag[i] * v[i];
+        }
+    };
+    let opts = SpectrumOptions { max_iter: 400, ..SpectrumOptions::default() };
+    let lambda_min = diag.iter().copied().fold(f64::INFINITY, f64::min);
+    let best = spectrum::lanczos(n, op, 1, spectrum::Bottom::BestEffort, &opts).unwrap();
+    assert!((best.ritz.last().unwrap() - 50.0).abs() <= 1e-9, "top {:?}", best.ritz.last());
+    assert!(!best.bottom_converged, "the bottom of a dense spectrum cannot converge to 1e-10 so soon");
+    assert!(
+        best.iterations >= spectrum::BEST_EFFORT_MIN && best.iterations < opts.max_iter,
+        "{} iterations",
+        best.iterations
+    );
+    assert!(best.ritz[0] >= lambda_min - 1e-12, "Ritz {} below λ_min {lambda_min}", best.ritz[0]);
+    assert!(best.ritz[0] <= -0.99, "the Ritz value approaches the bottom: {}", best.ritz[0]);
+    // The same Krylov sequence with the same budget must fail when the bottom is required.
+    let same_budget = SpectrumOptions { max_iter: best.iterations, ..opts };
+    let required = spectrum::lanczos(n, op, 1, spectrum::Bottom::Required, &same_budget);
+    assert!(matches!(required, Err(spectrum::SpectrumError::NotConverged(_))), "{required:?}");
+}
+
+/// The audit's λ_min beyond the exact size (Lanczos on the reduced operator, best effort): it is
+/// either printed and equal to the exact λ_min (1e-8 relative to the spectrum's scale), or null
+/// with a note whose bound is at least the exact λ_min; the sharpness is always the exact one.
+#[test]
+fn audit_min_eigenvalue_is_exact_or_an_upper_bound_with_a_note() {
+    dlncheck::init_determinism();
+    let (mut bounded, mut printed) = (0, 0);
+    // d = 30: m = 91 fits in the bottom's budget (the Krylov space is exhausted); d = 80: m = 241
+    // does not, and the bottom of these spectra does not converge within it.
+    for (d, seed, std) in [(30, 1u64, 0.3), (30, 2, 1.0), (80, 1, 0.3), (80, 2, 1.0), (80, 3, 2.0)] {
+        let problem = mlp_problem(d, 2, seed);
+        let theta = point(&problem, std, 40 + seed);
+        let exact_ext = spectrum::hessian_extremes(&problem, &theta, &exact()).unwrap();
+        let scale = exact_ext.max.abs().max(exact_ext.min.abs());
+        let opts = SpectrumOptions { exact_max_params: 50, ..SpectrumOptions::default() };
+        let a = dlncheck::engine::audit::audit(&problem, &theta, &opts).unwrap();
+        assert_eq!(a.method, Method::Lanczos);
+        let s = a.sharpness.unwrap();
+        assert!((s - exact_ext.max).abs() <= 1e-8 * scale, "seed {seed}: {s} vs {}", exact_ext.max);
+        match a.hessian_min_eig {
+            Some(m) => {
+                assert!((m - exact_ext.min).abs() <= 1e-8 * scale, "seed {seed}: {m} vs {}", exact_ext.min);
+                printed += 1;
+            }
+            None => {
+                let note = a.notes.iter().find(|n| n.starts_with("hessian_min_eig")).expect("a note");
+                let bound: f64 =
+                    note.split("λ_min ≤ ").nth(1).unwrap().split(')').next().unwrap().parse().unwrap();
+                assert!(
+                    bound >= exact_ext.min - 1e-12 * scale,
+                    "seed {seed}: bound {bound} < {}",
+                    exact_ext.min
+                );
+                bounded += 1;
+            }
+        }
+    }
+    assert!(bounded >= 1 && printed >= 1, "both outcomes are exercised: {bounded} bounds, {printed} values");
 }

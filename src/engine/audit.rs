@@ -174,6 +174,9 @@ fn audit_scaled(
     let reg = problem.objective.regression().expect("the audit is for univariate regression");
     let model = &problem.model;
     let (loss, grad) = problem.loss_and_gradient(theta);
+    // The sharpness must converge; λ_min may not (see `Bottom::BestEffort`): it is then printed
+    // as null with the bound that was found.
+    let opts = &SpectrumOptions { bottom: spectrum::Bottom::BestEffort, ..opts.clone() };
     let ext = spectrum::hessian_extremes(problem, theta, opts).map_err(|e| {
         if loss.is_finite() {
             AuditError::from(e)
@@ -228,7 +231,19 @@ fn audit_scaled(
         excess_risk: v.quad("excess_risk", excess),
         grad_norm: v.quad("grad_norm", norm(&grad)),
         sharpness: v.quad("sharpness", ext.max),
-        hessian_min_eig: v.quad("hessian_min_eig", ext.min),
+        hessian_min_eig: if ext.min_is_upper_bound {
+            let bound = linalg::ldexp(ext.min, -two_k);
+            v.failed(
+                "hessian_min_eig",
+                format!(
+                    "Lanczos did not converge the bottom of the spectrum in {} iterations; its smallest Ritz \
+                     value gives λ_min ≤ {bound:e}",
+                    ext.iterations
+                ),
+            )
+        } else {
+            v.quad("hessian_min_eig", ext.min)
+        },
         method: ext.method,
         lanczos_iterations: ext.iterations,
         w_star_norm: v.plain("w_star_norm", wsn),
@@ -249,25 +264,34 @@ fn audit_scaled(
     })
 }
 
-/// Estimated peak memory of [`audit_instance`] in bytes (8 per f64), from the shapes alone:
-/// the data and its SVD, Σ and its square root, θ with its gradient and workspaces, the Hessian
-/// (the reduced m × m form or the dense P × P one, or a Lanczos basis), the Jacobian behind the
-/// Gauss–Newton sharpness (d_out·d_in × P) and the bounds' d × d matrices. Meant to refuse
-/// instances that cannot fit before they are built, not to be exact (within a factor ~2).
+/// Estimated peak memory of [`audit_instance`] in bytes (8 per f64), from the shapes alone,
+/// following the routes the audit takes: the data and its thin SVD, Σ (and, up to
+/// [`bounds::SECULAR_MIN_D`], Σ^{1/2} and the bounds' d × d matrices), θ with its gradient and
+/// workspaces, the Hessian (the reduced m × m form or the dense P × P one when exact, else a
+/// Lanczos basis), and the Gauss–Newton sharpness (the d_out·d × P Jacobian up to
+/// [`bounds::DENSE_JACOBIAN_MAX_PARAMS`] parameters, else a Lanczos basis in R^rank). Meant to
+/// refuse instances that cannot fit before they are built, not to be exact (within a factor ~2).
 pub fn memory_estimate(model: &crate::engine::model::Dln, n: usize, opts: &SpectrumOptions) -> u64 {
     let (d, d_out) = (model.d_in() as u64, model.d_out() as u64);
     let n = n as u64;
     let p = model.num_params() as u64;
     let m: u64 = model.layers().iter().filter(|l| l.is_trained()).map(|l| (l.rows + l.cols) as u64).sum();
     let k = n.min(d);
-    let data = 2 * n * d + n * k + d * k + 8 * d * d;
+    let bounds = if d as usize <= bounds::SECULAR_MIN_D { 8 * d * d } else { 3 * d * d + k * d };
+    let data = 2 * n * d + n * k + 2 * d * k + bounds;
     let params = 8 * p;
     let reduced = d_out == 1 && m < p;
     let dim = if reduced { m } else { p };
-    let hessian = match opts.choose(p as usize) {
-        Method::Exact => 3 * dim.saturating_mul(dim),
-        Method::Lanczos => dim.saturating_mul((opts.max_iter as u64).min(dim) + 2) + 4 * dim,
+    let exact = match opts.method {
+        Some(method) => method == Method::Exact,
+        None => p as usize <= opts.exact_max_params || reduced && m as usize <= opts.exact_max_params,
     };
-    let gauss_newton = d_out.saturating_mul(d).saturating_mul(p) + 3 * d * d;
-    8u64.saturating_mul(data + params + hessian + gauss_newton)
+    let basis = |dim: u64| dim.saturating_mul((opts.max_iter as u64).min(dim) + 2) + 4 * dim;
+    let hessian = if exact { 3 * dim.saturating_mul(dim) } else { basis(dim) };
+    let gauss_newton = if p as usize <= bounds::DENSE_JACOBIAN_MAX_PARAMS || d_out != 1 {
+        d_out.saturating_mul(d).saturating_mul(p) + 3 * d * d
+    } else {
+        basis(k) + 4 * d
+    };
+    8u64.saturating_mul(data.saturating_add(params).saturating_add(hessian).saturating_add(gauss_newton))
 }

@@ -48,17 +48,82 @@ pub fn try_lower_bound(reg: &Regression, depth: usize, head_norm: f64) -> Option
     Some(power_product(2.0 * l * a, &[(reg.w_star_norm(), 2.0 - 2.0 / l), (head_norm, 2.0 / l)]))
 }
 
-/// v = Σ^{1/2}w*.
-fn sqrt_sigma_w(reg: &Regression) -> Result<Vec<f64>, EigenError> {
-    let s = reg.try_sigma_sqrt()?;
-    Ok((0..reg.d).map(|i| (0..reg.d).map(|j| s[(i, j)] * reg.w_star[j]).sum()).collect())
+/// Above this dimension λ_max(rΣ + c·vvᵀ) is evaluated in Σ's eigenbasis ([`Shifted::Secular`]),
+/// O(rank) per value instead of a d × d eigen-decomposition (O(d³)) per value, and Σ^{1/2} is
+/// never formed. At or below it, the dense route (whose bits every property's report records).
+pub const SECULAR_MIN_D: usize = 200;
+
+/// λ_max(rΣ + c·vvᵀ) for v = Σ^{1/2}w*/s (s a scale), as a function of (r, c ≥ 0).
+enum Shifted {
+    /// v itself; each value is a dense eigen-decomposition.
+    Dense(Vec<f64>),
+    /// Σ = V diag(s_i) Vᵀ from the SVD of X (F = diag(σ_i/√n)V_rᵀ, Σ = FᵀF), and u = Vᵀv = Fw*/s
+    /// (since Vᵀ Σ^{1/2} = diag(√s_i)Vᵀ): the matrix is V(r·diag(s) + c·uuᵀ)Vᵀ, diagonal plus rank one.
+    Secular { s: Vec<f64>, u2: Vec<f64> },
 }
 
-/// λ_max(rΣ + c·vvᵀ).
-fn lambda_max_shifted(reg: &Regression, r: f64, c: f64, v: &[f64]) -> Result<f64, EigenError> {
-    let d = reg.d;
-    let m = Mat::from_fn(d, d, |i, j| r * reg.sigma[i * d + j] + c * v[i] * v[j]);
-    linalg::try_sym_max_eigenvalue(m.as_ref())
+impl Shifted {
+    fn new(reg: &Regression, scale: f64) -> Result<Shifted, EigenError> {
+        let d = reg.d;
+        if d <= SECULAR_MIN_D {
+            let s = reg.try_sigma_sqrt()?;
+            let v = (0..d).map(|i| (0..d).map(|j| s[(i, j)] * reg.w_star[j]).sum::<f64>() / scale).collect();
+            return Ok(Shifted::Dense(v));
+        }
+        let f = &reg.sigma_factor;
+        let mut s = Vec::with_capacity(reg.rank);
+        let mut u2 = Vec::with_capacity(reg.rank);
+        for row in f.chunks_exact(d) {
+            s.push(linalg::dot(row, row));
+            u2.push((linalg::dot(row, &reg.w_star) / scale).powi(2));
+        }
+        if s.iter().chain(&u2).any(|x| !x.is_finite()) {
+            return Err(EigenError("Σ or Σ^{1/2}w* has a non-finite entry".into()));
+        }
+        Ok(Shifted::Secular { s, u2 })
+    }
+
+    /// ‖v‖².
+    fn vv(&self) -> f64 {
+        match self {
+            Shifted::Dense(v) => linalg::dot(v, v),
+            Shifted::Secular { u2, .. } => u2.iter().sum(),
+        }
+    }
+
+    /// λ_max(rΣ + c·vvᵀ). Secular route: the largest eigenvalue of D + c·uuᵀ (D = r·diag(s),
+    /// c ≥ 0) is the root above max D of φ(λ) = c·Σ u_i²/(λ − r s_i) = 1 (φ decreases from +∞
+    /// to 0 there), found by bisection in [r·s_max, r·s_max + c‖u‖²] (φ ≤ 1 at the right end)
+    /// to adjacent floats; r·s_max itself when φ stays ≤ 1 (u orthogonal to the top eigenvector).
+    fn lambda_max(&self, reg: &Regression, r: f64, c: f64) -> Result<f64, EigenError> {
+        match self {
+            Shifted::Dense(v) => {
+                let d = reg.d;
+                let m = Mat::from_fn(d, d, |i, j| r * reg.sigma[i * d + j] + c * v[i] * v[j]);
+                linalg::try_sym_max_eigenvalue(m.as_ref())
+            }
+            Shifted::Secular { s, u2 } => {
+                let top = s.iter().fold(0.0f64, |a, &x| a.max(x)) * r;
+                let total: f64 = u2.iter().sum::<f64>() * c;
+                if !(top.is_finite() && total.is_finite()) {
+                    return Err(EigenError(format!("rΣ + c·vvᵀ is not finite (r = {r:e}, c = {c:e})")));
+                }
+                if total == 0.0 {
+                    return Ok(top);
+                }
+                let phi = |lam: f64| c * s.iter().zip(u2).map(|(&si, &ui)| ui / (lam - r * si)).sum::<f64>();
+                let (mut lo, mut hi) = (top, top + total);
+                loop {
+                    let mid = lo + 0.5 * (hi - lo);
+                    if mid <= lo || mid >= hi {
+                        break;
+                    }
+                    if phi(mid) > 1.0 { lo = mid } else { hi = mid }
+                }
+                Ok(hi)
+            }
+        }
+    }
 }
 
 /// Sharpness of the balanced rank-one minimiser W_k = (‖w*‖/‖p‖)^{1/L}u_{k+1}u_kᵀ.
@@ -73,8 +138,7 @@ pub fn try_balanced_sharpness(reg: &Regression, depth: usize, head_norm: f64) ->
     if wn == 0.0 {
         return Ok(if depth == 1 { 2.0 * head_norm.powi(2) * reg.lambda_max() } else { 0.0 });
     }
-    let v: Vec<f64> = sqrt_sigma_w(reg)?.iter().map(|x| x / wn).collect();
-    let lam = lambda_max_shifted(reg, 1.0, l - 1.0, &v)?;
+    let lam = Shifted::new(reg, wn)?.lambda_max(reg, 1.0, l - 1.0)?;
     let scale = wn.powf(2.0 - 2.0 / l) * head_norm.powf(2.0 / l);
     let direct = 2.0 * scale * lam;
     if direct.is_finite() && scale.is_normal() {
@@ -124,8 +188,8 @@ pub fn try_min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> Resu
             r: power_product(m.r, &[(wn, 2.0 / l)]),
         });
     }
-    let v = sqrt_sigma_w(reg)?;
-    let vv = linalg::dot(&v, &v);
+    let shifted = Shifted::new(reg, 1.0)?;
+    let vv = shifted.vv();
     if vv == 0.0 || big == 0.0 {
         return Ok(MinSharpness { value: 0.0, r: f64::NAN });
     }
@@ -135,7 +199,7 @@ pub fn try_min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> Resu
     let failure = std::cell::RefCell::new(None);
     let f = |t: f64| {
         let r = t.exp();
-        lambda_max_shifted(reg, r, c0 * r.powf(-alpha), &v).unwrap_or_else(|e| {
+        shifted.lambda_max(reg, r, c0 * r.powf(-alpha)).unwrap_or_else(|e| {
             failure.borrow_mut().get_or_insert(e);
             f64::NAN
         })
@@ -238,7 +302,7 @@ fn gram_sharpness_lanczos(
         r,
         op,
         1,
-        false,
+        crate::engine::spectrum::Bottom::Skip,
         &crate::engine::spectrum::SpectrumOptions::default(),
     )
     .map_err(|e| EigenError(format!("Gauss–Newton sharpness: {e}")))?;

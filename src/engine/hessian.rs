@@ -361,6 +361,9 @@ impl<'p> ReducedOperator<'p> {
             if let Some(o) = self.off[k] {
                 self.q[o + c..o + c + r].copy_from_slice(&tv);
             }
+            if k == 0 {
+                break; // t below the first layer is not used
+            }
             let w = model.weight(k, theta);
             let mut nt = vec![0.0; c];
             for i in 0..r {

@@ -39,11 +39,21 @@ pub struct SpectrumOptions {
     pub max_iter: usize,
     /// Seed of the Lanczos start vector.
     pub seed: u64,
+    /// Whether Lanczos must converge λ_min ([`Bottom::Required`]) or tries
+    /// ([`Bottom::BestEffort`], then [`Extremes::min_is_upper_bound`] says if it did not).
+    pub bottom: Bottom,
 }
 
 impl Default for SpectrumOptions {
     fn default() -> Self {
-        SpectrumOptions { method: None, exact_max_params: 4000, tol: 1e-10, max_iter: 500, seed: 0 }
+        SpectrumOptions {
+            method: None,
+            exact_max_params: 4000,
+            tol: 1e-10,
+            max_iter: 500,
+            seed: 0,
+            bottom: Bottom::Required,
+        }
     }
 }
 
@@ -85,6 +95,10 @@ pub struct Extremes {
     pub method: Method,
     /// Lanczos iterations (0 for exact).
     pub iterations: usize,
+    /// True when `min` is only the smallest Ritz value of a Lanczos run that did not converge
+    /// it ([`Bottom::BestEffort`]): then λ_min ≤ `min` (Cauchy interlacing), not λ_min = `min`.
+    #[serde(skip)]
+    pub min_is_upper_bound: bool,
 }
 
 /// The top `k` eigenvalues (descending) and the smallest, or only the extremes (`k = 1`).
@@ -98,12 +112,18 @@ pub fn hessian_top(
     // Univariate networks: the exact spectrum costs an m × m eigen-decomposition (m ≈ 2Ld, the
     // reduced form), not P × P, so it is exact whenever m fits, however large P is (Lanczos on
     // the reduced operator may not converge λ_min in max_iter < m steps).
-    let reduced = if opts.method.is_none() && p > opts.exact_max_params {
-        hessian::ReducedOperator::new(problem, theta).filter(|op| op.dim() <= opts.exact_max_params)
+    let mut reduced = if opts.method.is_none() && p > opts.exact_max_params {
+        hessian::ReducedOperator::new(problem, theta)
     } else {
         None
     };
-    let method = if reduced.is_some() { Method::Exact } else { opts.choose(p) };
+    let method = match &reduced {
+        Some(op) if op.dim() <= opts.exact_max_params => Method::Exact,
+        _ => opts.choose(p),
+    };
+    if method == Method::Exact && reduced.as_ref().is_some_and(|op| op.dim() > opts.exact_max_params) {
+        reduced = None;
+    }
     match method {
         Method::Exact => {
             let vals = match reduced {
@@ -111,33 +131,44 @@ pub fn hessian_top(
                 None => try_exact_eigenvalues(problem, theta)?,
             };
             let top: Vec<f64> = vals.iter().rev().take(k).copied().collect();
-            let ext = Extremes { max: vals[p - 1], min: vals[0], method: Method::Exact, iterations: 0 };
+            let ext = Extremes {
+                max: vals[p - 1],
+                min: vals[0],
+                method: Method::Exact,
+                iterations: 0,
+                min_is_upper_bound: false,
+            };
             Ok((top, ext))
         }
         Method::Lanczos => {
             // Univariate networks: Lanczos on the exact m-dimensional reduction (the other
             // P − m eigenvalues are λ); otherwise on Hessian-vector products in R^P.
-            let (mut ritz, iterations, zeros, shift) = match hessian::ReducedOperator::new(problem, theta) {
+            let (res, zeros, shift) = match reduced.or_else(|| hessian::ReducedOperator::new(problem, theta))
+            {
                 Some(mut op) => {
                     let (m, zeros, shift) = (op.dim(), op.zeros(), op.shift());
-                    let res = lanczos(m, |v, out| op.apply(v, out), k, true, opts)?;
-                    (res.ritz, res.iterations, zeros, shift)
+                    (lanczos(m, |v, out| op.apply(v, out), k, opts.bottom, opts)?, zeros, shift)
                 }
                 None => {
                     let mut ws = problem.workspace();
                     let mut pt = problem.at(&mut ws, theta);
-                    let res = lanczos(p, |v, out| pt.hvp(v, out), k, true, opts)?;
-                    (res.ritz, res.iterations, 0, 0.0)
+                    (lanczos(p, |v, out| pt.hvp(v, out), k, opts.bottom, opts)?, 0, 0.0)
                 }
             };
+            let (mut ritz, iterations) = (res.ritz, res.iterations);
             if zeros > 0 {
                 ritz.extend(std::iter::repeat_n(0.0, zeros.min(k)));
                 ritz.sort_by(f64::total_cmp);
             }
             ritz.iter_mut().for_each(|v| *v += shift);
             let top: Vec<f64> = ritz.iter().rev().take(k).copied().collect();
-            let ext =
-                Extremes { max: *ritz.last().unwrap(), min: ritz[0], method: Method::Lanczos, iterations };
+            let ext = Extremes {
+                max: *ritz.last().unwrap(),
+                min: ritz[0],
+                method: Method::Lanczos,
+                iterations,
+                min_is_upper_bound: !res.bottom_converged,
+            };
             Ok((top, ext))
         }
     }
@@ -179,18 +210,41 @@ pub struct LanczosResult {
     /// Residual norms ‖Hx − θx‖ of the Ritz pairs, same order.
     pub residuals: Vec<f64>,
     pub iterations: usize,
+    /// Whether the smallest Ritz value met the tolerance (always true for [`Bottom::Required`];
+    /// for [`Bottom::BestEffort`] it may not, and then `ritz[0]` is only an upper bound of λ_min).
+    pub bottom_converged: bool,
 }
 
+/// What Lanczos must converge at the bottom of the spectrum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bottom {
+    /// Only the top `k` Ritz values.
+    Skip,
+    /// The smallest Ritz value too (else [`NotConverged`]).
+    Required,
+    /// The smallest too if it converges within [`BEST_EFFORT_FACTOR`] times the iterations the
+    /// top needed (at least [`BEST_EFFORT_MIN`]); else the run ends with `bottom_converged` false.
+    /// The smallest eigenvalue of a large Hessian often sits in a dense cluster (e.g. −‖∇_wℓ‖ +
+    /// O(gap) for a two-layer network far from a minimiser), where Lanczos converges slowly.
+    BestEffort,
+}
+
+/// [`Bottom::BestEffort`]: the bottom gets this many times the top's iterations…
+pub const BEST_EFFORT_FACTOR: usize = 2;
+/// …and at least this many.
+pub const BEST_EFFORT_MIN: usize = 100;
+
 /// Lanczos with full re-orthogonalisation for the symmetric operator `op` on R^n. Converges
-/// the `k` largest Ritz values (and the smallest too when `smallest`). Deterministic for a seed.
+/// the `k` largest Ritz values (and the smallest, as `bottom` says). Deterministic for a seed.
 pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
     n: usize,
     mut op: F,
     k: usize,
-    smallest: bool,
+    bottom: Bottom,
     opts: &SpectrumOptions,
 ) -> Result<LanczosResult, SpectrumError> {
     assert!(n > 0 && k > 0);
+    let mut top_converged_at: Option<usize> = None;
     let max_iter = opts.max_iter.min(n);
     let mut rng = stream_rng(opts.seed, Stream::Lanczos);
     // Basis vectors stored contiguously (column j = q_j), so that re-orthogonalisation is two
@@ -215,12 +269,29 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
             let (theta, s_last) = tridiagonal_eigen(&alpha, &beta)?;
             let scale = theta.iter().fold(0.0f64, |acc, t| acc.max(t.abs())).max(f64::MIN_POSITIVE);
             let residuals: Vec<f64> = s_last.iter().map(|s| (b * s).abs()).collect();
-            let wanted: Vec<usize> =
-                (m.saturating_sub(k)..m).chain(if smallest { Some(0) } else { None }).collect();
-            let worst = wanted.iter().map(|&i| residuals[i]).fold(0.0f64, f64::max) / scale;
-            last_residual = worst;
-            if worst <= opts.tol || m == n {
-                return Ok(LanczosResult { ritz: theta, residuals, iterations: m });
+            let top = (m.saturating_sub(k)..m).map(|i| residuals[i]).fold(0.0f64, f64::max) / scale;
+            let low = residuals[0] / scale;
+            let (top_ok, low_ok) = (top <= opts.tol || m == n, low <= opts.tol || m == n);
+            last_residual = match bottom {
+                Bottom::Skip => top,
+                _ => top.max(low),
+            };
+            if top_ok && top_converged_at.is_none() {
+                top_converged_at = Some(m);
+            }
+            let done = match bottom {
+                Bottom::Skip => top_ok,
+                Bottom::Required => top_ok && low_ok,
+                Bottom::BestEffort => {
+                    top_ok
+                        && (low_ok
+                            || m >= (BEST_EFFORT_FACTOR * top_converged_at.unwrap_or(m)).max(BEST_EFFORT_MIN)
+                            || m == max_iter)
+                }
+            };
+            if done {
+                let bottom_converged = bottom == Bottom::Skip || low_ok;
+                return Ok(LanczosResult { ritz: theta, residuals, iterations: m, bottom_converged });
             }
         }
         if j + 1 == max_iter {

@@ -221,6 +221,8 @@ pub fn run(
     }
     let pb = progress_bar(mine.len());
     pb.inc(done.len() as u64);
+    // From here on, Ctrl-C stops after the batch in progress and keeps what was measured.
+    crate::interrupt::graceful();
     let mut runs: Vec<PropertyRun> = Vec::new();
     let mut attacks: Vec<(String, AttackSummary)> = Vec::new();
     let timing_path = out.with_extension("timing.yaml");
@@ -249,6 +251,31 @@ pub fn run(
                 let res = runner::measure_all(*claim, batch, variant, &tick);
                 for (i, r) in batch.iter().zip(res) {
                     done.insert((p, s, i.index), r);
+                }
+                if crate::interrupt::requested() {
+                    pb.finish_and_clear();
+                    save_part(&part_path, &mut part, &specs, &mine, &done, false)?;
+                    if whole {
+                        // Rewritten so that a report of an earlier run never passes for this one's.
+                        let report = Report::new(mode, seed, &runs, false).with_attacks(&attacks);
+                        write_atomic(out, report.to_yaml().as_bytes())?;
+                    }
+                    eprintln!(
+                        "interrupted: {} of {} work items measured, kept in {} (continue with --resume){}",
+                        done.len(),
+                        mine.len(),
+                        part_path.display(),
+                        if whole {
+                            format!(
+                                "; {} holds the {} finished properties (complete: false)",
+                                out.display(),
+                                runs.len()
+                            )
+                        } else {
+                            String::new()
+                        }
+                    );
+                    return Ok(ExitCode::from(crate::interrupt::EXIT_INTERRUPTED));
                 }
                 if last_save.elapsed().as_secs_f64() > 5.0 {
                     save_part(&part_path, &mut part, &specs, &mine, &done, false)?;

@@ -11,6 +11,7 @@ mod attack;
 mod bench;
 mod check;
 mod figures;
+mod interrupt;
 mod merge;
 mod report;
 
@@ -428,6 +429,7 @@ enum OutputFormat {
 fn main() -> ExitCode {
     dlncheck::init_determinism();
     let cli = Cli::parse();
+    interrupt::install();
     dlncheck::io::input::set_max_input_bytes(cli.max_input_bytes);
     match run(cli) {
         Ok(code) => code,
