@@ -19,7 +19,8 @@ mod report;
 ///
 /// Exit codes: 0 success; 1 a check failed; 2 invalid input (instance file, property spec,
 /// arguments); 3 numerical or internal failure (e.g. Lanczos did not converge, a figure could
-/// not be drawn); 4 an output could not be written.
+/// not be drawn); 4 an output could not be written; 130 interrupted (Ctrl-C or SIGTERM: `check`
+/// first finishes the instances in progress and keeps what it measured).
 #[derive(Parser, Debug)]
 #[command(
     name = "dlncheck",
