@@ -42,6 +42,20 @@ struct Cli {
     max_memory: Option<u64>,
 }
 
+/// A spinner with the elapsed time on standard error while one long computation runs (drawn
+/// only on a terminal: indicatif hides it otherwise, so pipes and CI see nothing).
+fn working(what: String) -> indicatif::ProgressBar {
+    // Cleared when dropped too, so that an error's message is not preceded by a stale spinner.
+    let sp = indicatif::ProgressBar::new_spinner().with_finish(indicatif::ProgressFinish::AndClear);
+    sp.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")
+            .expect("valid template"),
+    );
+    sp.set_message(what);
+    sp.enable_steady_tick(std::time::Duration::from_millis(250));
+    sp
+}
+
 /// Refuses work whose estimated memory exceeds the `--max-memory` budget.
 fn memory_budget(budget: Option<u64>, estimate: u64, what: &str) -> Result<(), Error> {
     let budget = budget.unwrap_or_else(dlncheck::io::input::default_max_memory);
@@ -462,8 +476,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 inst.model.num_params()
             );
             memory_budget(max_memory, estimate, &shape)?;
+            let spinner = working(shape);
             let audit = dlncheck::engine::audit::audit_instance(&inst, &opts)
                 .map_err(|e| Error::from_audit(e, &instance.display().to_string()))?;
+            spinner.finish_and_clear();
             match format {
                 OutputFormat::Yaml => print!("{}", dlncheck::io::yaml::to_string(&audit)),
                 OutputFormat::Json => println!(
@@ -518,6 +534,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 recipe.memory_estimate(),
                 &format!("building the instance (d = {}, L = {})", recipe.d, recipe.depth),
             )?;
+            let spinner = working(format!("building the instance (d = {}, L = {})", recipe.d, recipe.depth));
             let inst = recipe.instance(seed).map_err(|e| match e {
                 // Values from flags: name the flag.
                 Error::Input { file, field, message } if from_flags && file == "recipe" => Error::Input {
@@ -527,7 +544,6 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 },
                 e => e,
             })?;
-            let text = dlncheck::io::instance::to_yaml(&inst);
             match out {
                 Some(path) if path.extension().is_some_and(|e| e == "npz") => {
                     let mut bytes = std::io::Cursor::new(Vec::new());
@@ -535,9 +551,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                         .map_err(|source| Error::Write { path: path.clone(), source })?;
                     dlncheck::io::error::write_atomic(&path, bytes.get_ref())?
                 }
-                Some(path) => dlncheck::io::error::write_atomic(&path, text.as_bytes())?,
-                None => print!("{text}"),
+                Some(path) => dlncheck::io::error::write_atomic(
+                    &path,
+                    dlncheck::io::instance::to_yaml(&inst).as_bytes(),
+                )?,
+                None => print!("{}", dlncheck::io::instance::to_yaml(&inst)),
             }
+            spinner.finish_and_clear();
             Ok(ExitCode::SUCCESS)
         }
         Command::Check {
