@@ -162,3 +162,70 @@ fn cpu_clock_counts_work_not_waiting() {
     // granularity, 1 ms at most).
     assert!(spent >= 0.05 && spent <= wall + 1e-3, "busy loop: {spent} s CPU in {wall} s wall");
 }
+
+/// The authors' dataset as shipped (data/authors-data.npz): a = w*ᵀΣw* and Λ = λ_max(Σ) of the
+/// n = 50, d = 5 setting recomputed here (normal equations solved by Gaussian elimination, Λ by
+/// power iteration) against the values the authors' own code prints for PRNGKey(0), a =
+/// 0.9328053 and Λ = 1.5941827, to 1e-6 (float32 data: the authors' float32 arithmetic and ours
+/// in f64 differ by a few 1e-7); shapes of the n = 15, d = 20 setting; the noise-free data is
+/// y = X·w* up to float32 rounding.
+#[test]
+fn authors_dataset_has_the_authors_a_and_lambda() {
+    use dlncheck::experiments::authors_data;
+    let pd = authors_data::load(50, 5).unwrap();
+    let (n, d) = (50, 5);
+    let x = |i: usize, j: usize| pd.train.x[(i, j)];
+    let sigma: Vec<Vec<f64>> = (0..d)
+        .map(|j| (0..d).map(|k| (0..n).map(|i| x(i, j) * x(i, k)).sum::<f64>() / n as f64).collect())
+        .collect();
+    // w* = Σ⁻¹ Xᵀy/n by elimination with partial pivoting.
+    let mut m: Vec<Vec<f64>> = (0..d)
+        .map(|j| {
+            let mut row = sigma[j].clone();
+            row.push((0..n).map(|i| x(i, j) * pd.train.y[i]).sum::<f64>() / n as f64);
+            row
+        })
+        .collect();
+    for c in 0..d {
+        let p = (c..d).max_by(|&a, &b| m[a][c].abs().total_cmp(&m[b][c].abs())).unwrap();
+        m.swap(c, p);
+        for r in 0..d {
+            if r != c {
+                let f = m[r][c] / m[c][c];
+                let pivot = m[c].clone();
+                m[r].iter_mut().zip(&pivot).for_each(|(v, q)| *v -= f * q);
+            }
+        }
+    }
+    let w: Vec<f64> = (0..d).map(|j| m[j][d] / m[j][j]).collect();
+    let sw: Vec<f64> = (0..d).map(|j| (0..d).map(|k| sigma[j][k] * w[k]).sum()).collect();
+    let a: f64 = w.iter().zip(&sw).map(|(p, q)| p * q).sum();
+    let mut v = vec![1.0; d];
+    let mut lam = 0.0;
+    for _ in 0..2000 {
+        let u: Vec<f64> = (0..d).map(|j| (0..d).map(|k| sigma[j][k] * v[k]).sum()).collect();
+        lam = u.iter().map(|t| t * t).sum::<f64>().sqrt();
+        v = u.iter().map(|t| t / lam).collect();
+    }
+    assert!((a - 0.9328053).abs() < 1e-6, "a = {a}");
+    assert!((lam - 1.5941827).abs() < 1e-6, "Λ = {lam}");
+    // The shipped w* is the authors' (float32) least-squares solution.
+    for (p, q) in w.iter().zip(&pd.w_true) {
+        assert!((p - q).abs() < 1e-5, "w* {p} vs shipped {q}");
+    }
+    assert_eq!((pd.test.x.nrows(), pd.test.x.ncols(), pd.test.y.len()), (50, 5, 50));
+
+    let under = authors_data::load(15, 20).unwrap();
+    assert_eq!(
+        (under.train.x.nrows(), under.train.x.ncols(), under.train.y.len(), under.w_true.len()),
+        (15, 20, 15, 20)
+    );
+    let clean = authors_data::load_setting("n50_d5_noise0", 50, 5).unwrap();
+    for i in 0..50 {
+        let fit: f64 = (0..5).map(|j| clean.train.x[(i, j)] * clean.w_true[j]).sum();
+        assert!((fit - clean.train.y[i]).abs() < 1e-5, "noise-free row {i}: {fit} vs {}", clean.train.y[i]);
+    }
+    let err = authors_data::load(7, 3).unwrap_err().to_string();
+    assert!(err.contains("n = 7, d = 3"), "{err}");
+    assert!(authors_data::load_setting("n50_d5", 50, 6).is_err(), "a shape that does not match is refused");
+}

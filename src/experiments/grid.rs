@@ -201,6 +201,32 @@ pub struct Curves {
     pub every: usize,
 }
 
+/// Where the dataset of the gradient-descent figures comes from (`figures --data`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    /// The exact float32 arrays of the authors' generator with `PRNGKey(0)`
+    /// ([`crate::experiments::authors_data`]): the paper's own data.
+    #[default]
+    Authors,
+    /// Our generator (`data::paper`) seeded with the grid's `data_seed`.
+    Seeded,
+}
+
+impl DataSource {
+    pub const ALL: [DataSource; 2] = [DataSource::Authors, DataSource::Seeded];
+    /// `authors` or `seeded` (the `--data` value).
+    pub fn name(self) -> &'static str {
+        match self {
+            DataSource::Authors => "authors",
+            DataSource::Seeded => "seeded",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DataSource> {
+        DataSource::ALL.into_iter().find(|d| d.name() == s)
+    }
+}
+
 /// Everything that defines an experiment's runs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Grid {
@@ -209,7 +235,9 @@ pub struct Grid {
     /// Training samples (the test set has as many), input dimension.
     pub n: usize,
     pub d: usize,
-    /// Seed of the dataset (`data::paper`, label noise std 1, ‖w*‖ normalised to 1).
+    /// Where the dataset comes from: the authors' arrays, or `data::paper` (label noise std 1,
+    /// ‖w*‖ normalised to 1) seeded with `data_seed` (unused for the authors' data).
+    pub data: DataSource,
     pub data_seed: u64,
     pub depths: Vec<usize>,
     pub rates: Vec<Rate>,
@@ -256,6 +284,7 @@ impl Grid {
                 arch: Arch::Mlp,
                 n: 50,
                 d: 5,
+                data: DataSource::Authors,
                 data_seed: 0,
                 depths: vec![10],
                 rates: rates(&SWEEP_ETAS, &[40_000, 10_000, 4_000, 4_000, 2_000], &[20, 20, 20, 20, 80]),
@@ -268,6 +297,7 @@ impl Grid {
                 arch: Arch::Residual,
                 n: 50,
                 d: 5,
+                data: DataSource::Authors,
                 data_seed: 0,
                 depths: vec![10],
                 rates: rates(&SWEEP_ETAS, &[4_000; 5], &[20; 5]),
@@ -282,6 +312,7 @@ impl Grid {
                     arch: Arch::Residual,
                     n: 50,
                     d: 5,
+                    data: DataSource::Authors,
                     data_seed: 0,
                     depths: vec![5, 10, 20, 40],
                     rates: rates(&etas, &[1_000; 25], &[50; 25]),
@@ -295,6 +326,7 @@ impl Grid {
                 arch: Arch::Mlp,
                 n: 15,
                 d: 20,
+                data: DataSource::Authors,
                 data_seed: 0,
                 depths: vec![5],
                 rates: rates(&[0.001, 0.004, 0.01], &[40_000, 10_000, 4_000], &[100, 20, 20]),

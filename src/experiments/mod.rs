@@ -19,6 +19,7 @@
 //! afterwards.
 
 pub mod aggregate;
+pub mod authors_data;
 pub mod cpu_clock;
 pub mod grid;
 pub mod run;
@@ -26,7 +27,7 @@ pub mod saddle;
 pub mod stats;
 pub mod work;
 
-pub use grid::{Experiment, Figure, Grid};
+pub use grid::{DataSource, Experiment, Figure, Grid};
 
 use crate::io::error::Error;
 use run::{Curve, DataFacts, Run};

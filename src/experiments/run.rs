@@ -25,8 +25,9 @@ use crate::engine::problem::Problem;
 use crate::engine::rng::{Stream, stream_rng};
 use crate::engine::spectrum::{self, SpectrumOptions};
 use crate::engine::train::{self, GdOptions, Outcome, Stop};
+use crate::experiments::authors_data;
 use crate::experiments::cpu_clock::CpuClock;
-use crate::experiments::grid::{Grid, RunConfig, derive_seed};
+use crate::experiments::grid::{DataSource, Grid, RunConfig, derive_seed};
 use crate::io::recipe::Arch;
 use serde::{Deserialize, Serialize};
 
@@ -103,7 +104,12 @@ impl Setup {
     /// The dataset (training and test sets of n samples) and one problem per depth; residual
     /// networks draw their unit p per depth from the experiment's projection seed.
     pub fn new(grid: &Grid) -> Self {
-        let data = data::paper(grid.n, grid.n, grid.d, 1.0, true, grid.data_seed);
+        let data = match grid.data {
+            DataSource::Seeded => data::paper(grid.n, grid.n, grid.d, 1.0, true, grid.data_seed),
+            // The shipped arrays cover every paper grid's (n, d) (tests/experiments.rs loads each).
+            DataSource::Authors => authors_data::load(grid.n, grid.d)
+                .unwrap_or_else(|e| panic!("the authors' data for n = {}, d = {}: {e}", grid.n, grid.d)),
+        };
         let reg = data.train.regression().expect("Gaussian data is finite and non-empty");
         let mut problems = Vec::new();
         let mut facts = Vec::new();

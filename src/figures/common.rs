@@ -37,6 +37,8 @@ pub struct Options {
     pub only: Vec<Figure>,
     pub out: PathBuf,
     pub reps_scale: f64,
+    /// The dataset of figures 1–6 (`--data`; the authors' by default).
+    pub data: crate::experiments::DataSource,
     /// The jgshg.saddle_to_saddle spec's values for the Jacot et al. figures (jgshg-staircase, jgshg-escape) (the command line reads them from
     /// properties/jgshg.saddle_to_saddle.yaml).
     pub saddle: crate::lowrank::saddle::SaddleSpec,
@@ -62,6 +64,7 @@ impl Options {
     /// The grid of a gradient-descent experiment under these options.
     pub fn grid(&self, e: Experiment) -> Grid {
         let g = Grid::paper(e);
+        let g = Grid { data: self.data, ..g };
         let g = if self.quick { g.quick() } else { g };
         if self.reps_scale == 1.0 { g } else { g.with_reps_scale(self.reps_scale) }
     }

@@ -48,11 +48,12 @@ pub fn part_path(out_dir: &Path, shard: Shard) -> PathBuf {
 }
 
 /// The options of `opts` that change the figures' data, as a header records them: the figures
-/// (`fig1,fig3`) and the repetition scale.
+/// (`fig1,fig3`), the dataset and the repetition scale.
 pub fn options_map(opts: &Options) -> BTreeMap<String, String> {
     let figures: Vec<&str> = opts.figures().iter().map(|f| f.name()).collect();
     BTreeMap::from([
         ("figures".into(), figures.join(",")),
+        ("data".into(), opts.data.name().into()),
         ("reps_scale".into(), format!("{}", opts.reps_scale)),
     ])
 }
@@ -239,6 +240,15 @@ impl FiguresPart {
             .collect()
     }
 
+    fn data(&self, file: &str) -> Result<crate::experiments::DataSource, Error> {
+        let text = self.option("data", file)?;
+        crate::experiments::DataSource::parse(text).ok_or_else(|| Error::Input {
+            file: file.into(),
+            field: "header.options.data".into(),
+            message: format!("unknown dataset `{text}` (expected authors or seeded)"),
+        })
+    }
+
     fn reps_scale(&self, file: &str) -> Result<f64, Error> {
         let text = self.option("reps_scale", file)?;
         match text.parse::<f64>() {
@@ -264,6 +274,7 @@ impl FiguresPart {
             only: self.figures(file)?,
             out,
             reps_scale: self.reps_scale(file)?,
+            data: self.data(file)?,
             saddle,
         })
     }

@@ -145,6 +145,20 @@ fn to_instance_file<R: Read + Seek>(reader: R, name: &str) -> Result<InstanceFil
     Ok(InstanceFile { architecture, x, y, weights, projection, meta })
 }
 
+/// An array's shape and its numbers in C order.
+pub type ShapedArray = (Vec<u64>, Vec<f64>);
+
+/// Reads the array `field` of the `.npz` archive in `bytes` (`name` names it in errors): its
+/// shape and its numbers in C order (float32 widened exactly to f64); `None` if absent.
+pub fn read_named(bytes: &[u8], field: &str, name: &str) -> Result<Option<ShapedArray>, Error> {
+    let mut npz = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| Error::Syntax {
+        file: name.into(),
+        message: format!("not a valid .npz (zip) archive: {e}"),
+    })?;
+    let mut budget = MAX_ELEMENTS;
+    Ok(read_array(&mut npz, field, name, &mut budget)?.map(|a| (a.shape, a.data)))
+}
+
 /// Reads one array (`None` if absent), after checking its dtype and that its declared shape
 /// fits the remaining element budget and the size the archive declares for it.
 fn read_array<R: Read + Seek>(

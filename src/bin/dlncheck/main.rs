@@ -384,6 +384,11 @@ enum Command {
         /// (rounded, at least 1).
         #[arg(long, default_value_t = 1.0)]
         reps_scale: f64,
+        /// The dataset of figures 1–6: `authors` (the exact float32 arrays of the authors'
+        /// generator with PRNGKey(0), shipped in data/authors-data.npz: the paper's own data) or
+        /// `seeded` (our generator, seed 0).
+        #[arg(long, default_value = "authors", value_parser = parse_data)]
+        data: dlncheck::experiments::DataSource,
         /// Run only shard I of N (0-based) of the runs and flows, a cost-balanced deterministic
         /// subset, into <out>/figures.part-I-of-N.yaml; combine the parts with `dlncheck merge
         /// PARTS… --out DIR`. `auto`: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
@@ -432,6 +437,12 @@ fn parse_figure(s: &str) -> Result<dlncheck::experiments::Figure, String> {
         eprintln!("dlncheck figures --only: {note}");
     }
     Ok(fig)
+}
+
+/// `figures --data`: `authors` or `seeded`.
+fn parse_data(s: &str) -> Result<dlncheck::experiments::DataSource, String> {
+    dlncheck::experiments::DataSource::parse(s)
+        .ok_or_else(|| format!("unknown dataset `{s}` (expected authors or seeded)"))
 }
 
 /// Output format of `dlncheck sharpness`.
@@ -655,7 +666,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             )
         }
         Command::List { properties, format } => check::list(properties.as_deref(), format),
-        Command::Figures { quick, only, out, reps_scale, shard, shard_count, resume, plan } => {
+        Command::Figures { quick, only, out, reps_scale, data, shard, shard_count, resume, plan } => {
             if !(reps_scale.is_finite() && reps_scale > 0.0) {
                 return Err(Error::Input {
                     file: "arguments".into(),
@@ -664,7 +675,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 });
             }
             let (saddle_text, saddle) = figures::saddle_input()?;
-            let opts = dlncheck::figures::Options { quick, only, out, reps_scale, saddle };
+            let opts = dlncheck::figures::Options { quick, only, out, reps_scale, data, saddle };
             figures::main(&opts, &saddle_text, check::ShardOptions { shard, shard_count, resume, plan })
         }
         Command::Bench { quick } => {
