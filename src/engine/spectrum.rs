@@ -112,7 +112,8 @@ pub fn hessian_top(
     // Univariate networks: the exact spectrum costs an m × m eigen-decomposition (m ≈ 2Ld, the
     // reduced form), not P × P, so it is exact whenever m fits, however large P is (Lanczos on
     // the reduced operator may not converge λ_min in max_iter < m steps).
-    let mut reduced = if opts.method.is_none() && p > opts.exact_max_params {
+    // (When m does not fit, `choose` gives Lanczos, since then P > exact_max_params too.)
+    let reduced = if opts.method.is_none() && p > opts.exact_max_params {
         hessian::ReducedOperator::new(problem, theta)
     } else {
         None
@@ -121,9 +122,6 @@ pub fn hessian_top(
         Some(op) if op.dim() <= opts.exact_max_params => Method::Exact,
         _ => opts.choose(p),
     };
-    if method == Method::Exact && reduced.as_ref().is_some_and(|op| op.dim() > opts.exact_max_params) {
-        reduced = None;
-    }
     match method {
         Method::Exact => {
             let vals = match reduced {
