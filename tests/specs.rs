@@ -19,6 +19,7 @@ grid:
   kappa: [1]
   direction: [random]
   w_star_norm: [1]
+  head_norm: [1]
   minimizer: [balanced]
 tolerances:
   rel: 1.0e-10
@@ -48,15 +49,21 @@ fn bad_specs_name_file_key_and_line() {
         (GOOD.replace("  d: [2]\n", "  d: [two]\n"), "grid.d", 13),
         (GOOD.replace("  d: [2]\n", "  d: [0]\n"), "grid.d", 13),
         (GOOD.replace("  kappa: [1]\n", "  kappa: [-1]\n"), "grid.kappa", 15),
+        (GOOD.replace("  head_norm: [1]\n", "  head_norm: [-1]\n"), "grid.head_norm", 18),
+        (GOOD.replace("  head_norm: [1]\n", "  head_norm: [0]\n"), "grid.head_norm", 18),
+        (GOOD.replace("  head_norm: [1]\n", "  head_norm: [.nan]\n"), "grid.head_norm", 18),
+        (GOOD.replace("  head_norm: [1]\n", "  head_norm: [.inf]\n"), "grid.head_norm", 18),
+        (GOOD.replace("  head_norm: [1]\n", "  head_norm: [1.0e300]\n"), "grid.head_norm", 18),
+        (GOOD.replace("  head_norm: [1]\n", "  head_norm: [p]\n"), "grid.head_norm", 18),
         (GOOD.replace("  architecture: [mlp]\n", "  architecture: [cnn]\n"), "grid.architecture", 12),
         (GOOD.replace("  d: [2]\n", ""), "grid", 11),
-        (GOOD.replace("variant: lambda_max", "variant: nonsense"), "controls.variant", 22),
+        (GOOD.replace("variant: lambda_max", "variant: nonsense"), "controls.variant", 23),
         (GOOD.replace("kind: bound", "kind: sometimes"), "kind", 8),
         (GOOD.replace("repetitions: 1", "repetitions: 0"), "repetitions", 10),
         (GOOD.replace("seed: 1\n", "seed: 1\nspeed: 3\n"), "(spec)", 10),
         (GOOD.replace("kind: bound", "kind: probabilistic"), "min_proportion", 0),
-        (GOOD.replace("  rel: 1.0e-10\n", "  rel: 1.0e-10\n  tol: 3\n"), "tolerances.tol", 21),
-        (GOOD[..GOOD.find("controls:").unwrap()].to_string() + "controls: []\n", "controls", 21),
+        (GOOD.replace("  rel: 1.0e-10\n", "  rel: 1.0e-10\n  tol: 3\n"), "tolerances.tol", 22),
+        (GOOD[..GOOD.find("controls:").unwrap()].to_string() + "controls: []\n", "controls", 22),
     ];
     for (text, key, line) in cases {
         let err = check(&text).expect_err(key);

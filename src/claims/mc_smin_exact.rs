@@ -21,13 +21,14 @@ use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measure
 
 pub struct MinSharpnessExact;
 
-const PARAMS: [Param; 9] = [
+const PARAMS: [Param; 10] = [
     setup::DATA_PARAMS[0],
     setup::DATA_PARAMS[1],
     Param::int("depth", 2, "number of trained weight matrices L (≥ 2)"),
     setup::DATA_PARAMS[3],
     setup::DATA_PARAMS[4],
     setup::DATA_PARAMS[5],
+    setup::HEAD_NORM_PARAM,
     Param::int("samples", 1, "random minimisers drawn in the counterexample search"),
     Param::int("climb_steps", 0, "hill-climbing steps of the local search over the minimiser set"),
     Param::positive("rel", "relative tolerance / slack"),

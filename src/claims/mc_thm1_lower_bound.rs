@@ -53,6 +53,7 @@ impl ClaimCode for LowerBound {
         static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
             setup::data_params(&[
                 setup::MINIMIZER_PARAM,
+                setup::HEAD_NORM_PARAM,
                 Param::positive("rel", "relative slack allowed for rounding (S ≥ LB·(1 − rel))"),
             ])
         });

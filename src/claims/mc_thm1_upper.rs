@@ -30,10 +30,10 @@ impl ClaimCode for Upper {
     }
     fn params(&self) -> &'static [Param] {
         static PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
-            setup::data_params(&[Param::positive(
-                "rel",
-                "relative tolerance of the closed forms and slack of the chain",
-            )])
+            setup::data_params(&[
+                setup::HEAD_NORM_PARAM,
+                Param::positive("rel", "relative tolerance of the closed forms and slack of the chain"),
+            ])
         });
         &PARAMS
     }

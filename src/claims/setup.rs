@@ -29,6 +29,16 @@ pub const DATA_PARAMS: [Param; 6] = [
     Param::positive("w_star_norm", "‖w*‖"),
 ];
 
+/// ‖p‖ of the residual head, for the claims whose bound carries the factor ‖p‖^{2/L} (the
+/// paper's p is a unit vector; the grids also take ‖p‖ ≠ 1 so that the factor is seen). Read by
+/// [`builder`] when the claim declares it; 1 otherwise.
+pub const HEAD_NORM_PARAM: Param = Param::positive(
+    "head_norm",
+    "‖p‖ of the residual head: p = ‖p‖·(a random unit vector); no effect on the MLP",
+)
+.at_least(1e-3)
+.at_most(1e3);
+
 /// [`DATA_PARAMS`] followed by `extra` (for a claim's `params()`).
 pub fn data_params(extra: &[Param]) -> Vec<Param> {
     DATA_PARAMS.iter().chain(extra).copied().collect()
@@ -42,7 +52,8 @@ pub const MINIMIZER_PARAM: Param = Param::choice(
 );
 
 /// The typed builder of the point: data with Σ = Q diag(geometric, Λ = 1, κ) Qᵀ, w* as asked,
-/// n = 2d + 1 samples, R_min = 0.1, and the point's architecture and depth.
+/// n = 2d + 1 samples, R_min = 0.1, and the point's architecture, depth and (when the claim
+/// declares [`HEAD_NORM_PARAM`]) ‖p‖.
 pub fn builder(point: &GridPoint) -> ProblemBuilder {
     let d = point.usize("d");
     ProblemBuilder {
@@ -56,6 +67,7 @@ pub fn builder(point: &GridPoint) -> ProblemBuilder {
             w_star_norm: point.f64("w_star_norm"),
             risk_min: 0.1,
         },
+        head_norm: point.0.get("head_norm").and_then(|v| v.as_f64()).unwrap_or(1.0),
     }
 }
 

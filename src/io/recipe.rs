@@ -120,6 +120,8 @@ pub struct ProblemBuilder {
     pub d: usize,
     pub depth: usize,
     pub data: DataRecipe,
+    /// ‖p‖ of the residual head (p = ‖p‖·a random unit vector); 1 in recipes, ignored by the MLP.
+    pub head_norm: f64,
 }
 
 /// A value the builder cannot use, named by its field.
@@ -166,6 +168,10 @@ impl ProblemBuilder {
         if self.depth == 0 {
             return Err(Invalid::new("depth", "must be at least 1"));
         }
+        finite_in("head_norm", self.head_norm, 0.0, f64::MAX)?;
+        if self.head_norm == 0.0 {
+            return Err(Invalid::new("head_norm", "must be positive, got 0"));
+        }
         match &self.data {
             DataRecipe::Spectrum { n, .. } if *n < self.d => {
                 return Err(Invalid::new(
@@ -209,14 +215,16 @@ impl ProblemBuilder {
         }
     }
 
-    /// The network (the residual head p is drawn from the seed's projection stream).
+    /// The network (the residual head p is `head_norm` times a unit vector drawn from the seed's
+    /// projection stream; `head_norm` = 1 multiplies by one, bit for bit).
     pub fn model(&self, seed: u64) -> Dln {
         match self.architecture {
             Arch::Mlp => Dln::mlp(self.d, self.depth),
-            Arch::Residual => Dln::residual(
-                &init::projection(self.d, &mut stream_rng(seed, Stream::Projection)),
-                self.depth,
-            ),
+            Arch::Residual => {
+                let p = init::projection(self.d, &mut stream_rng(seed, Stream::Projection));
+                let p: Vec<f64> = p.iter().map(|x| self.head_norm * x).collect();
+                Dln::residual(&p, self.depth)
+            }
         }
     }
 
@@ -331,6 +339,7 @@ impl Recipe {
             d: self.d,
             depth: self.depth,
             data: self.data.clone(),
+            head_norm: 1.0,
         }
     }
 
