@@ -161,9 +161,10 @@ pub trait Space: Sync {
     fn stated_constant(&self) -> Option<(&'static str, &'static str)> {
         None
     }
-    /// A restart from grid point `point` (already drawn), seeded. `None` when the point lies
-    /// outside what the attack covers (e.g. too many dimensions).
-    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64) -> Option<Start>;
+    /// A restart of `target` from grid point `point` (already drawn), seeded. `None` when the
+    /// point lies outside what the attack covers (e.g. too many dimensions) or outside the slice
+    /// of the space where the target's statement differs from the claim's.
+    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64, target: Target<'_>) -> Option<Start>;
     /// Scores a point (parameter units); `None` when it lies outside the hypotheses.
     fn evaluate(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Score>;
     /// Named quantities at a point, recomputed with the most careful method (e.g. the exact

@@ -303,8 +303,10 @@ fn restore(run: &Run<'_>, u: &Unit, want: &WorkItem, it: &Item) -> Result<Restar
         ));
     }
     let points = search::points(spec, &run.opts);
+    let targets = report::targets(*space, spec, &run.opts, run.control_budget);
+    let target = targets.get(u.target).map(|t| t.0).ok_or("no such target")?;
     let mut item = want.clone();
-    let start = search::start_of(*space, spec, &points, &mut item);
+    let start = search::start_of(*space, spec, target, &points, &mut item);
     if start.is_some() != it.started || (it.started && item.point_index != it.point_index) {
         return Err("its start is not the run's (grid point or coverage differ)".into());
     }

@@ -4,7 +4,8 @@
 //! Data: Σ = diag(μ_1..μ_d) with every μ_i ∈ [Λ/κ_max, Λ] in log scale (Λ = 1: the tightness
 //! ratios are invariant under Σ → cΣ), so κ ≤ κ_max always; w* = ‖w*‖·c/‖c‖ with coordinates
 //! c ∈ [−1, 1]^d in Σ's eigenbasis and ‖w*‖ in log scale over the grid's range; residual
-//! networks: the unit head p = q/‖q‖, q ∈ [−1, 1]^d. The eigenbasis is the identity without loss
+//! networks: the head p = ‖p‖·q/‖q‖, q ∈ [−1, 1]^d, ‖p‖ in log scale over the grid's `head_norm`
+//! range (1 when the grid has none). The eigenbasis is the identity without loss
 //! of generality: every quantity is invariant under a joint rotation of Σ, w*, p and the weights
 //! (W_k → Q W_k Q ᵀ). The data are realised as an actual dataset (n = 2d + 1 samples, R_min = 0.1,
 //! built by `engine::data::with_spectrum`), so the instance file reproduces the same Σ and w*.
@@ -87,6 +88,8 @@ pub fn dims(spec: &Spec, shape: Shape, network: Network) -> Vec<Dim> {
         for i in 0..d {
             out.push(Dim::linear(format!("p_direction[{i}]"), -1.0, 1.0));
         }
+        let (plo, phi) = super::grid_range(spec, "head_norm").unwrap_or((1.0, 1.0));
+        out.push(Dim::log("head_norm", plo, phi));
     }
     if network == Network::None {
         return out;
@@ -132,9 +135,10 @@ pub fn decode(shape: Shape, network: Network, x: &[f64]) -> Option<Decoded> {
     let w_norm = x[2 * d];
     let mut at = 2 * d + 1;
     let model = if shape.residual {
-        let p = unit(&x[at..at + d])?;
-        at += d;
-        Dln::residual(&p, shape.depth)
+        let q = unit(&x[at..at + d])?;
+        let head = x[at + d];
+        at += d + 1;
+        Dln::residual(&q.iter().map(|v| head * v).collect::<Vec<_>>(), shape.depth)
     } else {
         Dln::mlp(d, shape.depth)
     };
@@ -226,6 +230,7 @@ pub fn start(spec: &Spec, point: &GridPoint, seed: u64, network: Network, slack:
     x0.push(point.0.get("w_star_norm").and_then(Value::as_f64).unwrap_or(1.0));
     if shape.residual {
         x0.extend(rng::unit_vector(&mut rng, d));
+        x0.push(point.0.get("head_norm").and_then(Value::as_f64).unwrap_or(1.0));
     }
     if network != Network::None {
         let std = 3.0 * 10f64.powf(-uniform(&mut rng)) / (d as f64).sqrt();

@@ -209,12 +209,18 @@ pub fn points(spec: &Spec, opts: &Options) -> Vec<GridPoint> {
 /// The start of restart `item` on `points`: from its grid point, or, when the attack does not
 /// cover that point (too many dimensions), the next one that it does; the item's `point_index`
 /// becomes the point used. `None` when no point is covered. Deterministic in (space, spec,
-/// points, item), so a merge rebuilds a stored restart's start from its item.
-pub fn start_of(space: &dyn Space, spec: &Spec, points: &[GridPoint], item: &mut WorkItem) -> Option<Start> {
+/// target, points, item), so a merge rebuilds a stored restart's start from its item.
+pub fn start_of(
+    space: &dyn Space,
+    spec: &Spec,
+    target: Target<'_>,
+    points: &[GridPoint],
+    item: &mut WorkItem,
+) -> Option<Start> {
     let len = points.len();
     let (idx, s) = (0..len).find_map(|k| {
         let idx = (item.point_index + k) % len;
-        space.start(spec, &points[idx], item.seed).map(|s| (idx, s))
+        space.start(spec, &points[idx], item.seed, target).map(|s| (idx, s))
     })?;
     item.point_index = idx;
     Some(s)
@@ -229,7 +235,7 @@ pub fn run_item(
     item: WorkItem,
 ) -> RestartResult {
     let mut item = item;
-    let start = start_of(space, spec, points, &mut item);
+    let start = start_of(space, spec, target, points, &mut item);
     let mut res = match &start {
         Some(s) => run_restart(space, s, target, item.budget),
         None => RestartResult {

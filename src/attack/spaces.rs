@@ -99,7 +99,12 @@ impl Space for LowerBound {
                 .into(),
         })
     }
-    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64) -> Option<Start> {
+    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64, target: Target<'_>) -> Option<Start> {
+        // At L = 1 the Hessian is 2Σ at every θ, so dropping the minimiser hypothesis changes
+        // nothing there (S = 2Λ ≥ LB = 2a everywhere): the control lives at L ≥ 2.
+        if target == Target::Control("non_minimizer") && point.usize("depth") < 2 {
+            return None;
+        }
         regression::start(spec, point, seed, Network::Minimizers, slack_of(point))
     }
     fn evaluate(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Score> {
@@ -198,7 +203,7 @@ impl Space for Upper {
             attained: "ŵ a top eigenvector of Σ (then S_bal = U₁ = 2LΛ‖w*‖^(2−2/L)‖p‖^(2/L)); every point when L = 1".into(),
         })
     }
-    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64) -> Option<Start> {
+    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64, _target: Target<'_>) -> Option<Start> {
         regression::start(spec, point, seed, Network::None, slack_of(point))
     }
     fn evaluate(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Score> {
@@ -282,7 +287,7 @@ impl Space for SminExact {
             attained: "the rank-one aligned minimiser with ‖a_1‖² = r*, at every data point".into(),
         })
     }
-    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64) -> Option<Start> {
+    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64, _target: Target<'_>) -> Option<Start> {
         regression::start(spec, point, seed, Network::Minimizers, slack_of(point))
     }
     fn evaluate(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Score> {
@@ -358,7 +363,7 @@ impl Space for SharpnessUpper {
                 .into(),
         })
     }
-    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64) -> Option<Start> {
+    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64, _target: Target<'_>) -> Option<Start> {
         regression::start(spec, point, seed, Network::Minimizers, slack_of(point))
     }
     fn evaluate(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Score> {
@@ -428,7 +433,7 @@ impl Space for PlInequality {
             attained: "at L = 1 with w − w* along an eigenvector of Σ's smallest eigenvalue".into(),
         })
     }
-    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64) -> Option<Start> {
+    fn start(&self, spec: &Spec, point: &GridPoint, seed: u64, _target: Target<'_>) -> Option<Start> {
         regression::start(spec, point, seed, Network::Free, slack_of(point))
     }
     fn evaluate(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Score> {
