@@ -181,16 +181,14 @@ fn audit_scaled(
     let head = model.head_norm();
     // The Hessian's extremes on one thread, the reference sharpnesses and the estimators on the
     // other (each computation is sequential inside, so the bits do not depend on the threads).
-    let ((ext, power), (s_min, s_bal, gn)) = rayon::join(
-        || {
-            let ext = spectrum::hessian_extremes(problem, theta, opts);
-            (ext, spectrum::power_iteration(problem, theta, 20, opts.seed))
-        },
+    let (ext, (s_min, s_bal, gn, power)) = rayon::join(
+        || spectrum::hessian_extremes(problem, theta, opts),
         || {
             (
                 bounds::try_min_sharpness(reg, depth, head),
                 bounds::try_balanced_sharpness(reg, depth, head),
                 bounds::try_minimizer_sharpness(problem, theta),
+                spectrum::power_iteration(problem, theta, 20, opts.seed),
             )
         },
     );
