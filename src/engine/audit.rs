@@ -177,7 +177,22 @@ fn audit_scaled(
     // The sharpness must converge; λ_min may not (see `Bottom::BestEffort`): it is then printed
     // as null with the bound that was found.
     let opts = &SpectrumOptions { bottom: spectrum::Bottom::BestEffort, ..opts.clone() };
-    let ext = spectrum::hessian_extremes(problem, theta, opts).map_err(|e| {
+    let depth = model.depth();
+    let head = model.head_norm();
+    // The Hessian's extremes on one thread, the reference sharpnesses and the estimators on the
+    // other (each computation is sequential inside, so the bits do not depend on the threads).
+    let (ext, (s_min, s_bal, gn, power)) = rayon::join(
+        || spectrum::hessian_extremes(problem, theta, opts),
+        || {
+            (
+                bounds::try_min_sharpness(reg, depth, head),
+                bounds::try_balanced_sharpness(reg, depth, head),
+                bounds::try_minimizer_sharpness(problem, theta),
+                spectrum::power_iteration(problem, theta, 20, opts.seed),
+            )
+        },
+    );
+    let ext = ext.map_err(|e| {
         if loss.is_finite() {
             AuditError::from(e)
         } else {
@@ -190,8 +205,6 @@ fn audit_scaled(
             ext.max, ext.min
         )));
     }
-    let depth = model.depth();
-    let head = model.head_norm();
     let mut v = Values { two_k, notes: Vec::new() };
     let wsn = reg.w_star_norm();
     let lb = match bounds::try_lower_bound(reg, depth, head) {
@@ -207,15 +220,15 @@ fn audit_scaled(
         Some(0.0) => v.undefined("sharpness_over_lower_bound", "LB = 0"),
         Some(lb) => v.plain("sharpness_over_lower_bound", ext.max / lb),
     };
-    let s_min = match bounds::try_min_sharpness(reg, depth, head) {
+    let s_min = match s_min {
         Ok(m) => v.quad("sharpness_min", m.value),
         Err(e) => v.failed("sharpness_min", e),
     };
-    let s_bal = match bounds::try_balanced_sharpness(reg, depth, head) {
+    let s_bal = match s_bal {
         Ok(s) => v.quad("sharpness_balanced", s),
         Err(e) => v.failed("sharpness_balanced", e),
     };
-    let gn = match bounds::try_minimizer_sharpness(problem, theta) {
+    let gn = match gn {
         Ok(s) => v.quad("gauss_newton_sharpness", s),
         Err(e) => v.failed("gauss_newton_sharpness", e),
     };
@@ -258,8 +271,7 @@ fn audit_scaled(
         sharpness_balanced: s_bal,
         sharpness_over_lower_bound: ratio,
         gauss_newton_sharpness: gn,
-        power_iteration_20: v
-            .quad("power_iteration_20", spectrum::power_iteration(problem, theta, 20, opts.seed)),
+        power_iteration_20: v.quad("power_iteration_20", power),
         notes: v.notes,
     })
 }

@@ -10,8 +10,9 @@
 //! - At a global minimiser ∇²R = 2JᵀΣJ, so S = 2λ_max(Σ^{1/2}KΣ^{1/2}), K = JJᵀ.
 
 use crate::engine::hessian;
+use crate::engine::krylov;
 use crate::engine::linalg::{self, EigenError};
-use crate::engine::objective::Regression;
+use crate::engine::objective::{Regression, Route};
 use crate::engine::problem::Problem;
 use faer::Mat;
 
@@ -60,10 +61,21 @@ enum Shifted {
     /// Σ = V diag(s_i) Vᵀ from the SVD of X (F = diag(σ_i/√n)V_rᵀ, Σ = FᵀF), and u = Vᵀv = Fw*/s
     /// (since Vᵀ Σ^{1/2} = diag(√s_i)Vᵀ): the matrix is V(r·diag(s) + c·uuᵀ)Vᵀ, diagonal plus rank one.
     Secular { s: Vec<f64>, u2: Vec<f64> },
+    /// Σ = FᵀF with F not orthogonal ([`Route::Qr`]): rΣ + c·vvᵀ has the non-zero spectrum of
+    /// rFFᵀ + c·uuᵀ, u = Fw*/s (since Σ^{1/2}(rI + cŵŵᵀ)Σ^{1/2} and F(rI + cŵŵᵀ)Fᵀ share it).
+    /// Its top eigenvalue solves the secular equation c∫dμ(x)/(λ − rx) = 1 for the spectral
+    /// measure μ of (FFᵀ, u), bracketed by the Gauss and Gauss–Radau rules of a Lanczos run from
+    /// u ([`krylov::quadrature`]); the caller refines until the bracket is below [`KRYLOV_TOL`].
+    Krylov { lanczos: krylov::Lanczos, quadrature: krylov::Quadrature, big: f64 },
 }
 
+/// Relative width of the Gauss/Gauss–Radau bracket at which [`Shifted::Krylov`] stops refining.
+const KRYLOV_TOL: f64 = 1e-13;
+/// Lanczos steps of the first [`Shifted::Krylov`] (doubled until the bracket closes).
+const KRYLOV_FIRST_STEPS: usize = 24;
+
 impl Shifted {
-    fn new(reg: &Regression, scale: f64) -> Result<Shifted, EigenError> {
+    fn new(reg: &Regression, scale: f64, steps: usize) -> Result<Shifted, EigenError> {
         let d = reg.d;
         if d <= SECULAR_MIN_D {
             let s = reg.try_sigma_sqrt()?;
@@ -71,6 +83,14 @@ impl Shifted {
             return Ok(Shifted::Dense(v));
         }
         let f = &reg.sigma_factor;
+        if reg.route == Route::Qr {
+            let u: Vec<f64> = f.chunks_exact(d).map(|row| linalg::dot(row, &reg.w_star) / scale).collect();
+            let mut lanczos = krylov::Lanczos::new(&u)?;
+            lanczos.extend(factor_gram_op(reg), steps)?;
+            let big = reg.lambda_max();
+            let quadrature = lanczos.quadrature(radau_node(big))?;
+            return Ok(Shifted::Krylov { lanczos, quadrature, big });
+        }
         let mut s = Vec::with_capacity(reg.rank);
         let mut u2 = Vec::with_capacity(reg.rank);
         for row in f.chunks_exact(d) {
@@ -88,13 +108,11 @@ impl Shifted {
         match self {
             Shifted::Dense(v) => linalg::dot(v, v),
             Shifted::Secular { u2, .. } => u2.iter().sum(),
+            Shifted::Krylov { quadrature, .. } => quadrature.gauss.weights.iter().sum(),
         }
     }
 
-    /// λ_max(rΣ + c·vvᵀ). Secular route: the largest eigenvalue of D + c·uuᵀ (D = r·diag(s),
-    /// c ≥ 0) is the root above max D of φ(λ) = c·Σ u_i²/(λ − r s_i) = 1 (φ decreases from +∞
-    /// to 0 there), found by bisection in [r·s_max, r·s_max + c‖u‖²] (φ ≤ 1 at the right end)
-    /// to adjacent floats; r·s_max itself when φ stays ≤ 1 (u orthogonal to the top eigenvector).
+    /// λ_max(rΣ + c·vvᵀ) (for [`Shifted::Krylov`], the lower end of its bracket).
     fn lambda_max(&self, reg: &Regression, r: f64, c: f64) -> Result<f64, EigenError> {
         match self {
             Shifted::Dense(v) => {
@@ -104,26 +122,90 @@ impl Shifted {
             }
             Shifted::Secular { s, u2 } => {
                 let top = s.iter().fold(0.0f64, |a, &x| a.max(x)) * r;
-                let total: f64 = u2.iter().sum::<f64>() * c;
-                if !(top.is_finite() && total.is_finite()) {
-                    return Err(EigenError(format!("rΣ + c·vvᵀ is not finite (r = {r:e}, c = {c:e})")));
-                }
-                if total == 0.0 {
-                    return Ok(top);
-                }
-                let phi = |lam: f64| c * s.iter().zip(u2).map(|(&si, &ui)| ui / (lam - r * si)).sum::<f64>();
-                let (mut lo, mut hi) = (top, top + total);
-                loop {
-                    let mid = lo + 0.5 * (hi - lo);
-                    if mid <= lo || mid >= hi {
-                        break;
-                    }
-                    if phi(mid) > 1.0 { lo = mid } else { hi = mid }
-                }
-                Ok(hi)
+                secular_root(s, u2, top, r, c)
+            }
+            Shifted::Krylov { quadrature, big, .. } => {
+                let g = &quadrature.gauss;
+                secular_root(&g.nodes, &g.weights, r * big, r, c)
             }
         }
     }
+
+    /// Whether `value` = [`Shifted::lambda_max`] at (r, c) is within [`KRYLOV_TOL`] of the upper
+    /// end of the bracket (always true for the exact routes).
+    fn converged(&self, r: f64, c: f64, value: f64) -> Result<bool, EigenError> {
+        match self {
+            Shifted::Krylov { quadrature: krylov::Quadrature { radau: Some(radau), .. }, big, .. } => {
+                let upper = secular_root(&radau.nodes, &radau.weights, r * big, r, c)?;
+                Ok(upper - value <= KRYLOV_TOL * value.abs())
+            }
+            _ => Ok(true),
+        }
+    }
+
+    /// Extends the Lanczos run of a [`Shifted::Krylov`] by a quarter (the bracket closes
+    /// geometrically in the steps, so small increments stop close to the steps needed); false for
+    /// the exact routes (and for an invariant Krylov space), which cannot be refined.
+    fn refine(&mut self, reg: &Regression) -> Result<bool, EigenError> {
+        match self {
+            Shifted::Krylov { lanczos, quadrature, big } if !lanczos.is_invariant() => {
+                let steps = lanczos.steps() + lanczos.steps().div_ceil(4);
+                lanczos.extend(factor_gram_op(reg), steps)?;
+                *quadrature = lanczos.quadrature(radau_node(*big))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// The Gauss–Radau node above Λ: Λ comes from Lanczos with relative residual ≤ 1e-10.
+fn radau_node(big: f64) -> f64 {
+    big * (1.0 + 4e-10)
+}
+
+/// v ↦ FFᵀv for Σ = FᵀF (m × d, row-major); F = R/√n is upper triangular when n ≥ d on the QR
+/// route, and its rows are then read from the diagonal on. O(md) a product (half when triangular).
+fn factor_gram_op(reg: &Regression) -> impl FnMut(&[f64], &mut [f64]) + '_ {
+    let d = reg.d;
+    let f = &reg.sigma_factor;
+    let triangular = reg.route == Route::Qr && reg.n >= d;
+    let mut ftv = vec![0.0; d];
+    move |v: &[f64], out: &mut [f64]| {
+        ftv.iter_mut().for_each(|x| *x = 0.0);
+        for (i, (vi, row)) in v.iter().zip(f.chunks_exact(d)).enumerate() {
+            let from = if triangular { i } else { 0 };
+            linalg::axpy(&mut ftv[from..], *vi, &row[from..]);
+        }
+        for (i, (o, row)) in out.iter_mut().zip(f.chunks_exact(d)).enumerate() {
+            let from = if triangular { i } else { 0 };
+            *o = linalg::dot(&row[from..], &ftv[from..]);
+        }
+    }
+}
+
+/// The largest eigenvalue of r·diag(s) + c·uuᵀ (u_i² = u2_i, c ≥ 0) when every r·s_i ≤ top ≤ it:
+/// the root above `top` of φ(λ) = c·Σ u_i²/(λ − r s_i) = 1 (φ decreases from +∞ to 0 there), found
+/// by bisection in [top, top + c‖u‖²] (φ ≤ 1 at the right end) to adjacent floats; `top` itself
+/// when φ(top) ≤ 1 (u orthogonal to the top eigenvector).
+fn secular_root(s: &[f64], u2: &[f64], top: f64, r: f64, c: f64) -> Result<f64, EigenError> {
+    let total: f64 = u2.iter().sum::<f64>() * c;
+    if !(top.is_finite() && total.is_finite()) {
+        return Err(EigenError(format!("rΣ + c·vvᵀ is not finite (r = {r:e}, c = {c:e})")));
+    }
+    if total == 0.0 {
+        return Ok(top);
+    }
+    let phi = |lam: f64| c * s.iter().zip(u2).map(|(&si, &ui)| ui / (lam - r * si)).sum::<f64>();
+    let (mut lo, mut hi) = (top, top + total);
+    loop {
+        let mid = lo + 0.5 * (hi - lo);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if phi(mid) > 1.0 { lo = mid } else { hi = mid }
+    }
+    Ok(hi)
 }
 
 /// Sharpness of the balanced rank-one minimiser W_k = (‖w*‖/‖p‖)^{1/L}u_{k+1}u_kᵀ.
@@ -138,7 +220,13 @@ pub fn try_balanced_sharpness(reg: &Regression, depth: usize, head_norm: f64) ->
     if wn == 0.0 {
         return Ok(if depth == 1 { 2.0 * head_norm.powi(2) * reg.lambda_max() } else { 0.0 });
     }
-    let lam = Shifted::new(reg, wn)?.lambda_max(reg, 1.0, l - 1.0)?;
+    let mut shifted = Shifted::new(reg, wn, KRYLOV_FIRST_STEPS)?;
+    let lam = loop {
+        let lam = shifted.lambda_max(reg, 1.0, l - 1.0)?;
+        if shifted.converged(1.0, l - 1.0, lam)? || !shifted.refine(reg)? {
+            break lam;
+        }
+    };
     let scale = wn.powf(2.0 - 2.0 / l) * head_norm.powf(2.0 / l);
     let direct = 2.0 * scale * lam;
     if direct.is_finite() && scale.is_normal() {
@@ -188,34 +276,39 @@ pub fn try_min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> Resu
             r: power_product(m.r, &[(wn, 2.0 / l)]),
         });
     }
-    let shifted = Shifted::new(reg, 1.0)?;
-    let vv = shifted.vv();
-    if vv == 0.0 || big == 0.0 {
-        return Ok(MinSharpness { value: 0.0, r: f64::NAN });
-    }
     let alpha = 1.0 / (depth as f64 - 1.0);
     let c0 = (depth as f64 - 1.0) * head_norm.powf(2.0 * alpha);
-    // The first failure of an eigenvalue evaluation, kept (the search itself needs plain f64).
-    let failure = std::cell::RefCell::new(None);
-    let f = |t: f64| {
+    let mut shifted = Shifted::new(reg, 1.0, KRYLOV_FIRST_STEPS)?;
+    loop {
+        let vv = shifted.vv();
+        if vv == 0.0 || big == 0.0 {
+            return Ok(MinSharpness { value: 0.0, r: f64::NAN });
+        }
+        // The first failure of an eigenvalue evaluation, kept (the search itself needs plain f64).
+        let failure = std::cell::RefCell::new(None);
+        let f = |t: f64| {
+            let r = t.exp();
+            shifted.lambda_max(reg, r, c0 * r.powf(-alpha)).unwrap_or_else(|e| {
+                failure.borrow_mut().get_or_insert(e);
+                f64::NAN
+            })
+        };
+        // f(r) ≥ max(rΛ, c0 r^{−α}‖v‖²): the minimiser lies where both are ≤ f(r0), r0 balancing them.
+        let r0 = (c0 * vv / big).powf(1.0 / (1.0 + alpha));
+        let f0 = f(r0.ln());
+        let (mut lo, mut hi) = (((c0 * vv / f0).powf(1.0 / alpha)).ln(), (f0 / big).ln());
+        if lo > hi {
+            std::mem::swap(&mut lo, &mut hi);
+        }
+        let (t, value) = golden_section(f, lo - 1e-3, hi + 1e-3);
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
         let r = t.exp();
-        shifted.lambda_max(reg, r, c0 * r.powf(-alpha)).unwrap_or_else(|e| {
-            failure.borrow_mut().get_or_insert(e);
-            f64::NAN
-        })
-    };
-    // f(r) ≥ max(rΛ, c0 r^{−α}‖v‖²): the minimiser lies where both are ≤ f(r0), r0 balancing them.
-    let r0 = (c0 * vv / big).powf(1.0 / (1.0 + alpha));
-    let f0 = f(r0.ln());
-    let (mut lo, mut hi) = (((c0 * vv / f0).powf(1.0 / alpha)).ln(), (f0 / big).ln());
-    if lo > hi {
-        std::mem::swap(&mut lo, &mut hi);
+        if shifted.converged(r, c0 * r.powf(-alpha), value)? || !shifted.refine(reg)? {
+            return Ok(MinSharpness { value: 2.0 * value, r });
+        }
     }
-    let (t, value) = golden_section(f, lo - 1e-3, hi + 1e-3);
-    if let Some(e) = failure.into_inner() {
-        return Err(e);
-    }
-    Ok(MinSharpness { value: 2.0 * value, r: t.exp() })
 }
 
 /// Minimises a unimodal function on [lo, hi]; returns (argmin, min), iterating until the

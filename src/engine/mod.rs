@@ -9,6 +9,7 @@ pub mod fit;
 pub mod hessian;
 pub mod init;
 pub mod instance;
+pub mod krylov;
 pub mod linalg;
 pub mod model;
 pub mod objective;

@@ -4,6 +4,7 @@
 
 use crate::check::{load_specs, properties_dir};
 use dlncheck::attack::bench::{self as attack_bench, AttackBench};
+use dlncheck::engine::audit;
 use dlncheck::engine::data;
 use dlncheck::engine::init;
 use dlncheck::engine::model::Dln;
@@ -13,6 +14,7 @@ use dlncheck::engine::rng::{Stream, stream_rng};
 use dlncheck::engine::spectrum::{self, Method, SpectrumOptions};
 use dlncheck::engine::train::{GdOptions, gradient_descent};
 use dlncheck::io::error::Error;
+use dlncheck::io::recipe::{Arch, DataKind, InitKind, InstanceFlags, WDirection};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -68,7 +70,8 @@ fn result(name: &str, p: usize, seconds: f64, goal: Option<f64>, note: String) -
     }
 }
 
-/// Runs every benchmark; `quick` shortens the timing batches and skips the P ≈ 10⁶ case.
+/// Runs every benchmark; `quick` shortens the timing batches and skips the P ≈ 10⁶ case and the
+/// two large audits (d = 3000 MLP, P = 10⁶ residual network; goal ≤ 10 s each).
 pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
     dlncheck::init_determinism();
     let target = if quick { 0.02 } else { 0.2 };
@@ -184,6 +187,43 @@ pub fn run(quick: bool, mut progress: impl FnMut(&str)) -> Vec<BenchResult> {
             Some(1.0),
             format!("largest and smallest eigenvalue to relative residual 1e-8, {iters} iterations"),
         ));
+        for (arch, d, depth, n, name) in [
+            (Arch::Residual, 100, 100, 200, "audit_residual_1e6"),
+            (Arch::Mlp, 3000, 2, 3200, "audit_mlp_d3000"),
+        ] {
+            progress(&format!("sharpness audit, {name} (building the instance first)"));
+            let flags = InstanceFlags {
+                architecture: arch,
+                d,
+                depth,
+                n,
+                noise: 1.0,
+                data: DataKind::Paper,
+                kappa: 10.0,
+                direction: WDirection::Random,
+                init: InitKind::Gaussian,
+                scale: 0.35,
+                eta: None,
+                steps: 0,
+            };
+            let inst = flags.recipe().instance(0).expect("a valid recipe");
+            let start = Instant::now();
+            let audit = audit::audit_instance(&inst, &SpectrumOptions::default()).expect("the audit runs");
+            let t = start.elapsed().as_secs_f64();
+            out.push(result(
+                name,
+                audit.num_params,
+                t,
+                Some(10.0),
+                format!(
+                    "what `dlncheck sharpness` computes after loading `dlncheck instance --architecture {} --d {d} \
+                     --depth {depth} --n {n}` (one run; {:?}, {} iterations)",
+                    arch.name(),
+                    audit.method,
+                    audit.lanczos_iterations
+                ),
+            ));
+        }
     }
     out
 }

@@ -410,7 +410,8 @@ enum Command {
     /// compare with the project's goals, then the attack's evaluations per second per property
     /// at 1 and 2 threads (YAML on standard output, the attack's table on standard error).
     Bench {
-        /// Short timing batches; skips the P ≈ 10⁶ Lanczos case.
+        /// Short timing batches; skips the P ≈ 10⁶ Lanczos case and the two large audits
+        /// (d = 3000 MLP, P = 10⁶ residual network)
         #[arg(long)]
         quick: bool,
     },
