@@ -5,18 +5,28 @@
 //! full-Hessian eigenvalue. The best point is always re-measured with the exact full Hessian
 //! (`sharpness_exact` in its values).
 //!
-//! One module per property, named by its id.
+//! One module per property, named by its id; the claims whose object is built inside the claim
+//! (training runs, random targets) share [`grid`], a space over the claim's own grid parameters.
 
+pub mod grid;
+mod jgshg_landscape;
+mod jgshg_local_minima_generalize;
+mod jgshg_schatten;
+mod mc_hessian_at_minimizer;
 mod mc_pl_inequality;
 mod mc_sharpness_upper_at_minimizer;
 mod mc_smin_exact;
 mod mc_thm1_lower_bound;
+mod mc_thm1_unbounded;
 mod mc_thm1_upper;
+mod mc_underdetermined;
 
+pub use mc_hessian_at_minimizer::HessianAtMinimizer;
 pub use mc_pl_inequality::PlInequality;
 pub use mc_sharpness_upper_at_minimizer::SharpnessUpper;
 pub use mc_smin_exact::SminExact;
 pub use mc_thm1_lower_bound::LowerBound;
+pub use mc_thm1_unbounded::Unbounded;
 pub use mc_thm1_upper::Upper;
 
 use super::Space;
@@ -28,7 +38,19 @@ use std::collections::BTreeMap;
 
 /// Every space, in the claims' report order.
 pub fn all() -> Vec<&'static dyn Space> {
-    vec![&LowerBound, &Upper, &SminExact, &SharpnessUpper, &PlInequality]
+    vec![
+        &HessianAtMinimizer,
+        &LowerBound,
+        &Unbounded,
+        &Upper,
+        &SminExact,
+        &SharpnessUpper,
+        &PlInequality,
+        &mc_underdetermined::SPACE,
+        &jgshg_schatten::SPACE,
+        &jgshg_landscape::SPACE,
+        &jgshg_local_minima_generalize::SPACE,
+    ]
 }
 
 pub(super) fn exact_sharpness(dec: &Decoded, theta: &[f64]) -> f64 {
