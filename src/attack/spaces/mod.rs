@@ -9,12 +9,20 @@
 //! (training runs, random targets) share [`grid`], a space over the claim's own grid parameters.
 
 pub mod grid;
+mod jgshg_balance_decay;
 mod jgshg_landscape;
+mod jgshg_lazy;
 mod jgshg_local_minima_generalize;
+mod jgshg_saddle_to_saddle;
 mod jgshg_schatten;
+mod mc_gd_stability;
 mod mc_hessian_at_minimizer;
 mod mc_pl_inequality;
+mod mc_ri_convergence;
 mod mc_sharpness_upper_at_minimizer;
+mod mc_si_balance;
+mod mc_si_flatness;
+mod mc_si_rank_one;
 mod mc_smin_exact;
 mod mc_thm1_lower_bound;
 mod mc_thm1_unbounded;
@@ -46,8 +54,16 @@ pub fn all() -> Vec<&'static dyn Space> {
         &SminExact,
         &SharpnessUpper,
         &PlInequality,
+        &mc_gd_stability::SPACE,
+        &mc_si_balance::SPACE,
+        &mc_si_rank_one::SPACE,
+        &mc_si_flatness::SPACE,
+        &mc_ri_convergence::SPACE,
         &mc_underdetermined::SPACE,
         &jgshg_schatten::SPACE,
+        &jgshg_balance_decay::SPACE,
+        &jgshg_lazy::SPACE,
+        &jgshg_saddle_to_saddle::SPACE,
         &jgshg_landscape::SPACE,
         &jgshg_local_minima_generalize::SPACE,
     ]
