@@ -35,10 +35,19 @@ fn attack_with(id: &str, seed: u64, budget: usize) -> PropertyAttack {
 /// can reach the infimum by moving few coordinates; mc.pl_inequality's infimum needs g along
 /// the bottom singular direction of every B_k at once, which Nelder–Mead reaches only at small
 /// L within the quick budget (measured best 1 + 4.4e-5 at seed 0), so only its best restart is
-/// held, to 1e-3.
+/// held, to 1e-3. mc.thm1.unbounded's infimum is approached (c → ∞), not attained: within the
+/// grid's c ≤ 1000 the excess is O(c⁻²) for L ≥ 3, so 1e-5. jgshg.schatten's tightness is
+/// reported over 1 − rel (its floor 1 + 1e-10) and approached as the gauge scale → 0 (excess
+/// O(c²) at the space's c ≥ 1e-3), so 1e-5 on the best restart. The attack's budget on the
+/// training-run spaces is a few dozen runs: mc.gd.stability's infimum (η → 2/S_min) and
+/// mc.underdetermined's (reached only by restarts whose minimiser kind is the S_min one) are
+/// held to 1e-2 on the best restart.
 fn infimum_tolerance(id: &str) -> (f64, bool) {
     match id {
         "mc.pl_inequality" => (1e-3, false),
+        "mc.thm1.unbounded" => (1e-5, true),
+        "jgshg.schatten" => (1e-5, false),
+        "mc.gd.stability" | "mc.underdetermined" => (1e-2, false),
         _ => (1e-6, true),
     }
 }
@@ -60,22 +69,30 @@ fn reaches_the_known_infimum_from_random_starts_and_breaks_every_control() {
             assert!(best - known <= tol * known.abs(), "{id}: best {best} not within {tol:e} of {known}");
             assert!(best >= known * (1.0 - 1e-12), "{id}: best {best} below the infimum");
             // Not one lucky restart: most restarts get there.
-            let mut per: Vec<f64> = a.claim.restart_best.iter().map(|b| b.unwrap()).collect();
+            let mut per: Vec<f64> = a.claim.restart_best.iter().flatten().copied().collect();
             per.sort_by(f64::total_cmp);
             assert!(!most || per[per.len() / 2] - known <= tol, "{id}: median restart {per:?}");
             assert!(a.claim.evaluations <= BUDGET);
             // The best point, re-measured with the exact full Hessian, agrees.
+            // (the spaces over a claim's own grid parameters re-measure with the claim's code).
             let v = &a.claim.best_instance.as_ref().unwrap().values;
-            let exact = v["tightness_exact"];
+            let exact = v.get("tightness_exact").or(v.get("score")).copied().expect("re-measured");
             assert!((exact - best).abs() <= 1e-9, "{id}: exact re-measurement {exact} vs {best}");
             // The trace is monotone and ends at the best value.
             let t = &a.claim.trace;
             assert!(t.windows(2).all(|w| w[1].best <= w[0].best && w[1].evaluations > w[0].evaluations));
             assert_eq!(t.last().unwrap().best, best);
         }
-        // Every control of the spec is attacked, from the claim's whole space, and broken.
+        // Every control the space covers is attacked, from the claim's whole space, and broken;
+        // a space leaves out only controls its moves cannot reach (mc.si.flatness, jgshg.lazy).
         let s = spec(id);
-        assert_eq!(a.controls.len(), s.controls.len(), "{id}: a control of the spec has no attack");
+        let space = dlncheck::attack::find(id).unwrap();
+        let uncovered = s.controls.len() - a.controls.len();
+        assert_eq!(a.controls.len(), space.controls().len(), "{id}: a covered control has no attack");
+        assert!(
+            uncovered == 0 || ["mc.si.flatness", "jgshg.lazy"].contains(&id),
+            "{id}: {uncovered} uncovered"
+        );
         for c in &a.controls {
             assert!(
                 c.broken,
@@ -85,6 +102,36 @@ fn reaches_the_known_infimum_from_random_starts_and_breaks_every_control() {
             let n = c.attack.evaluations_to_violation.unwrap();
             assert!(n <= CONTROL_BUDGET, "{id}/{}: {n} evaluations", c.attack.target);
         }
+        // Identities and limits: the claim's error/tol stays within 1 wherever the attack looked.
+        if a.goal == dlncheck::attack::Goal::MaximiseErrorRatio {
+            let best = a.claim.best.expect("points evaluated");
+            assert!(best <= 1.0 && !a.claim.violated, "{id}: error/tol {best}");
+        }
+    }
+}
+
+/// The reconstructed constants: attack.yaml puts the empirical constant C/(best tightness) next
+/// to the stated C = 8, and it is the one the worst point's own measurements give (Corollary 2:
+/// 8·S/bound; Theorem 4: S/(LΛ‖p‖^(2/L)max(‖p‖,‖w*‖)^(2−2/L))), below 8 where the bound holds.
+#[test]
+fn empirical_constants_sit_next_to_the_stated_ones() {
+    for (id, key) in [("mc.si.flatness", None), ("mc.ri.convergence", Some("normalised_constant"))] {
+        let a = attack(id, 0);
+        let sc = a.stated_constant.as_ref().expect("a stated constant");
+        assert!(sc["value"].starts_with('8'), "{id}: {sc:?}");
+        let emp: f64 = sc["empirical"].parse().unwrap();
+        let best = a.claim.best.unwrap();
+        assert!((emp - 8.0 / best).abs() <= 1e-12 * emp, "{id}: {emp} vs 8/{best}");
+        assert!(emp > 0.0 && emp <= 8.0, "{id}: empirical constant {emp}");
+        let v = &a.claim.best_instance.as_ref().unwrap().values;
+        let from_values = match key {
+            Some(k) => v[k],
+            None => 8.0 * v["sharpness"] / v["bound"],
+        };
+        assert!((from_values - emp).abs() <= 1e-9 * emp, "{id}: {from_values} vs {emp}");
+        // The training-run spaces cap their budget: the report says so, and keeps to it.
+        assert!(a.budget < BUDGET && a.claim.evaluations <= a.budget, "{id}: budget {}", a.budget);
+        assert!(a.controls.iter().all(|c| c.budget <= a.budget));
     }
 }
 
@@ -141,7 +188,6 @@ fn bad_attack_flags_are_clear_errors() {
         (vec!["attack", "--budget", "10", "--restarts", "11"], "--restarts"),
         (vec!["attack", "--control-budget", "1"], "--control-budget"),
         (vec!["attack", "--only", "mc.no_such"], "mc.no_such"),
-        (vec!["attack", "--only", "jgshg.lazy"], "jgshg.lazy"),
         (vec!["reproduce", "mc.thm1.upper", "--attack", "--control", "nope"], "nope"),
     ] {
         let mut a = args.clone();

@@ -143,6 +143,8 @@ pub struct Start {
     pub x0: Vec<f64>,
     /// The claim's slack (relative rounding allowance, e.g. the spec's `rel`).
     pub slack: f64,
+    /// The values of each categorical dimension (by parameter name), in coordinate order.
+    pub choices: BTreeMap<String, Vec<Value>>,
 }
 
 /// A property's hypothesis space.
@@ -159,6 +161,16 @@ pub trait Space: Sync {
     /// The stated constant the attack measures empirically (name, value as a formula), for
     /// properties whose constant is reconstructed.
     fn stated_constant(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+    /// The stated constant's value C when the tightness is C·(its bound's other factors)/measured:
+    /// the empirical constant is then C/(best tightness).
+    fn stated_value(&self) -> Option<f64> {
+        None
+    }
+    /// Largest budget of each target (claim or control) when one evaluation is expensive (a
+    /// training run): the attack's budget and control budget are capped at it.
+    fn budget_cap(&self) -> Option<usize> {
         None
     }
     /// A restart of `target` from grid point `point` (already drawn), seeded. `None` when the

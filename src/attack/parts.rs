@@ -46,6 +46,18 @@ fn eval_cost(id: &str) -> f64 {
         "mc.thm1.lower_bound" => 150.0,
         "mc.thm1.upper" => 60.0,
         "mc.smin.exact" => 150.0,
+        "mc.hessian_at_minimizer" => 30.0,
+        "mc.thm1.unbounded" => 150.0,
+        "mc.underdetermined" => 260.0,
+        "mc.gd.stability" => 400.0,
+        "jgshg.schatten" => 2_600.0,
+        "jgshg.local_minima_generalize" => 2_300.0,
+        "jgshg.landscape" => 1_700.0,
+        "jgshg.balance_decay" | "mc.ri.convergence" => 2_000.0,
+        "mc.si.balance" => 4_000.0,
+        "jgshg.lazy" => 6_000.0,
+        "jgshg.saddle_to_saddle" => 16_000.0,
+        "mc.si.rank_one" | "mc.si.flatness" => 55_000.0,
         _ => 100.0,
     }
 }

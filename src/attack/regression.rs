@@ -244,7 +244,7 @@ pub fn start(spec: &Spec, point: &GridPoint, seed: u64, network: Network, slack:
         }
     }
     let x0 = x0.iter().zip(&dims).map(|(x, dim)| dim.at(dim.unit(*x))).collect();
-    Some(Start { discrete: shape.discrete(), dims, x0, slack })
+    Some(Start { discrete: shape.discrete(), dims, x0, slack, choices: BTreeMap::new() })
 }
 
 fn uniform(rng: &mut Rng) -> f64 {

@@ -222,14 +222,15 @@ pub fn targets<'a>(
     opts: &Options,
     control_budget: usize,
 ) -> Vec<(Target<'a>, u64, Options)> {
-    std::iter::once((Target::Claim, 0, opts.clone()))
+    let cap = |b: usize| space.budget_cap().map_or(b, |c| b.min(c.max(opts.restarts.max(1))));
+    std::iter::once((Target::Claim, 0, Options { budget: cap(opts.budget), ..opts.clone() }))
         .chain(
             spec.controls
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| space.controls().contains(&c.variant.as_str()))
                 .map(|(c, ctl)| {
-                    let copts = Options { budget: control_budget, ..opts.clone() };
+                    let copts = Options { budget: cap(control_budget), ..opts.clone() };
                     (Target::Control(ctl.variant.as_str()), 1 + c as u64, copts)
                 }),
         )
@@ -267,25 +268,37 @@ pub fn assemble_property(
     let mut per_target = targets.iter().zip(&results);
     let (_, claim_results) = per_target.next().expect("the claim is the first target");
     let claim = combine(space, Target::Claim, claim_results);
+    let claim_best = claim.best;
     let known_infimum = space.known().map(|known| {
         let relative_gap = claim.best.map(|b| (b - known.value) / known.value.abs().max(f64::MIN_POSITIVE));
         KnownComparison { known, relative_gap }
     });
     let controls = per_target
-        .map(|((target, _, _), res)| {
+        .map(|((target, _, topts), res)| {
             let attack = combine(space, *target, res);
-            ControlAttack { broken: attack.violated, budget: control_budget, attack }
+            ControlAttack { broken: attack.violated, budget: topts.budget, attack }
         })
         .collect();
     PropertyAttack {
         id: space.id().to_string(),
         hypothesis_space: space.description().to_string(),
         goal: space.goal(),
-        budget: opts.budget,
+        budget: targets[0].2.budget,
         claim,
         known_infimum,
         stated_constant: space.stated_constant().map(|(name, value)| {
-            BTreeMap::from([("name".to_string(), name.to_string()), ("value".to_string(), value.to_string())])
+            let mut m = BTreeMap::from([
+                ("name".to_string(), name.to_string()),
+                ("value".to_string(), value.to_string()),
+            ]);
+            // The constant that would make the worst point found tight: C/(best tightness).
+            if let (Some(c), Some(b), Goal::MinimiseTightness) =
+                (space.stated_value(), claim_best, space.goal())
+                && b > 0.0
+            {
+                m.insert("empirical".to_string(), format!("{}", c / b));
+            }
+            m
         }),
         controls,
     }

@@ -1,0 +1,28 @@
+//! mc.ri.convergence (Theorem 4: residual initialisation): C·LΛ‖p‖^(2/L)max(‖p‖,‖w*‖)^(2−2/L)/S
+//! over s ≤ 0.5 (where the bound is claimed) and the data; the empirical constant is C/(best).
+//!
+//! Moves s (0 to the spec's bound_max_scale; the control adds its large s), κ and ‖w*‖ (log
+//! scale, the grid's ranges); d and L from the restart's grid point, the draws from its seed.
+
+use super::grid::{GridSpace, Move, Range, everywhere};
+use crate::attack::{Goal, Scale};
+
+pub static SPACE: GridSpace = GridSpace {
+    id: "mc.ri.convergence",
+    goal: Goal::MinimiseTightness,
+    description: "the residual initialisation's s (linear, up to 0.5 where the bound is claimed; the control adds its own), κ and ‖w*‖ (log scale, the grid's ranges); d and L from the grid, the draws from the restart's seed; tightness 8·LΛ‖p‖^(2/L)max(‖p‖,‖w*‖)^(2−2/L)/S",
+    moves: &[
+        Move::Number("scale", Scale::Linear, Range::Within(0.0, 0.5)),
+        Move::Number("kappa", Scale::Log, Range::Grid),
+        Move::Number("w_star_norm", Scale::Log, Range::Grid),
+    ],
+    controls: &["large_scale_gd"],
+    known: None,
+    stated: Some((
+        "Theorem 4's constant (reconstructed)",
+        "8, in S ≤ 8·LΛ‖p‖^(2/L)max(‖p‖, ‖w*‖)^(2−2/L) for s ≤ 0.5",
+        8.0,
+    )),
+    budget_cap: Some(80),
+    covers: everywhere,
+};
