@@ -466,6 +466,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// An audit as YAML or (pretty) JSON text.
+fn render<T: serde::Serialize>(audit: &T, format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Yaml => dlncheck::io::yaml::to_string(audit),
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(audit).expect("serialising plain data to JSON cannot fail")
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     let max_memory = cli.max_memory;
     match cli.command {
@@ -477,7 +487,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 MethodArg::Auto => None,
             };
             let opts = SpectrumOptions { method, exact_max_params, tol, seed, ..SpectrumOptions::default() };
-            let estimate = dlncheck::engine::audit::memory_estimate(&inst.model, inst.data.y.len(), &opts);
+            let activated = !inst.activation.is_identity();
+            let estimate = if activated {
+                dlncheck::engine::activated_audit::memory_estimate(&inst.model, inst.data.y.len(), &opts)
+            } else {
+                dlncheck::engine::audit::memory_estimate(&inst.model, inst.data.y.len(), &opts)
+            };
             let shape = format!(
                 "the audit of {} (n = {}, d = {}, L = {}, P = {})",
                 instance.display(),
@@ -488,15 +503,20 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             );
             memory_budget(max_memory, estimate, &shape)?;
             let spinner = working(shape);
-            let audit = dlncheck::engine::audit::audit_instance(&inst, &opts)
-                .map_err(|e| Error::from_audit(e, &instance.display().to_string()))?;
+            let file = instance.display().to_string();
+            let text = if activated {
+                let audit = dlncheck::engine::activated_audit::audit_activated(&inst, &opts)
+                    .map_err(|e| Error::from_audit(e, &file))?;
+                render(&audit, format)
+            } else {
+                let audit = dlncheck::engine::audit::audit_instance(&inst, &opts)
+                    .map_err(|e| Error::from_audit(e, &file))?;
+                render(&audit, format)
+            };
             spinner.finish_and_clear();
             match format {
-                OutputFormat::Yaml => print!("{}", dlncheck::io::yaml::to_string(&audit)),
-                OutputFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&audit).expect("serialising plain data to JSON cannot fail")
-                ),
+                OutputFormat::Yaml => print!("{text}"),
+                OutputFormat::Json => println!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
         }
