@@ -104,7 +104,7 @@ static STAIRCASE: OnceLock<PathBuf> = OnceLock::new();
 fn merged_figures_are_the_unsharded_bytes_for_any_shard_count_and_order() {
     let whole = unsharded("whole", &[], &ALL);
     let names: Vec<String> = figure_files(whole).into_keys().collect();
-    let stems = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "jgshg-staircase", "jgshg-escape"];
+    let stems = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "jgshg-staircase", "jgshg-escape"];
     for f in stems {
         for ext in ["csv", "yaml", "svg"] {
             assert!(names.contains(&format!("{f}.{ext}")), "{f}.{ext} in {names:?}");

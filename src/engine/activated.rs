@@ -16,7 +16,7 @@
 //! data (the tests compare them with [`crate::engine::problem`]'s reduced passes); the linear
 //! path itself never comes through here.
 
-use crate::engine::activation::Activation;
+use crate::engine::activation::{Activation, gelu_derivatives, gelu_value_slope};
 use crate::engine::hessian::operator_matrix;
 use crate::engine::linalg::{self, mul_nn, mul_nt, mul_tn};
 use crate::engine::model::Dln;
@@ -94,8 +94,9 @@ impl ActivatedProblem {
         ActivatedPoint { problem: self, theta, ws }
     }
 
-    /// R(θ) and ∇R(θ) into `grad` (the gradient-descent step: no σ'', no allocation).
-    #[inline]
+    /// R(θ) and ∇R(θ) into `grad` (the gradient-descent step: no σ'', no allocation). Inlined
+    /// all the way down, so that a caller under pulp's dispatch gets it in SIMD.
+    #[inline(always)]
     pub fn loss_and_gradient_into(
         &self,
         ws: &mut ActivatedWorkspace,
@@ -182,7 +183,7 @@ impl ActivatedWorkspace {
     }
 
     /// Z_k, σ(Z_k), σ'(Z_k) (and σ''(Z_k) when `second`), and R.
-    #[inline]
+    #[inline(always)]
     fn forward(&mut self, p: &ActivatedProblem, theta: &[f64], second: bool) {
         let layers = p.model.layers();
         let m = layers.len();
@@ -198,19 +199,24 @@ impl ActivatedWorkspace {
                 let hk = &mut hi[..rows * n];
                 let s1 = &mut self.s1[self.off[k]..self.off[k + 1]];
                 let z = &self.z[self.off[k]..self.off[k + 1]];
-                if second {
-                    let s2 = &mut self.s2[self.off[k]..self.off[k + 1]];
-                    for i in 0..z.len() {
-                        let (g, g1, g2) = p.activation.derivatives(z[i]);
-                        hk[i] = g;
-                        s1[i] = g1;
-                        s2[i] = g2;
+                match (p.activation, second) {
+                    (Activation::Identity, _) => {
+                        hk.copy_from_slice(z);
+                        s1.fill(1.0);
+                        self.s2[self.off[k]..self.off[k + 1]].fill(0.0);
                     }
-                } else {
-                    for i in 0..z.len() {
-                        let (g, g1) = p.activation.value_slope(z[i]);
-                        hk[i] = g;
-                        s1[i] = g1;
+                    (Activation::Gelu, true) => {
+                        let s2 = &mut self.s2[self.off[k]..self.off[k + 1]];
+                        for (((h, d1), d2), &x) in hk.iter_mut().zip(s1.iter_mut()).zip(s2.iter_mut()).zip(z)
+                        {
+                            (*h, *d1, *d2) = gelu_derivatives(x);
+                        }
+                    }
+                    // The gradient-descent hot loop: branch-free, vectorised under pulp's dispatch.
+                    (Activation::Gelu, false) => {
+                        for ((h, d1), &x) in hk.iter_mut().zip(s1.iter_mut()).zip(z) {
+                            (*h, *d1) = gelu_value_slope(x);
+                        }
                     }
                 }
             }
@@ -230,7 +236,7 @@ impl ActivatedWorkspace {
     }
 
     /// E_k = W_kᵀΔ_k and Δ_{k−1} = E_k ⊙ σ'(Z_{k−1}), from the top down.
-    #[inline]
+    #[inline(always)]
     fn backward(&mut self, p: &ActivatedProblem, theta: &[f64]) {
         let layers = p.model.layers();
         let n = self.n;
@@ -250,7 +256,7 @@ impl ActivatedWorkspace {
     }
 
     /// ∂R/∂W_k = Δ_kH_{k−1}ᵀ.
-    #[inline]
+    #[inline(always)]
     fn gradient(&self, p: &ActivatedProblem, out: &mut [f64]) {
         let layers = p.model.layers();
         let n = self.n;

@@ -67,6 +67,19 @@ const GELU_CUBIC: f64 = 0.044_715;
 /// x clamped there so that they stay finite (their factor s(1 − s) is then exactly 0).
 const GELU_CLAMP: f64 = 1e10;
 
+/// GELU and its slope at x.
+#[inline(always)]
+pub fn gelu_value_slope(x: f64) -> (f64, f64) {
+    let (g, g1, _) = gelu_parts(x, false);
+    (g, g1)
+}
+
+/// GELU and its first two derivatives at x.
+#[inline(always)]
+pub fn gelu_derivatives(x: f64) -> (f64, f64, f64) {
+    gelu_parts(x, true)
+}
+
 /// GELU and its derivatives at x (σ'' only when `second`).
 #[inline(always)]
 fn gelu_parts(x: f64, second: bool) -> (f64, f64, f64) {
@@ -107,7 +120,8 @@ pub fn exp(t: f64) -> f64 {
     let bits = kd.to_bits();
     let k = kd - MAGIC;
     let r = (t - k * LN2_HI) - k * LN2_LO;
-    // Horner on the Taylor coefficients 1/j!, j = 13 … 0.
+    // Horner on the Taylor coefficients 1/j!, j = 13 … 0 (no fused multiply-adds: without FMA
+    // hardware they would be library calls outside pulp's dispatch).
     let mut p = 1.0 / 6_227_020_800.0;
     p = p * r + 1.0 / 479_001_600.0;
     p = p * r + 1.0 / 39_916_800.0;

@@ -373,8 +373,8 @@ enum Command {
         /// scales per depth, one instance): checks the pipeline and the output shapes in seconds.
         #[arg(long)]
         quick: bool,
-        /// Only these figures: fig1 … fig6, jgshg-staircase, jgshg-escape (repeat the flag or
-        /// separate with commas; fig7 and fig8 are deprecated aliases of the last two).
+        /// Only these figures: fig1 … fig7, jgshg-staircase, jgshg-escape (repeat the flag or
+        /// separate with commas; fig8 is a deprecated alias of the last).
         #[arg(long, value_delimiter = ',', value_parser = parse_figure)]
         only: Vec<dlncheck::experiments::Figure>,
         /// Output directory (created if missing).
@@ -427,7 +427,7 @@ enum MethodArg {
     Lanczos,
 }
 
-/// `figures --only`: a figure's name; a deprecated alias (fig7, fig8) is accepted with a note on
+/// `figures --only`: a figure's name; the deprecated alias fig8 is accepted with a note on
 /// standard error saying which figure it now means.
 fn parse_figure(s: &str) -> Result<dlncheck::experiments::Figure, String> {
     use dlncheck::experiments::Figure;
