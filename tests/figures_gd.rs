@@ -1,4 +1,4 @@
-//! `dlncheck figures --quick` as a user meets it, figures 1–6 (Marion & Chizat): every file
+//! `dlncheck figures --quick` as a user meets it, figures 1–7 (Marion & Chizat): every file
 //! exists, each SVG is well-formed XML whose polylines are exactly the series and reference lines
 //! its manifest lists, the reference lines sit at the right values (LB = 2La, 8LΛ, 1/(La),
 //! recomputed here from the data by an independent least-squares solve and power iteration) and
@@ -29,6 +29,9 @@ struct FigureYaml {
     stability: Stability,
     plot: Manifest,
     gap_fit: Option<GapFit>,
+    reference_linear: Option<String>,
+    #[serde(default)]
+    loss_cells: Vec<serde_yaml::Value>,
 }
 #[derive(serde::Deserialize)]
 struct Settings {
@@ -39,6 +42,7 @@ struct Settings {
     depths: Vec<usize>,
     rates: Vec<Rate>,
     scales: Vec<f64>,
+    activation: Option<String>,
 }
 #[derive(serde::Deserialize)]
 struct Rate {
@@ -66,12 +70,22 @@ struct Fit {
     r_squared: f64,
     p_value: f64,
 }
-fn a_and_lambda(n: usize, d: usize, data: &str, seed: u64) -> (f64, f64, f64) {
-    let pd = match data {
-        "seeded" => dlncheck::engine::data::paper(n, n, d, 1.0, true, seed),
-        "authors" => dlncheck::experiments::authors_data::load(n, d).unwrap(),
-        other => panic!("unknown data source {other}"),
-    };
+/// The training set of a figure: Figure 7 (an activation) uses the noise-free data.
+fn dataset(n: usize, d: usize, data: &str, seed: u64, noise_free: bool) -> dlncheck::engine::data::PaperData {
+    match (data, noise_free) {
+        ("seeded", _) => {
+            dlncheck::engine::data::paper(n, n, d, if noise_free { 0.0 } else { 1.0 }, true, seed)
+        }
+        ("authors", false) => dlncheck::experiments::authors_data::load(n, d).unwrap(),
+        ("authors", true) => {
+            dlncheck::experiments::authors_data::load_setting("n50_d5_noise0", n, d).unwrap()
+        }
+        (other, _) => panic!("unknown data source {other}"),
+    }
+}
+
+fn a_and_lambda(n: usize, d: usize, data: &str, seed: u64, noise_free: bool) -> (f64, f64, f64) {
+    let pd = dataset(n, d, data, seed, noise_free);
     let x = |i: usize, j: usize| pd.train.x[(i, j)];
     let y = &pd.train.y;
     let w: Vec<f64> = if n < d {
@@ -145,8 +159,10 @@ fn expected(fig: &FigureYaml, a: f64, lam: f64, wn: f64) -> Vec<Vec<Want>> {
     let line = |n: String| (Name::Exact(n), "line", None);
     let eta_line = |e: f64| line(format!("η = {}", num(e)));
     let two_over = |e: f64| (Name::Exact(format!("2/η, η = {}", num(e))), "hline", Some(2.0 / e));
-    let lb = (Name::Exact("LB = 2La".into()), "hline", Some(2.0 * l * a * norm(l)));
-    let upper = (Name::Exact("8LΛ".into()), "hline", Some(8.0 * l * lam * norm(l)));
+    // Figure 7 labels the linear closed forms as such.
+    let tag = if fig.figure == "fig7" { " (linear w*)" } else { "" };
+    let lb = (Name::Exact(format!("LB = 2La{tag}")), "hline", Some(2.0 * l * a * norm(l)));
+    let upper = (Name::Exact(format!("8LΛ{tag}")), "hline", Some(8.0 * l * lam * norm(l)));
     let small: Vec<f64> = s.rates.iter().map(|r| r.eta).filter(|&e| e < 0.09).collect();
     let all: Vec<f64> = s.rates.iter().map(|r| r.eta).collect();
     let sharp = |upper_line: bool, etas: &[f64]| {
@@ -197,13 +213,18 @@ fn expected(fig: &FigureYaml, a: f64, lam: f64, wn: f64) -> Vec<Vec<Want>> {
                 (Name::Prefix("fit: slope".into()), "line", None),
             ],
         ],
+        "fig7" => {
+            let mut v = vec![sharp(true, &all)];
+            v.extend(dist_div());
+            v
+        }
         f => panic!("unexpected figure {f}"),
     }
 }
 
 fn check_figure(dir: &Path, fig: &FigureYaml) {
     let s = &fig.settings;
-    let (a, lam, wn) = a_and_lambda(s.n, s.d, &s.data, s.data_seed);
+    let (a, lam, wn) = a_and_lambda(s.n, s.d, &s.data, s.data_seed, s.activation.is_some());
     // Our generator normalises in f64; the authors' arrays were normalised in float32 (relative
     // rounding 6e-8 per entry, a few of them per coordinate of w*).
     let tol = if s.data == "authors" { 1e-6 } else { 1e-9 };
@@ -250,14 +271,17 @@ fn figure(name: &str) -> FigureYaml {
 }
 
 #[test]
-fn the_report_lists_six_experiments_and_eight_figures() {
+fn the_report_lists_seven_experiments_and_nine_figures() {
     let (dir, out) = run();
     let report: Vec<Report> = dlncheck::io::yaml::from_str(out).unwrap();
-    assert_eq!(report.len(), 6, "six experiments");
+    assert_eq!(report.len(), 7, "seven experiments");
     assert!(report.iter().all(|r| r.checks_hold), "{out}");
     let figs: Vec<&str> = report.iter().flat_map(|r| r.figures.iter().map(|s| s.as_str())).collect();
-    assert_eq!(figs, ["fig1", "fig3", "fig2", "fig4", "fig5", "fig6", "jgshg-staircase", "jgshg-escape"]);
-    for name in ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "jgshg-staircase", "jgshg-escape"] {
+    assert_eq!(
+        figs,
+        ["fig1", "fig3", "fig2", "fig4", "fig5", "fig6", "fig7", "jgshg-staircase", "jgshg-escape"]
+    );
+    for name in ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "jgshg-staircase", "jgshg-escape"] {
         assert_files(dir, name);
     }
     for c in ["fig1_curves.csv", "fig4_curves.csv"] {
@@ -297,4 +321,55 @@ fn fig6_underdetermined_sharpness_and_generalization_gap() {
     let f = g.fit.expect("enough runs for a fit");
     assert_eq!(f.n, g.used);
     assert!(f.slope.is_finite() && (0.0..=1.0).contains(&f.r_squared) && (0.0..=1.0).contains(&f.p_value));
+}
+
+/// The GELU network's loss from scratch: GELU in its tanh form with std's tanh after every layer
+/// but the last, per sample, W_1 first (no engine code).
+fn gelu_risk(x: &faer::Mat<f64>, y: &[f64], theta: &[f64], d: usize, depth: usize) -> f64 {
+    let c = (2.0 / std::f64::consts::PI).sqrt();
+    let gelu = |v: f64| 0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh());
+    let mut total = 0.0;
+    for i in 0..x.nrows() {
+        let mut h: Vec<f64> = (0..d).map(|j| x[(i, j)]).collect();
+        for k in 0..depth {
+            let rows = if k + 1 == depth { 1 } else { d };
+            let w = &theta[k * d * d..k * d * d + rows * d];
+            let z: Vec<f64> = (0..rows).map(|a| (0..d).map(|b| w[a * d + b] * h[b]).sum()).collect();
+            h = if k + 1 < depth { z.into_iter().map(gelu).collect() } else { z };
+        }
+        total += (h[0] - y[i]).powi(2);
+    }
+    total / x.nrows() as f64
+}
+
+#[test]
+fn fig7_gelu_sharpness_loss_and_divergence() {
+    let fig = figure("fig7");
+    assert_eq!(fig.settings.activation.as_deref(), Some("gelu"));
+    assert!(
+        fig.reference_linear.as_deref().is_some_and(|r| r.contains("LINEAR")),
+        "the linear lines are labelled"
+    );
+    assert_eq!(fig.loss_cells.len(), fig.settings.rates.len() * fig.settings.scales.len());
+    let names: Vec<&str> = fig.stability.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["stable_minimizers"], "only the check that holds for any smooth loss");
+    // The runs train the GELU network on the noise-free data: every run's initial loss, recomputed
+    // from its seed's θ_0 with a naive tanh-form forward pass, is the CSV's init_train_loss.
+    let s = &fig.settings;
+    let pd = dataset(s.n, s.d, &s.data, s.data_seed, true);
+    let model = dlncheck::engine::model::Dln::mlp(s.d, s.depths[0]);
+    let (dir, _) = run();
+    let csv = Csv::read(&dir.join("fig7.csv"));
+    let mut checked = 0;
+    for r in csv.records() {
+        let seed: u64 = r.parse("seed");
+        let mut rng = dlncheck::engine::rng::stream_rng(seed, dlncheck::engine::rng::Stream::Init);
+        let theta = dlncheck::engine::init::gaussian(&model, r.f64("scale"), &mut rng);
+        let want = gelu_risk(&pd.train.x, &pd.train.y, &theta, s.d, s.depths[0]);
+        let got = r.f64("init_train_loss");
+        assert!((got - want).abs() <= 1e-12 * want, "seed {seed}: init loss {got} vs {want}");
+        assert_eq!(r.get("drift_bound"), if r.get("outcome") == "diverged" { "NaN" } else { "inf" });
+        checked += 1;
+    }
+    assert_eq!(checked, csv.rows.len());
 }

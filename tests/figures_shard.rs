@@ -104,7 +104,7 @@ static STAIRCASE: OnceLock<PathBuf> = OnceLock::new();
 fn merged_figures_are_the_unsharded_bytes_for_any_shard_count_and_order() {
     let whole = unsharded("whole", &[], &ALL);
     let names: Vec<String> = figure_files(whole).into_keys().collect();
-    let stems = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "jgshg-staircase", "jgshg-escape"];
+    let stems = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "jgshg-staircase", "jgshg-escape"];
     for f in stems {
         for ext in ["csv", "yaml", "svg"] {
             assert!(names.contains(&format!("{f}.{ext}")), "{f}.{ext} in {names:?}");
@@ -285,7 +285,7 @@ fn resume_continues_an_interrupted_shard() {
 fn plan_runs_nothing_and_hostile_shard_values_are_input_errors() {
     let d = dir("plan");
     let out = ok(&["figures", "--quick", "--plan", "--shard", "1/4", "--out", s(&d)]);
-    assert!(out.contains("464 work items") && out.contains("escape_time") && out.contains("3/4"), "{out}");
+    assert!(out.contains("512 work items") && out.contains("escape_time") && out.contains("3/4"), "{out}");
     assert!(figure_files(&d).is_empty() && !d.join("figures.part-1-of-4.yaml").exists());
     for (args, needle) in [
         (vec!["--shard", "2/2"], "out of range"),

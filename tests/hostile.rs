@@ -512,3 +512,43 @@ fn example_instance_matches_its_documented_command_and_recipe_round_trips() {
     assert_eq!(r2.code, 0, "{}", r2.err);
     assert_eq!(r2.out, r.out, "--recipe meta.recipe re-creates the instance bit for bit");
 }
+
+/// The instance files' `activation` field: unknown, mistyped, empty, huge or cased values exit 2
+/// naming `activation`; absent and null mean identity; gelu on data whose risk overflows exits 3.
+#[test]
+fn hostile_activation_values() {
+    let dir = scratch("activation");
+    let good = dlncheck_in(Some(&dir), &["instance", "--depth", "3", "--d", "3", "--out", "g.yaml"], None);
+    assert_eq!(good.code, 0, "{}", good.err);
+    let base = std::fs::read_to_string(dir.join("g.yaml")).unwrap();
+    let huge = "g".repeat(100_000);
+    let cases: Vec<(String, &str)> = vec![
+        ("relu".into(), "unknown activation"),
+        ("GELU".into(), "unknown activation"),
+        ("''".into(), "unknown activation"),
+        ("3".into(), "unknown activation"),
+        ("[gelu]".into(), "sequence"),
+        ("{gelu: 1}".into(), "map"),
+        (huge, "unknown activation"),
+    ];
+    for (value, what) in &cases {
+        std::fs::write(dir.join("a.yaml"), format!("{base}activation: {value}\n")).unwrap();
+        let r = dlncheck_in(Some(&dir), &["sharpness", "a.yaml"], None);
+        assert_refused(&r, 2, "activation");
+        assert!(r.err.contains(what), "{value:.20}: {}", r.err);
+    }
+    for (value, act) in [("null", "identity"), ("identity", "identity"), ("gelu", "gelu")] {
+        std::fs::write(dir.join("a.yaml"), format!("{base}activation: {value}\n")).unwrap();
+        let r = dlncheck_in(Some(&dir), &["sharpness", "a.yaml"], None);
+        let v = assert_answer(&r);
+        assert!(v["sharpness"].is_some());
+        assert_eq!(r.out.contains("activation: gelu"), act == "gelu", "{}", r.out);
+        assert_eq!(r.out.contains("reference_linear:"), act == "gelu", "{}", r.out);
+    }
+    // GELU gives no rescaling: a risk beyond f64 is a numerical failure (3), never .inf.
+    let big = "architecture: mlp\nx: [[1e200, 0], [0, 1e200]]\ny: [1, 2]\n\
+               weights: [[[0.5, 0.1], [0.2, 0.3]], [[0.4, -0.6]]]";
+    std::fs::write(dir.join("big.yaml"), format!("{big}\nactivation: gelu\n")).unwrap();
+    let r = dlncheck_in(Some(&dir), &["sharpness", "big.yaml"], None);
+    assert_refused(&r, 3, "risk");
+}

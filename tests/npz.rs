@@ -369,3 +369,58 @@ fn load_time_p_1e6() {
         println!("{}: {:.1} MB, loaded and validated in {s:.3} s", path.display(), size as f64 / 1e6);
     }
 }
+
+/// A numpy `str` array as `np.savez(..., activation="gelu")` writes it: dtype `<UN`, shape (),
+/// UTF-32LE code points.
+fn unicode(s: &str, width: usize, shape: &str) -> Vec<u8> {
+    let mut data: Vec<u8> = s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+    data.resize(width * 4 * if shape == "(2,)" { 2 } else { 1 }, 0);
+    npy(&format!("<U{width}"), shape, false, &data)
+}
+
+#[test]
+fn the_activation_array_reads_writes_and_refuses_bad_values() {
+    let x = npy("<f8", "(3, 2)", false, &f64s(&[1.0, 0.2, -0.3, 1.0, 0.5, 0.5]));
+    let y = npy("<f8", "(3,)", false, &f64s(&[1.0, 2.0, -1.0]));
+    let w1 = npy("<f8", "(2, 2)", false, &f64s(&[1.0, 0.5, 0.0, 1.0]));
+    let w2 = npy("<f8", "(1, 2)", false, &f64s(&[1.0, 1.0]));
+    let with = |name: &str, act: Vec<u8>| {
+        archive(
+            name,
+            &[
+                ("x", x.clone()),
+                ("y", y.clone()),
+                ("W1", w1.clone()),
+                ("W2", w2.clone()),
+                ("activation", act),
+            ],
+        )
+    };
+    let good = with("gelu.npz", unicode("gelu", 4, "()"));
+    let inst = dlncheck::io::npz::load(&good).unwrap();
+    assert_eq!(inst.activation, dlncheck::engine::activation::Activation::Gelu);
+    let (code, out, err) = dlncheck(&["sharpness", good.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("activation: gelu") && out.contains("reference_linear:"), "{out}");
+    // Rust-written archives carry it and read back to the same instance.
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    dlncheck::io::npz::write(&inst, &mut bytes).unwrap();
+    let back = dlncheck::io::npz::read(std::io::Cursor::new(bytes.into_inner()), "mem").unwrap();
+    assert_eq!((back.activation, &back.theta), (inst.activation, &inst.theta));
+    // A wider numpy string (trailing NULs) and shape (1,) read too.
+    let padded = with("padded.npz", unicode("gelu", 8, "(1,)"));
+    assert_eq!(dlncheck::io::npz::load(&padded).unwrap().activation, inst.activation);
+    for (name, act, what) in [
+        ("relu.npz", unicode("relu", 4, "()"), "unknown activation"),
+        ("empty.npz", unicode("", 1, "()"), "unknown activation"),
+        ("two.npz", unicode("gelu", 4, "(2,)"), "shape"),
+        ("float.npz", npy("<f8", "()", false, &f64s(&[1.0])), "dtype"),
+        ("wide.npz", unicode("gelu", 100_000, "()"), "dtype"),
+    ] {
+        let path = with(name, act);
+        let (code, _, err) = dlncheck(&["sharpness", path.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains("activation") && err.contains(what), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

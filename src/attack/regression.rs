@@ -261,5 +261,5 @@ pub fn instance(dec: Decoded, id: &str, target: &str, start: &Start) -> Option<I
         "point".to_string(),
         crate::io::yaml::to_string(&start.discrete).trim_end().replace('\n', "; "),
     );
-    Some(Instance { data: dec.data, model: dec.problem.model, theta, meta })
+    Some(Instance { data: dec.data, model: dec.problem.model, theta, activation: Default::default(), meta })
 }

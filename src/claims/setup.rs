@@ -140,7 +140,7 @@ pub fn instance(
     meta.insert("property".to_string(), claim.to_string());
     meta.insert("seed".to_string(), seed.to_string());
     meta.insert("point".to_string(), crate::io::yaml::to_string(point).trim_end().replace('\n', "; "));
-    Instance { data, model: problem.model.clone(), theta, meta }
+    Instance { data, model: problem.model.clone(), theta, activation: Default::default(), meta }
 }
 
 /// The nearest point with the same W_2..W_L on the minimiser set: with a_1 the row above W_1

@@ -123,15 +123,15 @@ pub fn audit(problem: &Problem, theta: &[f64], opts: &SpectrumOptions) -> Result
 }
 
 /// Collects the printed values: finite ones as they are, the others as `None` with a note.
-struct Values {
+pub(crate) struct Values {
     /// The data-dependent quantities are 2^{two_k} times the true ones.
-    two_k: i32,
-    notes: Vec<String>,
+    pub(crate) two_k: i32,
+    pub(crate) notes: Vec<String>,
 }
 
 impl Values {
     /// A quantity that does not depend on the data's scale.
-    fn plain(&mut self, name: &str, v: f64) -> Option<f64> {
+    pub(crate) fn plain(&mut self, name: &str, v: f64) -> Option<f64> {
         if v.is_finite() {
             return Some(v);
         }
@@ -139,7 +139,7 @@ impl Values {
         None
     }
     /// A quantity that is quadratic in the data (scaled by 2^{two_k}).
-    fn quad(&mut self, name: &str, v: f64) -> Option<f64> {
+    pub(crate) fn quad(&mut self, name: &str, v: f64) -> Option<f64> {
         if !v.is_finite() {
             return self.plain(name, v);
         }
@@ -154,12 +154,12 @@ impl Values {
         ));
         None
     }
-    fn undefined(&mut self, name: &str, why: &str) -> Option<f64> {
+    pub(crate) fn undefined(&mut self, name: &str, why: &str) -> Option<f64> {
         self.notes.push(format!("{name}: undefined ({why}); printed as null"));
         None
     }
     /// A secondary quantity whose computation failed: null with the reason.
-    fn failed(&mut self, name: &str, e: impl std::fmt::Display) -> Option<f64> {
+    pub(crate) fn failed(&mut self, name: &str, e: impl std::fmt::Display) -> Option<f64> {
         self.notes.push(format!("{name}: not computed ({e}); printed as null"));
         None
     }

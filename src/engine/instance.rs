@@ -1,6 +1,8 @@
 //! An instance: a dataset, a network and its parameters (the unit that claims measure and that
 //! `dlncheck sharpness` audits). Reading and writing instance files lives in `io::instance`.
 
+use crate::engine::activated::ActivatedProblem;
+use crate::engine::activation::Activation;
 use crate::engine::data::Dataset;
 use crate::engine::model::Dln;
 use crate::engine::objective::{DataError, Objective};
@@ -13,6 +15,8 @@ pub struct Instance {
     pub data: Dataset,
     pub model: Dln,
     pub theta: Vec<f64>,
+    /// The activation after every layer but the last (identity: the deep linear network).
+    pub activation: Activation,
     pub meta: BTreeMap<String, String>,
 }
 
@@ -21,5 +25,11 @@ impl Instance {
     pub fn problem(&self) -> Result<Problem, DataError> {
         let reg = self.data.regression()?;
         Ok(Problem::new(self.model.clone(), Objective::Regression(reg)).expect("validated shapes"))
+    }
+
+    /// The network with its activation on the raw data (for any activation; the linear
+    /// network's own route is [`Instance::problem`]).
+    pub fn activated_problem(&self) -> Result<ActivatedProblem, DataError> {
+        ActivatedProblem::new(self.model.clone(), self.activation, self.data.x.as_ref(), &self.data.y)
     }
 }

@@ -2,6 +2,9 @@
 //! the closed-form bounds, seeded data and initialisations, and training. No I/O, and no
 //! knowledge of properties, specs or reports: everything above imports this, never the reverse.
 
+pub mod activated;
+pub mod activated_audit;
+pub mod activation;
 pub mod audit;
 pub mod bounds;
 pub mod data;

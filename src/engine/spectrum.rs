@@ -357,17 +357,26 @@ fn tridiagonal_eigen(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>)
 /// the second-to-last of `iters` Hessian-vector products. It converges to the eigenvalue of
 /// largest *magnitude* and is never negative: near saddles it reports |λ_min|, not the sharpness.
 pub fn power_iteration(problem: &Problem, theta: &[f64], iters: usize, seed: u64) -> f64 {
-    let p = problem.num_params();
+    let mut ws = problem.workspace();
+    let mut pt = problem.at(&mut ws, theta);
+    power_iteration_with(problem.num_params(), |v, out| pt.hvp(v, out), iters, seed)
+}
+
+/// [`power_iteration`] on any symmetric operator `hvp` on R^p (same seed stream, same steps).
+pub fn power_iteration_with(
+    p: usize,
+    mut hvp: impl FnMut(&[f64], &mut [f64]),
+    iters: usize,
+    seed: u64,
+) -> f64 {
     let mut rng = stream_rng(seed, Stream::PowerIteration);
     let mut v = crate::engine::rng::normals(&mut rng, p);
     normalize(&mut v);
-    let mut ws = problem.workspace();
-    let mut pt = problem.at(&mut ws, theta);
     let mut hv = vec![0.0; p];
     let (mut previous, mut current) = (1.0, 1.0);
     for _ in 0..iters {
         previous = current;
-        pt.hvp(&v, &mut hv);
+        hvp(&v, &mut hv);
         current = norm(&hv);
         if current == 0.0 {
             return 0.0;

@@ -6,6 +6,7 @@
 //! A grid is (depth × learning rate × initialisation scale) × repetitions; each learning rate
 //! carries its own step budget and repetition count, as in the paper.
 
+use crate::engine::activation::Activation;
 use crate::io::recipe::Arch;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,8 @@ pub enum Experiment {
     LearningRate,
     /// MLP with n = 15 < d = 20, L = 5: Figure 6.
     Underdetermined,
+    /// GELU MLP (n = 50, d = 5, L = 10, noise-free data), Gaussian init of std = scale: Figure 7.
+    Gelu,
     /// Jacot et al.: gradient flows from a small and a large initialisation per depth
     /// ([`crate::experiments::saddle`]): figure jgshg-staircase.
     Staircase,
@@ -32,11 +35,12 @@ pub enum Experiment {
 }
 
 impl Experiment {
-    pub const ALL: [Experiment; 6] = [
+    pub const ALL: [Experiment; 7] = [
         Experiment::Mlp,
         Experiment::LearningRate,
         Experiment::Residual,
         Experiment::Underdetermined,
+        Experiment::Gelu,
         Experiment::Staircase,
         Experiment::EscapeTime,
     ];
@@ -48,6 +52,7 @@ impl Experiment {
             Experiment::Residual => "residual",
             Experiment::LearningRate => "learning_rate",
             Experiment::Underdetermined => "underdetermined",
+            Experiment::Gelu => "gelu_mlp",
             Experiment::Staircase => "staircase",
             Experiment::EscapeTime => "escape_time",
         }
@@ -66,13 +71,15 @@ impl Experiment {
             Experiment::Residual => &[Figure::Fig4, Figure::Fig5],
             Experiment::LearningRate => &[Figure::Fig2],
             Experiment::Underdetermined => &[Figure::Fig6],
+            Experiment::Gelu => &[Figure::Fig7],
             Experiment::Staircase => &[Figure::JgshgStaircase],
             Experiment::EscapeTime => &[Figure::JgshgEscape],
         }
     }
 }
 
-/// The figures: Marion & Chizat's linear figures 1–6 (`figN` is the paper's Figure N), and
+/// The figures: Marion & Chizat's figures 1–7 (`figN` is the paper's Figure N; 1–6 linear, 7 a
+/// GELU MLP), and
 /// Jacot et al.'s saddle-to-saddle dynamics, named by what they show (`jgshg-staircase`: loss
 /// and rank vs time; `jgshg-escape`: escape time vs initialisation scale).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -84,6 +91,7 @@ pub enum Figure {
     Fig4,
     Fig5,
     Fig6,
+    Fig7,
     #[serde(rename = "jgshg-staircase")]
     JgshgStaircase,
     #[serde(rename = "jgshg-escape")]
@@ -91,31 +99,26 @@ pub enum Figure {
 }
 
 /// The old names of the Jacot et al. figures, accepted for one release: (old name, figure, what
-/// the old name becomes). `figN` names Marion & Chizat's Figure N, and `fig7` will be their
-/// Figure 7 (GELU MLPs), so an old name is a deprecated alias that [`Figure::deprecation`]
-/// explains.
-pub const DEPRECATED_ALIASES: [(&str, Figure, &str); 2] = [
-    (
-        "fig7",
-        Figure::JgshgStaircase,
-        "a later release gives `fig7` to Marion & Chizat's Figure 7 (GELU MLPs)",
-    ),
-    ("fig8", Figure::JgshgEscape, "a later release drops it (`figN` names Marion & Chizat's Figure N)"),
-];
+/// the old name becomes). `figN` names Marion & Chizat's Figure N: `fig7` is their Figure 7 (GELU
+/// MLPs) since this release, and `fig8`, once jgshg-escape, is a deprecated alias that
+/// [`Figure::deprecation`] explains.
+pub const DEPRECATED_ALIASES: [(&str, Figure, &str); 1] =
+    [("fig8", Figure::JgshgEscape, "a later release drops it (`figN` names Marion & Chizat's Figure N)")];
 
 impl Figure {
-    pub const ALL: [Figure; 8] = [
+    pub const ALL: [Figure; 9] = [
         Figure::Fig1,
         Figure::Fig2,
         Figure::Fig3,
         Figure::Fig4,
         Figure::Fig5,
         Figure::Fig6,
+        Figure::Fig7,
         Figure::JgshgStaircase,
         Figure::JgshgEscape,
     ];
 
-    /// `fig1` … `fig6`, `jgshg-staircase`, `jgshg-escape` (file stem and `--only` value).
+    /// `fig1` … `fig7`, `jgshg-staircase`, `jgshg-escape` (file stem and `--only` value).
     pub fn name(self) -> &'static str {
         match self {
             Figure::Fig1 => "fig1",
@@ -124,16 +127,17 @@ impl Figure {
             Figure::Fig4 => "fig4",
             Figure::Fig5 => "fig5",
             Figure::Fig6 => "fig6",
+            Figure::Fig7 => "fig7",
             Figure::JgshgStaircase => "jgshg-staircase",
             Figure::JgshgEscape => "jgshg-escape",
         }
     }
 
     /// The names `--only` accepts, for error messages.
-    pub const EXPECTED: &str = "fig1 … fig6, jgshg-staircase, jgshg-escape";
+    pub const EXPECTED: &str = "fig1 … fig7, jgshg-staircase, jgshg-escape";
 
-    /// Parses a figure's name (`fig1`, `Fig1`, `1`, …, `jgshg-staircase`), or one of the
-    /// deprecated aliases `fig7`/`7` and `fig8`/`8` (see [`Figure::deprecation`]).
+    /// Parses a figure's name (`fig1`, `Fig1`, `1`, …, `fig7`, `jgshg-staircase`), or the
+    /// deprecated alias `fig8`/`8` (see [`Figure::deprecation`]).
     pub fn parse(s: &str) -> Option<Figure> {
         let t = s.trim().to_ascii_lowercase();
         if let Some(f) = Figure::ALL.into_iter().find(|f| f.name() == t) {
@@ -141,15 +145,15 @@ impl Figure {
         }
         let n = t.strip_prefix("fig").unwrap_or(&t);
         let numbered = format!("fig{n}");
-        Figure::ALL[..6]
+        Figure::ALL[..7]
             .iter()
             .copied()
             .find(|f| f.name() == numbered)
             .or_else(|| DEPRECATED_ALIASES.iter().find(|(old, ..)| *old == numbered).map(|&(_, f, _)| f))
     }
 
-    /// If `s` is a deprecated alias (`fig7`, `fig8`, `7`, `8`), the note to print: which figure
-    /// it now means, and that the name will mean the paper's figure later.
+    /// If `s` is a deprecated alias (`fig8`, `8`), the note to print: which figure it now means,
+    /// and that the name will be dropped.
     pub fn deprecation(s: &str) -> Option<String> {
         let t = s.trim().to_ascii_lowercase();
         let n = t.strip_prefix("fig").unwrap_or(&t);
@@ -177,6 +181,7 @@ impl Figure {
             Figure::Fig4 | Figure::Fig5 => Experiment::Residual,
             Figure::Fig2 => Experiment::LearningRate,
             Figure::Fig6 => Experiment::Underdetermined,
+            Figure::Fig7 => Experiment::Gelu,
             Figure::JgshgStaircase => Experiment::Staircase,
             Figure::JgshgEscape => Experiment::EscapeTime,
         }
@@ -242,6 +247,10 @@ pub struct Grid {
     pub depths: Vec<usize>,
     pub rates: Vec<Rate>,
     pub scales: Vec<f64>,
+    /// The activation after every layer but the last (Figure 7: GELU, on the noise-free data);
+    /// absent from the figures' YAML for the linear networks.
+    #[serde(skip_serializing_if = "Activation::is_identity")]
+    pub activation: Activation,
     /// Stop runs once certified converged (see [`crate::experiments::run`]); only for figures
     /// whose plotted quantities provably do not move afterwards.
     pub early_stop: bool,
@@ -289,6 +298,7 @@ impl Grid {
                 depths: vec![10],
                 rates: rates(&SWEEP_ETAS, &[40_000, 10_000, 4_000, 4_000, 2_000], &[20, 20, 20, 20, 80]),
                 scales: linspace(0.25, 0.6, 10),
+                activation: Activation::Identity,
                 early_stop: false,
                 curves: Some(Curves { etas: vec![0.02, 0.1], scale: 0.35, steps: 450, every: 5 }),
             },
@@ -302,6 +312,7 @@ impl Grid {
                 depths: vec![10],
                 rates: rates(&SWEEP_ETAS, &[4_000; 5], &[20; 5]),
                 scales: linspace(0.0, 1.7, 10),
+                activation: Activation::Identity,
                 early_stop: false,
                 curves: Some(Curves { etas: vec![0.02, 0.1], scale: 0.5, steps: 400, every: 5 }),
             },
@@ -317,6 +328,7 @@ impl Grid {
                     depths: vec![5, 10, 20, 40],
                     rates: rates(&etas, &[1_000; 25], &[50; 25]),
                     scales: vec![0.25],
+                    activation: Activation::Identity,
                     early_stop: true,
                     curves: None,
                 }
@@ -331,7 +343,24 @@ impl Grid {
                 depths: vec![5],
                 rates: rates(&[0.001, 0.004, 0.01], &[40_000, 10_000, 4_000], &[100, 20, 20]),
                 scales: linspace(0.1, 0.36, 9),
+                activation: Activation::Identity,
                 early_stop: true,
+                curves: None,
+            },
+            // The authors' run_experiment.py `nonlinear`: GELU after every layer but the last,
+            // noise-free data (their generate_data(50, 5, 0.0) from the same key).
+            Experiment::Gelu => Grid {
+                experiment,
+                arch: Arch::Mlp,
+                n: 50,
+                d: 5,
+                data: DataSource::Authors,
+                data_seed: 0,
+                depths: vec![10],
+                rates: rates(&[0.005, 0.02, 0.07], &[160_000, 40_000, 16_000], &[20, 20, 20]),
+                scales: linspace(0.428, 0.7, 8),
+                activation: Activation::Gelu,
+                early_stop: false,
                 curves: None,
             },
         }

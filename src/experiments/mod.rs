@@ -8,6 +8,7 @@
 //! | [`Experiment::LearningRate`] | residual, s = 0.25, L ∈ {5, 10, 20, 40}, 25 learning rates | 2 (final distance vs η with 1/(La) per depth) |
 //! | [`Experiment::Residual`] | residual d = 5, L = 10, s ∈ [0, 1.7], 5 learning rates | 4 (sharpness, curves), 5 (distance, divergence) |
 //! | [`Experiment::Underdetermined`] | MLP n = 15 < d = 20, L = 5, 3 learning rates | 6 (sharpness, generalisation gap vs sharpness) |
+//! | [`Experiment::Gelu`] | GELU MLP d = 5, L = 10, noise-free data, std ∈ [0.428, 0.7], 3 learning rates ([`activated`]) | 7 (sharpness, training loss, divergence vs scale) |
 //! | [`Experiment::Staircase`] | Jacot et al.: gradient flows from ε small and large, L ∈ {2, 3, 4} ([`saddle`]) | jgshg-staircase (loss and rank vs time) |
 //! | [`Experiment::EscapeTime`] | Jacot et al.: gradient flows at 8 scales ε per depth and instance | jgshg-escape (escape time vs ε, fits) |
 //!
@@ -18,6 +19,7 @@
 //! runs one experiment from its [`Settings`]; the figures are drawn from its [`Results`]
 //! afterwards.
 
+pub mod activated;
 pub mod aggregate;
 pub mod authors_data;
 pub mod cpu_clock;

@@ -15,6 +15,7 @@
 //! 2√E/((1 − ηS/2)√μ). When the certificate is too weak the run continues, re-checking at
 //! E ≤ 1e-18, 1e-22, 1e-26. The certificate is recorded for every run (`drift_bound`).
 
+use crate::engine::activated::ActivatedProblem;
 use crate::engine::bounds;
 use crate::engine::data::{self, Dataset, PaperData};
 use crate::engine::init;
@@ -42,8 +43,13 @@ pub const AUTHORS_ITERS: usize = 20;
 #[derive(Clone, Debug)]
 pub struct Setup {
     pub data: PaperData,
+    /// The linear network per depth (for an activated grid: the linear reference, whose closed
+    /// forms are `facts`, and the product W_L⋯W_1 behind the authors' "distance").
     pub problems: Vec<Problem>,
     pub facts: Vec<DataFacts>,
+    /// For a grid with an activation: per depth, the activated network on the training and on the
+    /// test set (empty for linear grids).
+    pub activated: Vec<(ActivatedProblem, ActivatedProblem)>,
 }
 
 /// Closed forms of one (dataset, depth) pair (docs/notation.md).
@@ -104,15 +110,25 @@ impl Setup {
     /// The dataset (training and test sets of n samples) and one problem per depth; residual
     /// networks draw their unit p per depth from the experiment's projection seed.
     pub fn new(grid: &Grid) -> Self {
+        // Activated grids (Figure 7) train on the noise-free data, as the authors' `nonlinear` run.
+        let noise_free = !grid.activation.is_identity();
         let data = match grid.data {
-            DataSource::Seeded => data::paper(grid.n, grid.n, grid.d, 1.0, true, grid.data_seed),
+            DataSource::Seeded => {
+                data::paper(grid.n, grid.n, grid.d, if noise_free { 0.0 } else { 1.0 }, true, grid.data_seed)
+            }
             // The shipped arrays cover every paper grid's (n, d) (tests/experiments.rs loads each).
-            DataSource::Authors => authors_data::load(grid.n, grid.d)
-                .unwrap_or_else(|e| panic!("the authors' data for n = {}, d = {}: {e}", grid.n, grid.d)),
+            DataSource::Authors => match authors_data::setting(grid.n, grid.d) {
+                Some(prefix) if noise_free => {
+                    authors_data::load_setting(&format!("{prefix}_noise0"), grid.n, grid.d)
+                }
+                _ => authors_data::load(grid.n, grid.d),
+            }
+            .unwrap_or_else(|e| panic!("the authors' data for n = {}, d = {}: {e}", grid.n, grid.d)),
         };
         let reg = data.train.regression().expect("Gaussian data is finite and non-empty");
         let mut problems = Vec::new();
         let mut facts = Vec::new();
+        let mut activated = Vec::new();
         for &depth in &grid.depths {
             let model = match grid.arch {
                 Arch::Mlp => Dln::mlp(grid.d, depth),
@@ -122,12 +138,19 @@ impl Setup {
                     Dln::residual(&p, depth)
                 }
             };
+            if noise_free {
+                let on = |d: &Dataset| {
+                    ActivatedProblem::new(model.clone(), grid.activation, d.x.as_ref(), &d.y)
+                        .expect("the data is finite and matches the network")
+                };
+                activated.push((on(&data.train), on(&data.test)));
+            }
             facts.push(DataFacts::new(&reg, &model));
             problems.push(
                 Problem::new(model, Objective::Regression(reg.clone())).expect("model and data shapes agree"),
             );
         }
-        Setup { data, problems, facts }
+        Setup { data, problems, facts, activated }
     }
 }
 
@@ -302,7 +325,7 @@ fn gd_chunk(problem: &Problem, theta: &[f64], mut opts: GdOptions, limit: f64) -
 }
 
 /// Seeds of the authors' estimator at the first and last point of a run.
-fn estimator_seeds(seed: u64) -> (u64, u64) {
+pub(crate) fn estimator_seeds(seed: u64) -> (u64, u64) {
     (derive_seed("estimator", &[seed, 0]), derive_seed("estimator", &[seed, 1]))
 }
 
@@ -315,6 +338,9 @@ pub struct RunTiming {
 
 /// Runs one configuration of `grid`.
 pub fn run_one(grid: &Grid, setup: &Setup, cfg: &RunConfig) -> (Run, RunTiming) {
+    if !grid.activation.is_identity() {
+        return crate::experiments::activated::run_one(grid, setup, cfg);
+    }
     let problem = &setup.problems[cfg.depth_index];
     let test = &setup.data.test;
     let mut timing = RunTiming::default();

@@ -109,6 +109,11 @@ fn num_params(grid: &Grid, di: usize) -> f64 {
 fn step_cost(p: f64) -> f64 {
     0.5 + p / 500.0
 }
+/// µs of one GD step of a network with an activation on n samples (passes cost O(n·P), plus one
+/// exponential per hidden unit and sample; about 12 µs for Figure 7's n = 50, P = 230).
+fn activated_step_cost(p: f64, n: usize) -> f64 {
+    1.0 + n as f64 * p / 1000.0
+}
 fn point_cost(p: f64) -> f64 {
     900.0 * (p / 230.0).powf(0.76)
 }
@@ -129,7 +134,12 @@ pub fn work_items(settings: &Settings) -> Vec<WorkItem> {
                 .enumerate()
                 .map(|(i, c)| {
                     let p = num_params(grid, c.depth_index);
-                    item(Kind::Run, i, c.steps as f64 * step_cost(p) + 2.0 * point_cost(p))
+                    let step = if grid.activation.is_identity() {
+                        step_cost(p)
+                    } else {
+                        activated_step_cost(p, grid.n)
+                    };
+                    item(Kind::Run, i, c.steps as f64 * step + 2.0 * point_cost(p))
                 })
                 .collect();
             if let Some(c) = &grid.curves {

@@ -76,7 +76,8 @@ impl Options {
             Experiment::Mlp
             | Experiment::Residual
             | Experiment::LearningRate
-            | Experiment::Underdetermined => Settings::Descent(self.grid(e)),
+            | Experiment::Underdetermined
+            | Experiment::Gelu => Settings::Descent(self.grid(e)),
         }
     }
 }

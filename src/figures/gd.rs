@@ -1,9 +1,14 @@
-//! Figures 1–6: Marion & Chizat's gradient-descent figures from the runs of
+//! Figures 1–7: Marion & Chizat's gradient-descent figures from the runs of
 //! [`crate::experiments`] (panels, titles, the YAML data file), drawn as in the authors' plots:
 //! same axes, log scales, reference lines and 95 % bands.
 //!
 //! As in the authors' script, the sharpness-vs-scale panels show the learning rates below 0.09
 //! (0.005, 0.02, 0.07); the distance and divergence panels show all five.
+//!
+//! Figure 7 (GELU MLP) repeats Figure 1's sharpness panel with the training loss and the
+//! divergence probability beside it; its LB and 8LΛ lines are the *linear* network's closed forms
+//! on the same data (the authors draw them too), labelled as such: no theorem makes them bounds
+//! for the GELU network.
 
 use super::common::{FIT_COLOR, Files, INIT_BLUE, LB_COLOR, UPPER_COLOR, flare};
 use super::csv;
@@ -26,6 +31,7 @@ pub enum GdFigure {
     Fig4,
     Fig5,
     Fig6,
+    Fig7,
 }
 
 impl GdFigure {
@@ -38,6 +44,7 @@ impl GdFigure {
             Figure::Fig4 => Some(GdFigure::Fig4),
             Figure::Fig5 => Some(GdFigure::Fig5),
             Figure::Fig6 => Some(GdFigure::Fig6),
+            Figure::Fig7 => Some(GdFigure::Fig7),
             Figure::JgshgStaircase | Figure::JgshgEscape => None,
         }
     }
@@ -49,6 +56,7 @@ impl GdFigure {
             GdFigure::Fig4 => Figure::Fig4,
             GdFigure::Fig5 => Figure::Fig5,
             GdFigure::Fig6 => Figure::Fig6,
+            GdFigure::Fig7 => Figure::Fig7,
         }
     }
 }
@@ -72,6 +80,12 @@ pub struct FigureData {
     pub estimator: EstimatorNote,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gap_fit: Option<GapFit>,
+    /// Figure 7: what `data` (the linear closed forms) means for the GELU network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_linear: Option<String>,
+    /// Figure 7: training loss at initialisation and after training per (η, scale).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loss_cells: Vec<LossCell>,
     /// The plotted aggregates (means and 95 % bands).
     pub cells: Vec<Cell>,
     pub init_cells: Vec<InitCell>,
@@ -93,6 +107,43 @@ pub struct EarlyStopping {
 pub struct EstimatorNote {
     pub description: String,
     pub gaps: Vec<EstimatorGap>,
+}
+
+/// Training-loss aggregates of one (η, scale) (Figure 7), over runs that did not diverge.
+#[derive(Clone, Debug, Serialize)]
+pub struct LossCell {
+    pub eta: f64,
+    pub scale: f64,
+    pub init_loss: Option<Band>,
+    pub final_loss: Option<Band>,
+}
+
+/// One loss cell per (η, scale) of the first depth, in grid order.
+pub fn loss_cells(data: &ExperimentData) -> Vec<LossCell> {
+    let g = &data.grid;
+    let mut out = Vec::new();
+    for (ri, rate) in g.rates.iter().enumerate() {
+        for (si, &scale) in g.scales.iter().enumerate() {
+            let runs: Vec<&crate::experiments::run::Run> = data
+                .runs
+                .iter()
+                .filter(|r| {
+                    r.config.depth_index == 0 && r.config.rate_index == ri && r.config.scale_index == si
+                })
+                .collect();
+            let seed =
+                |q: u64| crate::experiments::grid::derive_seed("loss-band", &[ri as u64, si as u64, q]);
+            let init: Vec<f64> = runs.iter().map(|r| r.init.train_loss).collect();
+            let last: Vec<f64> = runs.iter().map(|r| r.last.train_loss).collect();
+            out.push(LossCell {
+                eta: rate.eta,
+                scale,
+                init_loss: crate::experiments::stats::mean_band(&init, seed(0)),
+                final_loss: crate::experiments::stats::mean_band(&last, seed(1)),
+            });
+        }
+    }
+    out
 }
 
 /// Everything a figure writes, in memory.
@@ -156,6 +207,7 @@ fn sharpness_panel(
     title: &str,
     upper: bool,
     eta_max: f64,
+    linear_reference: bool,
 ) -> Panel {
     let g = &data.grid;
     let facts = &data.facts[0];
@@ -173,9 +225,10 @@ fn sharpness_panel(
         refs.push(Series::hline(&format!("2/η, η = {}", csv::num(rate.eta)), colors[ri], 2.0 / rate.eta));
     }
     series.extend(refs);
-    series.push(Series::hline("LB = 2La", LB_COLOR, facts.lower_bound));
+    let tag = if linear_reference { " (linear w*)" } else { "" };
+    series.push(Series::hline(&format!("LB = 2La{tag}"), LB_COLOR, facts.lower_bound));
     if upper {
-        series.push(Series::hline("8LΛ", UPPER_COLOR, facts.upper_8_l_lambda));
+        series.push(Series::hline(&format!("8LΛ{tag}"), UPPER_COLOR, facts.upper_8_l_lambda));
     }
     Panel {
         title: title.into(),
@@ -206,6 +259,52 @@ fn distance_panel(data: &ExperimentData, cells: &[Cell], inits: &[InitCell], tit
             _ => vec![],
         }),
         1e-3,
+        10.0,
+    );
+    Panel { title: title.into(), x: scale_axis(g), y, series, legend: Legend::UpperLeft }
+}
+
+/// Training loss at initialisation and after training vs scale (Figure 7).
+fn loss_panel(data: &ExperimentData, cells: &[LossCell], title: &str) -> Panel {
+    let g = &data.grid;
+    let colors = flare(g.rates.len());
+    // The initialisation line: each scale's runs over every η (their inits are all drawn alike).
+    let inits: Vec<(f64, Option<Band>)> = g
+        .scales
+        .iter()
+        .enumerate()
+        .map(|(si, &scale)| {
+            let v: Vec<f64> = data
+                .runs
+                .iter()
+                .filter(|r| r.config.depth_index == 0 && r.config.scale_index == si)
+                .map(|r| r.init.train_loss)
+                .collect();
+            (
+                scale,
+                crate::experiments::stats::mean_band(
+                    &v,
+                    crate::experiments::grid::derive_seed("loss-init", &[si as u64]),
+                ),
+            )
+        })
+        .collect();
+    let (pts, band) = band_points(inits.into_iter());
+    let mut series = vec![Series::line("Initialization", INIT_BLUE, pts, band)];
+    for (ri, rate) in g.rates.iter().enumerate() {
+        let (pts, band) =
+            band_points(cells.iter().filter(|c| c.eta == rate.eta).map(|c| (c.scale, c.final_loss)));
+        series.push(Series::line(&eta_label(rate.eta), colors[ri], pts, band));
+    }
+    let y = log_axis(
+        "Training loss",
+        series.iter().flat_map(|s| match &s.kind {
+            Kind::Line { points, band, .. } => {
+                points.iter().map(|p| p.1).chain(band.iter().flat_map(|b| [b.1, b.2])).collect::<Vec<_>>()
+            }
+            _ => vec![],
+        }),
+        1e-6,
         10.0,
     );
     Panel { title: title.into(), x: scale_axis(g), y, series, legend: Legend::UpperLeft }
@@ -403,6 +502,10 @@ fn figure_title(fig: GdFigure, grid: &Grid) -> String {
             "Figure 6. MLP, underdetermined (n = {} < d = {}, L = {depth}): sharpness and generalization",
             grid.n, grid.d
         ),
+        GdFigure::Fig7 => format!(
+            "Figure 7. GELU MLP (n = {}, d = {}, L = {depth}, noise-free data), Gaussian initialization",
+            grid.n, grid.d
+        ),
     }
 }
 
@@ -425,6 +528,7 @@ pub fn chart(
                 "Sharpness at initialization and after training",
                 upper,
                 SHARPNESS_PANEL_MAX_ETA,
+                false,
             )];
             p.extend(curve_panels(data, upper));
             (p, (620, 480))
@@ -437,6 +541,22 @@ pub fn chart(
             (620, 480),
         ),
         GdFigure::Fig2 => (vec![learning_rate_panel(data, cells)], (820, 560)),
+        GdFigure::Fig7 => (
+            vec![
+                sharpness_panel(
+                    data,
+                    cells,
+                    inits,
+                    "Sharpness at initialization and after training",
+                    true,
+                    f64::INFINITY,
+                    true,
+                ),
+                loss_panel(data, &loss_cells(data), "Training loss after training"),
+                divergence_panel(data, cells, "Divergence probability"),
+            ],
+            (620, 480),
+        ),
         GdFigure::Fig6 => {
             let mut p = vec![sharpness_panel(
                 data,
@@ -445,6 +565,7 @@ pub fn chart(
                 "Sharpness at initialization and after training",
                 true,
                 f64::INFINITY,
+                false,
             )];
             if let Some(f) = fit {
                 p.push(gap_panel(data, f));
@@ -454,6 +575,13 @@ pub fn chart(
     };
     Chart { title, columns: panels.len(), panels, panel_size: size }
 }
+
+/// Figure 7's note on what the linear closed forms and the stability facts mean there.
+pub const FIG7_REFERENCE: &str = "the network is a GELU MLP: `data` (a, Λ, LB, S_min, 8LΛ, the η thresholds) \
+     holds the closed forms of the deep LINEAR network on the same noise-free data, drawn as reference lines \
+     as the authors do, not bounds on the GELU network; `distance` is the authors' ‖W_L⋯W_1 − w*‖²/d of the \
+     weights' product (ignoring GELU) and `excess` the training loss itself (infimum taken as 0); of the \
+     stability checks only stable_minimizers (η·S/2 ≤ 1 at a converged run) holds for any smooth loss";
 
 /// The smallest learning rate of Figure 6's grid (the authors fit only η = 0.001).
 fn fit_eta(grid: &Grid) -> f64 {
@@ -505,7 +633,14 @@ pub fn build(gd: GdFigure, data: &ExperimentData, quick: bool) -> Result<FigureO
                 .copied()
                 .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
         },
-        stability: summary::stability(data),
+        stability: {
+            let mut st = summary::stability(data);
+            if gd == GdFigure::Fig7 {
+                // The other checks are theorems of the linear network (see FIG7_REFERENCE).
+                st.checks.retain(|c| c.name == "stable_minimizers");
+            }
+            st
+        },
         estimator: EstimatorNote {
             description: "power20: the authors' estimator (20 power-iteration steps on \
                           Hessian-vector products from a Gaussian vector, returning ‖Hv‖: the \
@@ -515,6 +650,8 @@ pub fn build(gd: GdFigure, data: &ExperimentData, quick: bool) -> Result<FigureO
             gaps: summary::estimator_gaps(data),
         },
         gap_fit: fit,
+        reference_linear: (gd == GdFigure::Fig7).then(|| FIG7_REFERENCE.to_string()),
+        loss_cells: if gd == GdFigure::Fig7 { loss_cells(data) } else { Vec::new() },
         cells,
         init_cells: inits,
         plot: manifest,

@@ -52,7 +52,7 @@ pub fn kind_name(k: CheckKind) -> &'static str {
 }
 
 /// The figures of `dlncheck figures`, with what each shows.
-pub const FIGURES: [(&str, &str); 8] = [
+pub const FIGURES: [(&str, &str); 9] = [
     (
         "fig1",
         "MLP (d = 5, L = 10): sharpness at initialisation and after training vs scale, with 2/η, LB and 8LΛ",
@@ -62,13 +62,14 @@ pub const FIGURES: [(&str, &str); 8] = [
     ("fig4", "residual (L = 10): sharpness at initialisation and after training vs s, with 2/η and LB"),
     ("fig5", "residual: distance to w* and divergence probability vs s"),
     ("fig6", "MLP with n = 15 < d = 20: sharpness vs scale; generalisation gap vs sharpness"),
+    ("fig7", "GELU MLP (L = 10, noise-free data): sharpness, training loss and divergence vs scale"),
     ("jgshg-staircase", "Jacot et al.: loss and numerical rank vs time, small vs large initialisation"),
     ("jgshg-escape", "Jacot et al.: escape time of each mode vs ε per depth, with fitted slopes"),
 ];
 
 /// Old names of the Jacot et al. figures, still accepted in a spec's `figures` for one release
-/// (`fig7` will be Marion & Chizat's Figure 7, GELU MLPs): (old name, name).
-pub const FIGURE_ALIASES: [(&str, &str); 2] = [("fig7", "jgshg-staircase"), ("fig8", "jgshg-escape")];
+/// (`fig7` is Marion & Chizat's Figure 7, GELU MLPs, since this release): (old name, name).
+pub const FIGURE_ALIASES: [(&str, &str); 1] = [("fig8", "jgshg-escape")];
 
 /// The name of a figure given by its name or a deprecated alias; `None` if it is neither.
 pub fn canonical_figure(name: &str) -> Option<&'static str> {

@@ -103,8 +103,8 @@ pub struct Spec {
     /// Why the provenance is what it is: what the paper confirms, what is our reading.
     #[serde(default)]
     pub provenance_note: String,
-    /// Figures of `dlncheck figures` (fig1 … fig6, jgshg-staircase, jgshg-escape; the old names
-    /// fig7 and fig8 are read as the last two) that illustrate the claim.
+    /// Figures of `dlncheck figures` (fig1 … fig7, jgshg-staircase, jgshg-escape; the old name
+    /// fig8 is read as the last) that illustrate the claim.
     #[serde(default)]
     pub figures: Vec<String>,
     pub kind: CheckKind,
@@ -189,7 +189,7 @@ impl Spec {
             let (key, message) = split_path(&e.message);
             SpecError { file: name.into(), key, line: e.line, message }
         })?;
-        // Deprecated figure names (fig7, fig8) become the figures' names; unknown names stay
+        // The deprecated figure name fig8 becomes the figure's name; unknown names stay
         // as written, for validation to reject.
         for f in &mut spec.figures {
             if let Some(n) = crate::framework::catalogue::canonical_figure(f) {
@@ -336,8 +336,8 @@ impl Spec {
                 return Err(err(
                     &["figures"],
                     format!(
-                        "`{f}` is not a figure of `dlncheck figures` (fig1 … fig6, jgshg-staircase, \
-                         jgshg-escape; fig7 and fig8 are deprecated aliases of the last two)"
+                        "`{f}` is not a figure of `dlncheck figures` (fig1 … fig7, jgshg-staircase, \
+                         jgshg-escape; fig8 is a deprecated alias of the last)"
                     ),
                 ));
             }

@@ -7,10 +7,13 @@
 //! weights:                   # L matrices, W_1 first, each a list of rows
 //!   - [[...], ...]           # MLP: d×d except W_L 1×d; residual: all d×d
 //! projection: [...]          # residual only: p (d numbers, non-zero)
+//! activation: gelu           # optional: σ after every layer but the last (absent: identity,
+//!                            # the deep linear network); gelu is jax.nn.gelu's tanh form
 //! meta: {seed: "3"}          # optional, free-form provenance (strings)
 //! ```
 //! Mis-shaped, missing or non-finite fields are rejected with an error naming the field.
 
+use crate::engine::activation::Activation;
 use crate::engine::data::Dataset;
 use crate::engine::instance::Instance;
 use crate::engine::model::{Architecture, Dln};
@@ -30,6 +33,10 @@ pub struct InstanceFile {
     pub weights: Vec<Vec<Vec<f64>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projection: Option<Vec<f64>>,
+    /// `identity` or `gelu`; absent means identity. Kept as text so that an unknown value is an
+    /// error naming this field (see [`Activation::parse`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub meta: BTreeMap<String, String>,
 }
@@ -88,6 +95,7 @@ impl InstanceFile {
                 .map(|w| (0..w.nrows()).map(|i| (0..w.ncols()).map(|j| w[(i, j)]).collect()).collect())
                 .collect(),
             projection,
+            activation: (!inst.activation.is_identity()).then(|| inst.activation.name().to_string()),
             meta: inst.meta.clone(),
         }
     }
@@ -119,6 +127,15 @@ impl InstanceFile {
             ));
         }
         check_finite(&self.y, "y").map_err(|(f, m)| bad(f, m))?;
+        let activation = match self.activation.as_deref() {
+            None => Activation::Identity,
+            Some(a) => Activation::parse(a).ok_or_else(|| {
+                bad(
+                    "activation".into(),
+                    format!("unknown activation {:?}: expected gelu or identity", truncate(a)),
+                )
+            })?,
+        };
         let depth = self.weights.len();
         if depth == 0 {
             return Err(bad("weights".into(), "must list at least one matrix".into()));
@@ -183,7 +200,7 @@ impl InstanceFile {
         }
         let theta = model.flatten(&mats);
         let x = Mat::from_fn(n, d, |i, j| self.x[i][j]);
-        Ok(Instance { data: Dataset { x, y: self.y }, model, theta, meta: self.meta })
+        Ok(Instance { data: Dataset { x, y: self.y }, model, theta, activation, meta: self.meta })
     }
 }
 
@@ -191,6 +208,14 @@ fn arch_name(a: FileArchitecture) -> &'static str {
     match a {
         FileArchitecture::Mlp => "mlp",
         FileArchitecture::Residual => "residual",
+    }
+}
+
+/// At most 40 characters of a value quoted in an error message.
+fn truncate(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
     }
 }
 

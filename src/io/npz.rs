@@ -1,6 +1,7 @@
 //! Instance files as numpy archives (`np.savez`): arrays `x` (n×d), `y` (n, or n×1), `W1` … `WL`
 //! (W_1 first, shapes as in YAML instance files: MLP d×d except W_L 1×d, residual all d×d) and,
-//! for residual networks, `p` (d). float64 or float32, C or Fortran order, stored or deflated
+//! for residual networks, `p` (d), and optionally `activation`, a unicode string array holding
+//! `gelu` or `identity` (`np.savez(..., activation="gelu")`; absent: identity). float64 or float32, C or Fortran order, stored or deflated
 //! (`np.savez_compressed`). Read with zip and npyz; the
 //! arrays become an [`InstanceFile`] and go through the same validation as YAML, so errors name
 //! the array (the field) and exit with code 2.
@@ -100,7 +101,7 @@ fn to_instance_file<R: Read + Seek>(reader: R, name: &str) -> Result<InstanceFil
     let mut depth = 0;
     for a in &names {
         match a.as_str() {
-            "x" | "y" | "p" => {}
+            "x" | "y" | "p" | "activation" => {}
             w if w.starts_with('W') => {
                 let k: usize = w[1..]
                     .parse()
@@ -114,11 +115,12 @@ fn to_instance_file<R: Read + Seek>(reader: R, name: &str) -> Result<InstanceFil
             other => {
                 return Err(bad(
                     other,
-                    "unknown array (expected x, y, W1 … WL and, for residual networks, p)".into(),
+                    "unknown array (expected x, y, W1 … WL, for residual networks p, and optionally activation)".into(),
                 ));
             }
         }
     }
+    let activation = read_text(&mut npz, "activation", name)?;
     let mut budget = MAX_ELEMENTS;
     let mut get =
         |field: &str| -> Result<Option<Array>, Error> { read_array(&mut npz, field, name, &mut budget) };
@@ -142,7 +144,41 @@ fn to_instance_file<R: Read + Seek>(reader: R, name: &str) -> Result<InstanceFil
     let architecture = if projection.is_some() { FileArchitecture::Residual } else { FileArchitecture::Mlp };
     let mut meta = BTreeMap::new();
     meta.insert("format".to_string(), "npz".to_string());
-    Ok(InstanceFile { architecture, x, y, weights, projection, meta })
+    Ok(InstanceFile { architecture, x, y, weights, projection, activation, meta })
+}
+
+/// Longest `activation` string read (code points).
+const MAX_TEXT: u64 = 64;
+
+/// Reads a string array of one element (a numpy `str`, dtype `<UN`, shape () or (1,)); `None`
+/// if absent. Anything else is an error naming the array.
+fn read_text<R: Read + Seek>(
+    npz: &mut zip::ZipArchive<R>,
+    field: &str,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    let bad = |message: String| Error::Input { file: name.into(), field: field.into(), message };
+    let member = match npz.by_name(&format!("{field}.npy")) {
+        Ok(m) => m,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(bad(format!("unreadable archive member: {e}"))),
+    };
+    let npy = npyz::NpyFile::new(member).map_err(|e| bad(format!("not a readable .npy array: {e}")))?;
+    let shape = npy.shape().to_vec();
+    if shape.iter().product::<u64>() != 1 || shape.len() > 1 {
+        return Err(bad(format!("has shape {shape:?}, expected one string (shape () or (1,))")));
+    }
+    let dtype = npy.dtype();
+    let descr = dtype.descr();
+    let ok = match &dtype {
+        npyz::DType::Plain(ts) => ts.type_char() == npyz::TypeChar::UnicodeStr && ts.size_field() <= MAX_TEXT,
+        _ => false,
+    };
+    if !ok {
+        return Err(bad(format!("dtype {descr}: expected a string of at most {MAX_TEXT} characters (<U…)")));
+    }
+    let v = npy.into_vec::<String>().map_err(|e| bad(format!("cannot read the string: {e}")))?;
+    Ok(v.into_iter().next())
 }
 
 /// An array's shape and its numbers in C order.
@@ -275,6 +311,20 @@ pub fn write<W: std::io::Write + Seek>(inst: &Instance, out: W) -> std::io::Resu
     }
     if let Some(p) = &file.projection {
         put("p", &[p.len() as u64], &mut p.iter().copied())?;
+    }
+    if let Some(a) = &file.activation {
+        let mut bytes = Vec::new();
+        let dtype = npyz::DType::Plain(
+            format!("<U{}", a.chars().count().max(1)).parse().map_err(std::io::Error::other)?,
+        );
+        let mut w =
+            npyz::WriteOptions::<String>::new().dtype(dtype).shape(&[]).writer(&mut bytes).begin_nd()?;
+        w.push(a)?;
+        w.finish()?;
+        let opts =
+            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        npz.start_file("activation.npy", opts).map_err(std::io::Error::other)?;
+        std::io::Write::write_all(&mut npz, &bytes)?;
     }
     npz.finish().map_err(std::io::Error::other)?;
     Ok(())

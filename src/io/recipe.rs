@@ -430,7 +430,7 @@ impl Recipe {
         let mut meta = BTreeMap::new();
         meta.insert("seed".to_string(), seed.to_string());
         meta.insert("recipe".to_string(), serde_json_like(self));
-        Ok(Instance { data, model: problem.model, theta, meta })
+        Ok(Instance { data, model: problem.model, theta, activation: Default::default(), meta })
     }
 }
 

@@ -373,8 +373,8 @@ enum Command {
         /// scales per depth, one instance): checks the pipeline and the output shapes in seconds.
         #[arg(long)]
         quick: bool,
-        /// Only these figures: fig1 … fig6, jgshg-staircase, jgshg-escape (repeat the flag or
-        /// separate with commas; fig7 and fig8 are deprecated aliases of the last two).
+        /// Only these figures: fig1 … fig7, jgshg-staircase, jgshg-escape (repeat the flag or
+        /// separate with commas; fig8 is a deprecated alias of the last).
         #[arg(long, value_delimiter = ',', value_parser = parse_figure)]
         only: Vec<dlncheck::experiments::Figure>,
         /// Output directory (created if missing).
@@ -428,7 +428,7 @@ enum MethodArg {
     Lanczos,
 }
 
-/// `figures --only`: a figure's name; a deprecated alias (fig7, fig8) is accepted with a note on
+/// `figures --only`: a figure's name; the deprecated alias fig8 is accepted with a note on
 /// standard error saying which figure it now means.
 fn parse_figure(s: &str) -> Result<dlncheck::experiments::Figure, String> {
     use dlncheck::experiments::Figure;
@@ -467,6 +467,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// An audit as YAML or (pretty) JSON text.
+fn render<T: serde::Serialize>(audit: &T, format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Yaml => dlncheck::io::yaml::to_string(audit),
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(audit).expect("serialising plain data to JSON cannot fail")
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     let max_memory = cli.max_memory;
     match cli.command {
@@ -478,7 +488,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 MethodArg::Auto => None,
             };
             let opts = SpectrumOptions { method, exact_max_params, tol, seed, ..SpectrumOptions::default() };
-            let estimate = dlncheck::engine::audit::memory_estimate(&inst.model, inst.data.y.len(), &opts);
+            let activated = !inst.activation.is_identity();
+            let estimate = if activated {
+                dlncheck::engine::activated_audit::memory_estimate(&inst.model, inst.data.y.len(), &opts)
+            } else {
+                dlncheck::engine::audit::memory_estimate(&inst.model, inst.data.y.len(), &opts)
+            };
             let shape = format!(
                 "the audit of {} (n = {}, d = {}, L = {}, P = {})",
                 instance.display(),
@@ -489,15 +504,20 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             );
             memory_budget(max_memory, estimate, &shape)?;
             let spinner = working(shape);
-            let audit = dlncheck::engine::audit::audit_instance(&inst, &opts)
-                .map_err(|e| Error::from_audit(e, &instance.display().to_string()))?;
+            let file = instance.display().to_string();
+            let text = if activated {
+                let audit = dlncheck::engine::activated_audit::audit_activated(&inst, &opts)
+                    .map_err(|e| Error::from_audit(e, &file))?;
+                render(&audit, format)
+            } else {
+                let audit = dlncheck::engine::audit::audit_instance(&inst, &opts)
+                    .map_err(|e| Error::from_audit(e, &file))?;
+                render(&audit, format)
+            };
             spinner.finish_and_clear();
             match format {
-                OutputFormat::Yaml => print!("{}", dlncheck::io::yaml::to_string(&audit)),
-                OutputFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&audit).expect("serialising plain data to JSON cannot fail")
-                ),
+                OutputFormat::Yaml => print!("{text}"),
+                OutputFormat::Json => println!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,0 +1,176 @@
+//! Element-wise activations between layers, with their first two derivatives.
+//!
+//! GELU is JAX's default `jax.nn.gelu` (the tanh approximation):
+//! g(x) = ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³).
+//! It is evaluated in the identical logistic form g(x) = x·s, s = 1/(1 + e^{−2u})
+//! (since ½(1 + tanh u) = 1/(1 + e^{−2u})), and 1 − s = e^{−2u}/(1 + e^{−2u}), neither of which
+//! cancels (½(1 + tanh u) loses 6 digits at x = −6 in f64), with
+//! g'(x) = s + 2x·s(1 − s)u' and g''(x) = 2s(1 − s)(2u' + x(u'' + 2(1 − 2s)u'²)),
+//! u' = √(2/π)(1 + 3·0.044715x²), u'' = 6·0.044715·√(2/π)x.
+//! One exponential per entry, by [`exp`] (branch-free, so the loops over a layer vectorise).
+
+/// The activation applied after every layer but the last.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// No activation: the deep linear network (the reduced O(L·d²) passes of
+    /// [`crate::engine::problem`]).
+    #[default]
+    Identity,
+    /// GELU, tanh approximation (`jax.nn.gelu`'s default).
+    Gelu,
+}
+
+impl Activation {
+    pub const ALL: [Activation; 2] = [Activation::Identity, Activation::Gelu];
+    /// `identity` or `gelu` (the instance files' `activation` value).
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Gelu => "gelu",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Activation> {
+        Activation::ALL.into_iter().find(|a| a.name() == s)
+    }
+    pub fn is_identity(&self) -> bool {
+        *self == Activation::Identity
+    }
+
+    /// σ(x) and σ'(x).
+    #[inline(always)]
+    pub fn value_slope(self, x: f64) -> (f64, f64) {
+        match self {
+            Activation::Identity => (x, 1.0),
+            Activation::Gelu => {
+                let (g, g1, _) = gelu_parts(x, false);
+                (g, g1)
+            }
+        }
+    }
+
+    /// (σ(x), σ'(x), σ''(x)).
+    #[inline(always)]
+    pub fn derivatives(self, x: f64) -> (f64, f64, f64) {
+        match self {
+            Activation::Identity => (x, 1.0, 0.0),
+            Activation::Gelu => gelu_parts(x, true),
+        }
+    }
+}
+
+/// √(2/π).
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+/// The cubic coefficient of the tanh approximation.
+const GELU_CUBIC: f64 = 0.044_715;
+/// Beyond |x| = 1e10 the logistic factor s is exactly 0 or 1 in f64; the derivative terms use
+/// x clamped there so that they stay finite (their factor s(1 − s) is then exactly 0).
+const GELU_CLAMP: f64 = 1e10;
+
+/// GELU and its slope at x.
+#[inline(always)]
+pub fn gelu_value_slope(x: f64) -> (f64, f64) {
+    let (g, g1, _) = gelu_parts(x, false);
+    (g, g1)
+}
+
+/// GELU and its first two derivatives at x.
+#[inline(always)]
+pub fn gelu_derivatives(x: f64) -> (f64, f64, f64) {
+    gelu_parts(x, true)
+}
+
+/// GELU and its derivatives at x (σ'' only when `second`).
+#[inline(always)]
+fn gelu_parts(x: f64, second: bool) -> (f64, f64, f64) {
+    let xc = x.clamp(-GELU_CLAMP, GELU_CLAMP);
+    let x2 = xc * xc;
+    let u = SQRT_2_OVER_PI * (xc + GELU_CUBIC * x2 * xc);
+    // s = 1/(1 + e^{−2u}); for −2u ≥ 700 (x ≲ −21.2), the true s ≤ e^{−700} is set to 0.
+    let t = (-2.0 * u).clamp(-700.0, 700.0);
+    // 1 − s = e^t·s exactly (no cancellation when s is close to 1).
+    let e = exp(t);
+    let inv = 1.0 / (1.0 + e);
+    let (s, sm) = if t >= 700.0 { (0.0, 1.0) } else { (inv, e * inv) };
+    let ss = s * sm;
+    let du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * x2);
+    let g = x * s;
+    let g1 = s + 2.0 * xc * ss * du;
+    let g2 = if second {
+        let ddu = 6.0 * GELU_CUBIC * SQRT_2_OVER_PI * xc;
+        2.0 * ss * (2.0 * du + xc * (ddu + 2.0 * (sm - s) * du * du))
+    } else {
+        0.0
+    };
+    (g, g1, g2)
+}
+
+/// e^t for t ∈ [−700, 700], branch-free (vectorisable): t = k·ln 2 + r with |r| ≤ ½ln 2 (Cody–Waite,
+/// ln 2 split in two), e^r by its Taylor polynomial of degree 13 (truncation < 5e-18 relative),
+/// 2^k from the exponent bits. Relative error within a few ulp of the correctly rounded value.
+#[inline(always)]
+pub fn exp(t: f64) -> f64 {
+    const LOG2_E: f64 = std::f64::consts::LOG2_E;
+    // fdlibm's split of ln 2: the high part has 32 trailing zero bits, so k·LN2_HI is exact.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    // 1.5·2^52: adding it rounds to an integer, which then sits in the low mantissa bits.
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let kd = t * LOG2_E + MAGIC;
+    let bits = kd.to_bits();
+    let k = kd - MAGIC;
+    let r = (t - k * LN2_HI) - k * LN2_LO;
+    // Horner on the Taylor coefficients 1/j!, j = 13 … 0 (no fused multiply-adds: without FMA
+    // hardware they would be library calls outside pulp's dispatch).
+    let mut p = 1.0 / 6_227_020_800.0;
+    p = p * r + 1.0 / 479_001_600.0;
+    p = p * r + 1.0 / 39_916_800.0;
+    p = p * r + 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    // 2^k: the low 12 bits of `bits` are k mod 2^12; (k + 1023) lands in the exponent field.
+    let scale = f64::from_bits((bits << 52).wrapping_add(1023u64 << 52));
+    p * scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_matches_std_within_a_few_ulp() {
+        let mut worst = 0.0f64;
+        let mut t = -700.0;
+        while t <= 700.0 {
+            let (a, b) = (exp(t), t.exp());
+            worst = worst.max(((a - b) / b).abs());
+            t += 0.0137;
+        }
+        assert!(worst < 1e-15, "worst relative error {worst:e}");
+        assert_eq!(exp(0.0), 1.0);
+    }
+
+    #[test]
+    fn gelu_saturates_without_nan() {
+        for &x in &[1e12, 1e300, f64::MAX, -1e12, -1e300, -f64::MAX, -25.0, 25.0] {
+            let (g, g1, g2) = Activation::Gelu.derivatives(x);
+            assert!(g.is_finite() && g1.is_finite() && g2.is_finite(), "x = {x}: {g} {g1} {g2}");
+            // The true values: g = x or 0 (|g| < 1e-200), g' = 1 or 0, g'' = 0, to within 1e-200.
+            if x > 0.0 {
+                assert_eq!((g, g1), (x, 1.0));
+            } else {
+                assert_eq!(g1, 0.0);
+                assert!(g.abs() < 1e-200);
+            }
+            assert!(g2.abs() < 1e-200, "x = {x}: g'' = {g2}");
+        }
+    }
+}

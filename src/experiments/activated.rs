@@ -1,0 +1,121 @@
+//! One gradient-descent run of a grid whose network has an activation (Figure 7: GELU after every
+//! layer but the last, on the noise-free data), recorded in the same [`Run`] as the linear runs.
+//!
+//! The differences from [`crate::experiments::run`]: the loss, gradient and Hessian are those of
+//! the activated network on the raw data ([`crate::engine::activated`]); `excess` is the training
+//! loss itself (the infimum of a loss on noise-free data is taken as 0, and no closed-form R_min
+//! exists for the non-linear network); `distance` is the authors' "squared distance"
+//! ‖W_L⋯W_1 − w*‖²/d of the product of the weights, ignoring the activation (their
+//! `square_distance_to_minimizer_mlp`, which their Figure 7 plots); no early stopping (the PL
+//! certificate is a linear-network fact), so `drift_bound` is ∞. The GD loop allocates nothing
+//! per step: one workspace and one gradient buffer per run.
+
+use crate::engine::activated::{self, ActivatedProblem};
+use crate::engine::linalg::{axpy, norm, to_row_major};
+use crate::engine::spectrum::{Method, SpectrumOptions};
+use crate::engine::train;
+use crate::experiments::cpu_clock::CpuClock;
+use crate::experiments::grid::{Grid, RunConfig};
+use crate::experiments::run::{
+    AUTHORS_ITERS, PointStats, Run, RunOutcome, RunTiming, Setup, estimator_seeds, initial_theta,
+};
+
+/// All measurements at θ: exact extremes of the Hessian (P = 230 for the paper's network),
+/// the authors' estimator, the authors' distance, training and test losses.
+pub fn point_stats(
+    train: &ActivatedProblem,
+    test: &ActivatedProblem,
+    w_star: &[f64],
+    theta: &[f64],
+    seed: u64,
+) -> PointStats {
+    let (loss, grad) = train.loss_and_gradient(theta);
+    let opts = SpectrumOptions { method: Some(Method::Exact), ..SpectrumOptions::default() };
+    // The exact solver does not iterate; a failure means an overflowed Hessian: NaN, as diverged.
+    let ext = activated::hessian_extremes(train, theta, &opts).ok();
+    let w = to_row_major(train.model.end_to_end(theta).as_ref());
+    let distance = w.iter().zip(w_star).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / w_star.len() as f64;
+    PointStats {
+        sharpness: ext.as_ref().map_or(f64::NAN, |e| e.max),
+        min_eig: ext.as_ref().map_or(f64::NAN, |e| e.min),
+        power20: activated::power_iteration(train, theta, AUTHORS_ITERS, seed),
+        distance,
+        excess: loss,
+        grad_norm: norm(&grad),
+        train_loss: loss,
+        test_loss: test.loss(theta),
+    }
+}
+
+/// Gradient descent θ ← θ − η∇R(θ) for `steps` steps; `Err(step)` at the first step whose loss
+/// is not finite or exceeds `limit` ([`train::divergence_limit`] of the initial loss). The whole
+/// loop runs under pulp's dispatch (the passes are `#[inline(always)]`, so they are compiled for
+/// this CPU's SIMD level); operation order is fixed, so the bits do not depend on it.
+pub fn descend(
+    problem: &ActivatedProblem,
+    theta: &mut [f64],
+    eta: f64,
+    steps: usize,
+    limit: f64,
+) -> Result<(), usize> {
+    pulp::Arch::new().dispatch(Descent { problem, theta, eta, steps, limit })
+}
+
+struct Descent<'a> {
+    problem: &'a ActivatedProblem,
+    theta: &'a mut [f64],
+    eta: f64,
+    steps: usize,
+    limit: f64,
+}
+
+impl pulp::WithSimd for Descent<'_> {
+    type Output = Result<(), usize>;
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
+        let Descent { problem, theta, eta, steps, limit } = self;
+        let mut ws = problem.workspace();
+        let mut grad = vec![0.0; theta.len()];
+        for step in 0..=steps {
+            let loss = problem.loss_and_gradient_into(&mut ws, theta, &mut grad);
+            if !(loss.is_finite() && loss <= limit) {
+                return Err(step);
+            }
+            if step == steps {
+                break;
+            }
+            axpy(theta, -eta, &grad);
+        }
+        Ok(())
+    }
+}
+
+/// Runs one configuration of an activated grid (same seeds and initialisation as the linear
+/// grids: [`initial_theta`], and the estimator seeds of [`crate::experiments::run`]).
+pub fn run_one(grid: &Grid, setup: &Setup, cfg: &RunConfig) -> (Run, RunTiming) {
+    let (train, test) = &setup.activated[cfg.depth_index];
+    let linear = &setup.problems[cfg.depth_index];
+    let w_star = &linear.objective.regression().expect("experiments are regressions").w_star;
+    let mut timing = RunTiming::default();
+    let theta0 = initial_theta(linear, grid.arch, cfg.scale, cfg.seed);
+    let (seed_init, seed_last) = estimator_seeds(cfg.seed);
+    let clock = CpuClock::start();
+    let init = point_stats(train, test, w_star, &theta0, seed_init);
+    timing.spectra += clock.seconds();
+    let limit = train::divergence_limit(init.train_loss);
+    let mut theta = theta0;
+    let clock = CpuClock::start();
+    let res = descend(train, &mut theta, cfg.eta, cfg.steps, limit);
+    timing.gd += clock.seconds();
+    let (outcome, steps_run, last) = match res {
+        Err(step) => (RunOutcome::Diverged, step, PointStats::NAN),
+        Ok(()) => {
+            let clock = CpuClock::start();
+            let last = point_stats(train, test, w_star, &theta, seed_last);
+            timing.spectra += clock.seconds();
+            (RunOutcome::Completed, cfg.steps, last)
+        }
+    };
+    let drift_bound = if outcome == RunOutcome::Diverged { f64::NAN } else { f64::INFINITY };
+    (Run { config: *cfg, outcome, steps_run, init, last, drift_bound }, timing)
+}
