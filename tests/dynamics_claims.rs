@@ -158,3 +158,70 @@ fn residual_style_start_of_the_mlp() {
     assert!((var / want - 1.0).abs() < 0.1, "variance {var} vs {want}");
     assert!(dynamics::initial_point(&model, "other", 1.0, 9).is_err());
 }
+
+/// A control's instances in the quick mode, by variant name, with the claim they belong to.
+fn control_instances(
+    id: &str,
+    variant: &str,
+) -> (Vec<dlncheck::framework::spec::InstanceSpec>, &'static dyn dlncheck::framework::property::Claim) {
+    dlncheck::init_determinism();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("properties/{id}.yaml"));
+    let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
+    let c = spec.controls.iter().position(|c| c.variant == variant).unwrap();
+    (spec.control_instances(c, dlncheck::framework::spec::Mode::Quick, 0), claim)
+}
+
+/// mc.ri.convergence's `bound_at_large_scale` runs the claim's own flow: at the same point and
+/// seed the claim reaches the same minimiser (same sharpness, to the bit) and only checks
+/// convergence there (s > bound_max_scale), while the control asserts the bound and breaks it:
+/// S/(LΛ·norm factor) is at least twice C.
+#[test]
+fn ri_convergence_large_scale_control_differs_only_by_the_asserted_bound() {
+    use dlncheck::framework::property::{Status, Variant};
+    let (inst, claim) = control_instances("mc.ri.convergence", "bound_at_large_scale");
+    assert!(inst.len() >= 4);
+    for i in inst.iter().step_by(3) {
+        assert!(i.point.f64("scale") > i.point.f64("bound_max_scale"));
+        let ctl = claim.measure(&i.point, i.seed, Variant::Control("bound_at_large_scale")).unwrap();
+        let own = claim.measure(&i.point, i.seed, Variant::Claim).unwrap();
+        assert_eq!(own.status, Status::Holds, "{own:?}");
+        assert_eq!(own.tightness, None, "the claim asserts no bound at s = {}", i.point.f64("scale"));
+        assert_eq!(ctl.status, Status::Violated, "{ctl:?}");
+        assert_eq!(ctl.values["sharpness"].to_bits(), own.values["sharpness"].to_bits());
+        let c = ctl.values["normalised_constant"];
+        assert!(c > 2.0 * i.point.f64("constant"), "{ctl:?}");
+        // tightness = C·LΛ·(norm factor)/S = C/(normalised constant), recomputed from the values.
+        let t = ctl.tightness.unwrap();
+        assert!(
+            (t - i.point.f64("constant") / c).abs() < 1e-12 * t,
+            "{t} vs {}",
+            i.point.f64("constant") / c
+        );
+    }
+}
+
+/// mc.si.flatness's `wrong_limit` runs the claim's own flows and rate test against
+/// (1 + δ)S_bal: at the same point and seed the claim's limit holds (order ≥ 1 − order_tol), the
+/// control's gaps are |(S/S_bal)/(1 + δ) − 1| recomputed from the claim's S/LB and S_bal/LB, and
+/// their order is ≈ 0 (violated).
+#[test]
+fn si_flatness_wrong_limit_control_differs_only_by_the_limit() {
+    use dlncheck::framework::property::{Status, Variant};
+    let (inst, claim) = control_instances("mc.si.flatness", "wrong_limit");
+    assert!(inst.len() >= 2);
+    for i in inst.iter().step_by(inst.len() / 2) {
+        let delta = i.point.f64("limit_offset");
+        let ctl = claim.measure(&i.point, i.seed, Variant::Control("wrong_limit")).unwrap();
+        let own = claim.measure(&i.point, i.seed, Variant::Claim).unwrap();
+        assert_eq!(own.status, Status::Holds, "{own:?}");
+        assert!(own.values["limit_order"] >= 1.0 - i.point.f64("order_tol"), "{own:?}");
+        assert_eq!(ctl.status, Status::Violated, "{ctl:?}");
+        assert_eq!(ctl.values["sharpness"].to_bits(), own.values["sharpness"].to_bits());
+        let ratio = own.values["sharpness_over_lower_bound"] / own.values["balanced_over_lower_bound"];
+        let want = (ratio / (1.0 + delta) - 1.0).abs();
+        let got = ctl.values["gap_to_balanced"];
+        assert!((got - want).abs() < 1e-9 * want, "gap {got} vs (S/S_bal)/(1 + δ) − 1 = {want}");
+        assert!(ctl.values["limit_order"].abs() < 0.1, "{ctl:?}");
+        assert!(own.values["gap_to_balanced"] < 0.1 * delta, "the true gap must be ≪ δ: {own:?}");
+    }
+}

@@ -552,3 +552,26 @@ fn hostile_activation_values() {
     let r = dlncheck_in(Some(&dir), &["sharpness", "big.yaml"], None);
     assert_refused(&r, 3, "risk");
 }
+
+/// mc.si.flatness's `limit_offset` (the wrong limit's relative offset, in (0, 1]): a value that is
+/// not a positive finite number at most 1 is refused naming the field, exit 2, before anything runs.
+#[test]
+fn limit_offset_is_a_bounded_positive_number() {
+    let dir = scratch("limit_offset");
+    let out = dir.join("r.yaml");
+    let out = out.to_str().unwrap();
+    for bad in [".nan", ".inf", "-0.01", "0", "1.5", "1.0e308", "\"one\"", "[0.01, 0.02]"] {
+        let props = edited_properties(&dir, "mc.si.flatness.yaml", |t| {
+            let line =
+                t.lines().find(|l| l.starts_with("  limit_offset: 0.01")).expect("the spec's limit_offset");
+            t.replace(line, &format!("  limit_offset: {bad}"))
+        });
+        let r = dlncheck(&["check", "--quick", "--properties", props.to_str().unwrap(), "--out", out]);
+        if bad.starts_with('[') {
+            // Not a scalar: the YAML layer names the section `tolerances` (at its first line).
+            assert_refused(&r, 2, "mc.si.flatness.yaml:25: tolerances: ");
+        } else {
+            assert_refused(&r, 2, "tolerances.limit_offset");
+        }
+    }
+}

@@ -27,6 +27,16 @@ fn lazy_small_init_recovers_the_low_rank_target() {
     assert!(m.values["recovery_rel_error"] < 1e-2, "{m:?}");
     assert!(m.values["unobserved_fraction_width"] > 0.99, "{m:?}");
     assert!(m.values["unobserved_fraction_4width"] > 0.99, "{m:?}");
+    // It fails for the intended reason: at the base width already (not only through √(4w)),
+    // since the fraction ≈ 1 exceeds c_max/√w, which lazy training respects at the same point.
+    let (c_max, w) = (inst.point.f64("c_max"), inst.point.usize("width") as f64);
+    assert!(w.sqrt() > c_max, "the control's width must have √w > c_max = {c_max}");
+    assert_eq!(m.status, Status::Violated);
+    assert!(m.values["c_unobserved_width"] > c_max && m.values["c_unobserved_4width"] > c_max, "{m:?}");
+    let lazy = claim.measure(&inst.point, inst.seed, Variant::Claim).unwrap();
+    assert_eq!(lazy.status, Status::Holds, "the claim at the control's point: {lazy:?}");
+    assert!(lazy.values["c_unobserved_width"] <= c_max && lazy.values["c_unobserved_4width"] <= c_max);
+    assert!(lazy.values["c_unobserved_width"] / w.sqrt() < 0.5, "lazy fraction at w: {lazy:?}");
 }
 
 #[test]

@@ -193,6 +193,7 @@ fn counts_errors_and_statistics() {
     let s = summarize(CheckKind::Bound, None, &r);
     assert_eq!((s.instances, s.holds, s.violated, s.not_converged, s.errors), (6, 2, 1, 1, 2));
     assert_eq!(s.first_error.as_deref(), Some("first failure"));
+    assert!(s.proportion.is_none(), "a proportion only for probabilistic claims");
     let t = s.tightness.unwrap();
     assert_eq!((t.n, t.min, t.max, t.mean), (2, 2.0, 4.0, 3.0), "NaN is left out of the statistics");
     assert!(s.error.is_none());
@@ -404,6 +405,19 @@ fn a_control_must_violate_its_stated_proportion() {
         "expect_violated 1 needs 4 of 4, 0.5 needs 2 of 4"
     );
     assert!(!run.ok());
+    // As many holding as violated, too few violations for the stated share: a defect, not
+    // "nothing measured".
+    let run = assemble(&s, tight(&[1.0]), vec![v(2, 2), v(2, 2), v(0, 0), v(1, 1)]);
+    let verdicts: Vec<ControlVerdict> = run.controls.iter().map(|c| c.verdict).collect();
+    assert_eq!(
+        verdicts,
+        [
+            ControlVerdict::DefectPassed,
+            ControlVerdict::DefectPassed,
+            ControlVerdict::Inconclusive,
+            ControlVerdict::FailsAsExpected
+        ]
+    );
     // Probabilistic: the proportion must fail min_proportion and the stated share be violated.
     let mut s = spec("probabilistic", 2);
     s.controls[0].expect_violated = Some(1.0);
@@ -411,4 +425,269 @@ fn a_control_must_violate_its_stated_proportion() {
     let run = assemble(&s, tight(&[1.0]), vec![v(1, 3), v(1, 3)]);
     assert_eq!(run.controls[0].verdict, ControlVerdict::DefectPassed);
     assert_eq!(run.controls[1].verdict, ControlVerdict::FailsAsExpected);
+}
+
+// ---- statistics of a run -----------------------------------------------------------------
+
+/// Order statistics by hand: statrs's quantile is Hyndman–Fan type 8, h = (n + 1/3)p + 1/3,
+/// x_⌊h⌋ + (h − ⌊h⌋)(x_⌊h⌋+1 − x_⌊h⌋). For x_k = k², k = 1…40 (given shuffled): q05 at h = 2.35 is
+/// 4 + 0.35·5 = 5.75, q50 at h = 20.5 is 400 + 0.5·41 = 420.5, q95 at h = 38.65 is
+/// 1444 + 0.65·77 = 1494.05; the mean is Σk²/40 = 22140/40 = 553.5.
+#[test]
+fn stats_order_statistics_by_hand() {
+    let mut xs: Vec<f64> = (1..=40).map(|k| (k * k) as f64).collect();
+    xs.reverse();
+    xs.swap(3, 30);
+    xs.push(f64::NAN);
+    xs.insert(7, f64::INFINITY);
+    let s = summary::stats(&xs).unwrap();
+    assert_eq!(s.n, 40, "non-finite values are left out");
+    assert_eq!((s.min, s.max), (1.0, 1600.0));
+    for (got, want) in [(s.q05, 5.75), (s.q50, 420.5), (s.q95, 1494.05), (s.mean, 553.5)] {
+        assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
+    }
+}
+
+/// The mean's 95 % interval: mean ± t_{0.975, n−1}·sd/√n. For 1…5 (given unsorted, with a
+/// negative shift to see the signs): sd = √2.5, t_{0.975,4} = 2.7764451 (table), half-width
+/// 1.9632432; one value: the interval is the point; no finite value: none.
+#[test]
+fn stats_mean_interval_by_hand() {
+    let s = summary::stats(&[-7.0, -10.0, -8.0, -6.0, -9.0]).unwrap();
+    let h = 2.7764451 * 2.5f64.sqrt() / 5f64.sqrt();
+    assert!((s.mean + 8.0).abs() < 1e-15);
+    assert!((s.mean_ci95[0] - (-8.0 - h)).abs() < 1e-6, "{:?}", s.mean_ci95);
+    assert!((s.mean_ci95[1] - (-8.0 + h)).abs() < 1e-6, "{:?}", s.mean_ci95);
+    assert_eq!((s.min, s.max, s.q50), (-10.0, -6.0, -8.0));
+    // Two values: t_{0.975,1} = 12.706205, sd = |a − b|/√2, half-width t·|a − b|/2.
+    let s = summary::stats(&[1.0, 3.0]).unwrap();
+    assert!((s.mean_ci95[1] - 2.0 - 12.706205).abs() < 1e-5, "{:?}", s.mean_ci95);
+    let s = summary::stats(&[2.5, f64::NAN]).unwrap();
+    assert_eq!((s.n, s.mean, s.mean_ci95, s.q05, s.q95), (1, 2.5, [2.5, 2.5], 2.5, 2.5));
+    assert!(summary::stats(&[]).is_none());
+    assert!(summary::stats(&[f64::NAN, f64::NEG_INFINITY]).is_none());
+}
+
+/// Clopper–Pearson intervals where they have closed forms: k = 0 gives [0, 1 − 0.025^(1/n)],
+/// k = n gives [0.025^(1/n), 1], k = 1 has lower end 1 − 0.975^(1/n) and k = n − 1 upper end
+/// 0.975^(1/n) (Beta(1, n) and Beta(n, 1) quantiles); 7/10 against R's binom.test
+/// (0.3475471, 0.9332605).
+#[test]
+fn clopper_pearson_closed_forms() {
+    for n in [1usize, 4, 10, 37] {
+        let nf = n as f64;
+        let p = summary::proportion(0, n).unwrap();
+        assert_eq!((p.successes, p.trials, p.estimate, p.ci95[0]), (0, n, 0.0, 0.0));
+        assert!((p.ci95[1] - (1.0 - 0.025f64.powf(1.0 / nf))).abs() < 1e-9, "0/{n}: {p:?}");
+        let p = summary::proportion(n, n).unwrap();
+        assert_eq!((p.estimate, p.ci95[1]), (1.0, 1.0));
+        assert!((p.ci95[0] - 0.025f64.powf(1.0 / nf)).abs() < 1e-9, "{n}/{n}: {p:?}");
+        if n > 1 {
+            let p = summary::proportion(1, n).unwrap();
+            assert!((p.ci95[0] - (1.0 - 0.975f64.powf(1.0 / nf))).abs() < 1e-9, "1/{n}: {p:?}");
+            assert_eq!(p.estimate, 1.0 / nf);
+            let p = summary::proportion(n - 1, n).unwrap();
+            assert!((p.ci95[1] - 0.975f64.powf(1.0 / nf)).abs() < 1e-9, "{}/{n}: {p:?}", n - 1);
+        }
+    }
+    let p = summary::proportion(7, 10).unwrap();
+    assert!((p.ci95[0] - 0.3475471).abs() < 1e-6 && (p.ci95[1] - 0.9332605).abs() < 1e-6, "{p:?}");
+    assert_eq!(p.estimate, 0.7);
+    assert!(summary::proportion(0, 0).is_none());
+}
+
+// ---- the report --------------------------------------------------------------------------
+
+fn attack(violated: bool, broken: usize, attacked: usize) -> dlncheck::framework::report::AttackSummary {
+    dlncheck::framework::report::AttackSummary {
+        best: Some(1.0),
+        known_infimum: None,
+        relative_gap: None,
+        evaluations: 10,
+        restarts: 2,
+        violated,
+        controls_broken: broken,
+        controls_attacked: attacked,
+    }
+}
+
+#[test]
+fn attack_summary_is_ok_only_unviolated_with_every_control_broken() {
+    assert!(attack(false, 2, 2).ok());
+    assert!(attack(false, 0, 0).ok());
+    assert!(!attack(true, 2, 2).ok());
+    assert!(!attack(false, 1, 2).ok());
+    assert!(!attack(true, 1, 2).ok());
+}
+
+#[test]
+fn report_counts_and_attacks() {
+    use dlncheck::framework::report::Report;
+    use dlncheck::framework::spec::Mode;
+    let s = spec("bound", 1);
+    let mut other = spec("bound", 1);
+    other.id = "other".into();
+    let holds = assemble(&s, tight(&[1.0, 2.0]), vec![tight(&[0.5])]);
+    let defect = assemble(&other, tight(&[1.0]), vec![tight(&[3.0])]);
+    let r = Report::new(Mode::Quick, 7, &[holds.clone(), defect.clone()], true);
+    assert_eq!((r.mode.as_str(), r.seed, r.complete, r.passed, r.failed), ("quick", 7, true, 1, 1));
+    assert!(r.tool.starts_with("dlncheck "));
+    assert_eq!(r.properties[0].id, "synthetic");
+    assert!(r.properties[0].controls_ok && !r.properties[1].controls_ok);
+    assert_eq!(r.properties[1].verdict, Verdict::Holds);
+    assert_eq!(Report::new(Mode::Full, 0, std::slice::from_ref(&holds), false).mode, "full");
+    // An attack that found a violation makes its property violated; one that could not break
+    // a control makes the controls not ok; the other property is untouched; counts recomputed.
+    let both = Report::new(Mode::Full, 0, &[holds.clone(), holds.clone()], true);
+    assert_eq!((both.passed, both.failed), (2, 0));
+    let a = both.clone().with_attacks(&[("synthetic".into(), attack(true, 1, 1))]);
+    assert!(a.properties.iter().all(|p| p.verdict == Verdict::Violated && p.attack.is_some()));
+    assert_eq!((a.passed, a.failed), (0, 2));
+    let mut two = both.clone();
+    two.properties[1].id = "other".into();
+    let a = two.clone().with_attacks(&[("other".into(), attack(false, 0, 1))]);
+    assert_eq!(a.properties[0].verdict, Verdict::Holds);
+    assert!(a.properties[0].controls_ok && a.properties[0].attack.is_none());
+    assert_eq!(a.properties[1].verdict, Verdict::Holds);
+    assert!(!a.properties[1].controls_ok);
+    assert_eq!((a.passed, a.failed), (1, 1));
+    let a = two.clone().with_attacks(&[("other".into(), attack(false, 1, 1))]);
+    assert_eq!((a.passed, a.failed), (2, 0));
+    assert!(a.properties[1].controls_ok);
+    // A broken attack does not mend a defective control.
+    let bad = Report::new(Mode::Full, 0, std::slice::from_ref(&defect), true);
+    let a = bad.with_attacks(&[("other".into(), attack(false, 1, 1))]);
+    assert_eq!((a.passed, a.failed), (0, 1));
+    // The YAML reads back to the same report.
+    let back: Report = serde_yaml::from_str(&a.to_yaml()).unwrap();
+    assert_eq!(back, a);
+}
+
+#[test]
+fn terminal_table_rows() {
+    let s = spec("bound", 3);
+    let mut with_nc = tight(&[1.23456, 2.0]);
+    with_nc.push(nc());
+    let run = assemble(&s, with_nc, vec![tight(&[0.5]), tight(&[2.0]), tight(&[0.25])]);
+    let mut eq = spec("equality", 1);
+    eq.id = "an.identity".into();
+    let errs: Results = [0.25, 0.0125].iter().map(|&e| Ok(Measurement::from_error(e, 1.0))).collect();
+    let run_eq = assemble(&eq, errs, vec![vec![Ok(Measurement::from_error(3.0, 1.0))]]);
+    let mut none = spec("limit", 1);
+    none.id = "nothing.measured".into();
+    let run_none = assemble(&none, vec![nc()], vec![tight(&[0.5])]);
+    let t = dlncheck::framework::report::table(&[run, run_eq, run_none]);
+    let lines: Vec<&str> = t.lines().collect();
+    assert_eq!(lines.len(), 5, "{t}");
+    assert!(lines[0].starts_with("property") && lines[0].contains("worst"));
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(row, ["synthetic", "3(1nc)", "1.2346", "holds", "2/3", "fail", "0.00"], "{t}");
+    let row: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(row, ["an.identity", "2", "err/tol", "2.5e-1", "holds", "1/1", "fail", "0.00"], "{t}");
+    let row: Vec<&str> = lines[3].split_whitespace().collect();
+    assert_eq!(row, ["nothing.measured", "1(1nc)", "-", "inconclusive", "1/1", "fail", "0.00"], "{t}");
+    assert_eq!(lines[4], dlncheck::framework::report::READING);
+}
+
+// ---- the runner --------------------------------------------------------------------------
+
+/// A claim whose outcome is known per instance: tightness 1 + (seed mod 3) for the claim; control
+/// c0 panics with a formatted message, c1 with a static one, c2 with a payload that is no string.
+struct Fake;
+
+impl dlncheck::framework::property::Claim for Fake {
+    fn id(&self) -> &'static str {
+        "synthetic"
+    }
+    fn params(&self) -> &'static [dlncheck::framework::property::Param] {
+        &[]
+    }
+    fn controls(&self) -> &'static [&'static str] {
+        &["c0", "c1", "c2"]
+    }
+    fn measure(
+        &self,
+        _point: &dlncheck::framework::property::GridPoint,
+        seed: u64,
+        variant: dlncheck::framework::property::Variant<'_>,
+    ) -> Result<Measurement, dlncheck::framework::property::ClaimError> {
+        use dlncheck::framework::property::Variant;
+        match variant {
+            Variant::Claim => Ok(Measurement::from_tightness(1.0 + (seed % 3) as f64, 0.0)),
+            Variant::Control("c0") => panic!("boom at {seed}"),
+            Variant::Control("c1") => panic!("static boom"),
+            Variant::Control(_) => std::panic::panic_any(42u8),
+        }
+    }
+    fn instance(
+        &self,
+        _: &dlncheck::framework::property::GridPoint,
+        _: u64,
+        _: dlncheck::framework::property::Variant<'_>,
+    ) -> Option<dlncheck::engine::instance::Instance> {
+        None
+    }
+}
+
+fn counted_spec() -> Spec {
+    let text = "id: synthetic\ntitle: t\nsource: {paper: p, label: l, provenance: derived}\nstatement: s\n\
+                kind: bound\nseed: 1\nrepetitions: 2\ngrid: {a: [1, 2, 3], b: [x, y]}\n\
+                quick: {repetitions: 1, grid: {a: [1]}}\ncontrols:\n\
+                \x20 - {variant: c0, description: d, grid: {b: [z]}, repetitions: 5}\n\
+                \x20 - {variant: c1, description: d}\n\
+                \x20 - {variant: c2, description: d, grid: {a: [7, 8]}}\n";
+    Spec::parse(text, "synthetic.yaml").unwrap()
+}
+
+/// Counts by hand: full 3·2·2 = 12 claim instances, c0 3·1·5 = 15, c1 12, c2 2·2·2 = 8 (47);
+/// quick 1·2·1 = 2, c0 1·1·5 = 5, c1 2, c2 2·2·1 = 4 (13).
+#[test]
+fn instance_counts_and_budget_by_hand() {
+    use dlncheck::framework::spec::Mode;
+    let s = counted_spec();
+    assert_eq!(runner::count_instances(&s, Mode::Full, 0), 47);
+    assert_eq!(runner::count_instances(&s, Mode::Quick, 99), 13);
+    let mut t = counted_spec();
+    t.id = "bigger".into();
+    t.repetitions = 10; // full: 60 + 15 + 60 + 40 = 175
+    assert_eq!(runner::count_instances(&t, Mode::Full, 0), 175);
+    let both = [&s, &t];
+    assert_eq!(runner::check_instance_budget(&both, Mode::Full, 222), Ok(()), "exactly at the limit");
+    assert_eq!(runner::check_instance_budget(&both, Mode::Full, 221), Err(("bigger".into(), 175, 222)));
+    assert_eq!(runner::check_instance_budget(&[&t, &s], Mode::Quick, 26), Ok(()), "quick: 13 + 13");
+    assert_eq!(runner::check_instance_budget(&[&s], Mode::Quick, 12), Err(("synthetic".into(), 13, 13)));
+}
+
+#[test]
+fn run_measures_every_instance_and_records_panics_as_errors() {
+    use dlncheck::framework::spec::Mode;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let s = counted_spec();
+    let ticks = AtomicUsize::new(0);
+    let run = runner::run(&s, &Fake, Mode::Quick, 3, &|| {
+        ticks.fetch_add(1, Ordering::Relaxed);
+    });
+    assert_eq!(ticks.load(Ordering::Relaxed), 13, "one tick per instance");
+    let inst = s.instances(Mode::Quick, 3);
+    assert_eq!(run.instances, inst);
+    assert_eq!(run.results.len(), 2);
+    for (i, r) in inst.iter().zip(&run.results) {
+        let want = 1.0 + (i.seed % 3) as f64;
+        assert_eq!(r.as_ref().unwrap().tightness, Some(want));
+    }
+    assert_eq!(run.verdict, Verdict::Holds);
+    assert_eq!(run.summary.holds, 2);
+    let c: Vec<(usize, usize)> =
+        run.controls.iter().map(|c| (c.summary.instances, c.summary.errors)).collect();
+    assert_eq!(c, [(5, 5), (2, 2), (4, 4)]);
+    let c0 = s.control_instances(0, Mode::Quick, 3);
+    assert_eq!(
+        run.controls[0].summary.first_error.as_deref(),
+        Some(format!("claim code panicked: boom at {}", c0[0].seed).as_str())
+    );
+    assert_eq!(run.controls[1].summary.first_error.as_deref(), Some("claim code panicked: static boom"));
+    assert_eq!(run.controls[2].summary.first_error.as_deref(), Some("claim code panicked: (no message)"));
+    assert!(run.controls.iter().all(|c| c.verdict == ControlVerdict::Inconclusive));
+    assert!(!run.ok());
+    assert!(run.seconds >= 0.0);
 }

@@ -18,7 +18,9 @@
 //! Control `small_init` (completion): entries N(0, `small_std`²) at widths w and 4w, gradient
 //! flow until the loss is ≤ 1e−8·‖P_Ω Y‖² (within `small_t_max`): the unobserved entries travel
 //! all the way to a low-rank completion (fraction ≈ 1, so C_unobs ≈ √w' exceeds c_max); the
-//! relative recovery error ‖A − Y‖_F/‖Y‖_F is reported.
+//! relative recovery error ‖A − Y‖_F/‖Y‖_F is reported. The spec runs it at a width with
+//! √w > c_max, so that it fails at both widths through the fraction (lazy training keeps it
+//! ≤ c_max/√w), not only through the factor √(4w).
 
 use crate::engine::model::Dln;
 use crate::engine::objective::Objective;

@@ -12,6 +12,9 @@
 //! Control (ε not small), the paper's setting: n = 50 Gaussian data, ‖w*‖ = 1, d = 5, L = 10,
 //! scale 0.5–0.55, gradient descent with η = 0.005: S/(8LΛ) = 0.65–3.65 in the spec's four runs
 //! (exceeded in two); diverged runs are not converged.
+//! Control `wrong_limit` (the ε → 0 limit): the claim's own flows and rate test against a limit
+//! off by the relative `limit_offset` (S → (1 + δ)S_bal): |S/((1 + δ)S_bal) − 1| tends to
+//! δ/(1 + δ), so its order between ε and ε/r is ≈ 0 (violated) once the true gap is ≪ δ.
 //! Cost: one or two flows to R − R_min ≤ 1e-12Λ‖w*‖² (limit: 1e-18; stuck runs are "not
 //! converged"; at κ = 1e4 a flow takes ~1e5 steps) and one or two exact sharpnesses.
 
@@ -115,6 +118,8 @@ crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
         LargeScaleGd = "large_scale_gd",
+        /// The claim's own branch with a wrong limit: S → (1 + limit_offset)·S_bal asserted.
+        WrongLimit = "wrong_limit",
     }
 }
 
@@ -133,6 +138,8 @@ impl ClaimCode for Flatness {
                 Param::int("limit_max_depth", 1, "the limit is checked for L up to this depth"),
                 Param::positive("limit_max_scale", "the limit is checked for ε up to this scale"),
                 Param::positive("rel", "relative slack of the bound for rounding"),
+                Param::positive("limit_offset", "control wrong_limit: S → (1 + offset)·S_bal is asserted")
+                    .at_most(1.0),
                 Param::positive("eta", "control: gradient-descent step (the paper's η)"),
                 Param::int("gd_steps", 1, "control: gradient-descent step budget"),
             ])
@@ -154,7 +161,13 @@ impl ClaimCode for Flatness {
         };
         let (b, lb) = (bound(&problem), bounds::lower_bound(reg, depth, head));
         let s_bal = bounds::balanced_sharpness(reg, depth, head);
-        let gap = (s / s_bal - 1.0).abs();
+        // The limit asserted: S_bal (control `wrong_limit`: off by the relative limit_offset,
+        // the only difference from the claim).
+        let (target, what) = match case {
+            Case::Control(Control::WrongLimit) => (s_bal * (1.0 + point.f64("limit_offset")), "(1 + δ)S_bal"),
+            _ => (s_bal, "S_bal"),
+        };
+        let gap = (s / target - 1.0).abs();
         let mut m = Measurement::from_tightness(b / s, point.f64("rel"))
             .value("sharpness", s)
             .value("bound", b)
@@ -171,13 +184,13 @@ impl ClaimCode for Flatness {
                 Ok(s) => s,
                 Err(why) => return Ok(Measurement::not_converged(why)),
             };
-            let gap_fine = (s_fine / s_bal - 1.0).abs();
+            let gap_fine = (s_fine / target - 1.0).abs();
             let order = dynamics::order(gap, gap_fine.max(LIMIT_FLOOR), r);
             m = m.value("gap_to_balanced_refined", gap_fine).value("limit_order", order);
             if order < 1.0 - point.f64("order_tol") {
                 m.status = Status::Violated;
                 m = m.note(format!(
-                    "S does not approach S_bal: |S/S_bal − 1| = {gap:.2e} at ε = {eps:e}, {gap_fine:.2e} at ε/{r} (order {order:.2})"
+                    "S does not approach {what}: |S/{what} − 1| = {gap:.2e} at ε = {eps:e}, {gap_fine:.2e} at ε/{r} (order {order:.2})"
                 ));
             }
         }
