@@ -151,17 +151,7 @@ impl Lanczos {
 /// Nodes (eigenvalues of the tridiagonal (alpha, beta)) and weights u2·s_{1j}².
 fn rule(alpha: &[f64], beta: &[f64], u2: f64) -> Result<Rule, EigenError> {
     let k = alpha.len();
-    let t = faer::Mat::from_fn(k, k, |i, j| {
-        if i == j {
-            alpha[i]
-        } else if i == j + 1 {
-            beta[j]
-        } else if j == i + 1 {
-            beta[i]
-        } else {
-            0.0
-        }
-    });
+    let t = linalg::tridiagonal(alpha, beta);
     let (nodes, vecs) = linalg::try_sym_eigen(t.as_ref())?;
     let weights = (0..k).map(|j| u2 * vecs[(0, j)].powi(2)).collect();
     Ok(Rule { nodes, weights })

@@ -340,6 +340,22 @@ pub fn matmul_owned(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
     out
 }
 
+/// The symmetric tridiagonal matrix with diagonal `alpha` and off-diagonal `beta`
+/// (at least alpha.len() − 1 entries; any further ones are ignored), as Lanczos builds it.
+pub fn tridiagonal(alpha: &[f64], beta: &[f64]) -> Mat<f64> {
+    Mat::from_fn(alpha.len(), alpha.len(), |i, j| {
+        if i == j {
+            alpha[i]
+        } else if i == j + 1 {
+            beta[j]
+        } else if j == i + 1 {
+            beta[i]
+        } else {
+            0.0
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

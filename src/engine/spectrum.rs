@@ -336,17 +336,7 @@ fn orthogonalize(v: &mut [f64], basis: &[f64], n: usize) {
 /// component of each unit eigenvector.
 fn tridiagonal_eigen(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>), linalg::EigenError> {
     let m = alpha.len();
-    let t = Mat::from_fn(m, m, |i, j| {
-        if i == j {
-            alpha[i]
-        } else if i == j + 1 {
-            beta[j]
-        } else if j == i + 1 {
-            beta[i]
-        } else {
-            0.0
-        }
-    });
+    let t = linalg::tridiagonal(alpha, beta);
     let (vals, vecs) = linalg::try_sym_eigen(t.as_ref())?;
     let last = (0..m).map(|i| vecs[(m - 1, i)]).collect();
     Ok((vals, last))
