@@ -16,7 +16,7 @@
 //! data (the tests compare them with [`crate::engine::problem`]'s reduced passes); the linear
 //! path itself never comes through here.
 
-use crate::engine::activation::{Activation, gelu_derivatives, gelu_value_slope};
+use crate::engine::activation::{Activation, gelu_derivatives, gelu_value_slope_slice};
 use crate::engine::hessian::operator_matrix;
 use crate::engine::linalg::{self, mul_nn, mul_nt, mul_tn};
 use crate::engine::model::Dln;
@@ -213,11 +213,7 @@ impl ActivatedWorkspace {
                         }
                     }
                     // The gradient-descent hot loop: branch-free, vectorised under pulp's dispatch.
-                    (Activation::Gelu, false) => {
-                        for ((h, d1), &x) in hk.iter_mut().zip(s1.iter_mut()).zip(z) {
-                            (*h, *d1) = gelu_value_slope(x);
-                        }
-                    }
+                    (Activation::Gelu, false) => gelu_value_slope_slice(z, hk, s1),
                 }
             }
         }
