@@ -156,3 +156,41 @@ pub fn run_one(grid: &Grid, setup: &Setup, cfg: &RunConfig) -> (Run, RunTiming) 
     let drift_bound = if outcome == RunOutcome::Diverged { f64::NAN } else { f64::INFINITY };
     (Run { config: *cfg, outcome, steps_run, init, last, drift_bound }, timing)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::activation::Activation;
+    use crate::engine::model::Dln;
+    use crate::engine::{init, rng};
+
+    /// The descent gives the same bits under every dispatch: the AVX-512 build (where the CPU has
+    /// it), pulp's (AVX2 here), and the loop compiled for the baseline target (SSE2).
+    #[test]
+    fn descent_bits_do_not_depend_on_the_simd_level() {
+        let (n, d, depth) = (37, 5, 6);
+        let model = Dln::mlp(d, depth);
+        let mut r = rng::stream_rng(7, rng::Stream::Data);
+        let xs = rng::normals(&mut r, n * d);
+        let x = faer::Mat::from_fn(n, d, |i, j| xs[i * d + j]);
+        let y = rng::normals(&mut r, n);
+        let problem = ActivatedProblem::new(model.clone(), Activation::Gelu, x.as_ref(), &y).unwrap();
+        let theta0 = init::gaussian(&model, 0.6, &mut rng::stream_rng(7, rng::Stream::Init));
+        let run = |how: u8| {
+            let mut theta = theta0.clone();
+            let d =
+                Descent { problem: &problem, theta: &mut theta, eta: 0.01, steps: 300, limit: f64::INFINITY };
+            let res = match how {
+                0 => descend(&problem, d.theta, 0.01, 300, f64::INFINITY),
+                1 => pulp::Arch::new().dispatch(d),
+                _ => d.run(),
+            };
+            assert_eq!(res, Ok(()));
+            theta.iter().map(|t| t.to_bits()).collect::<Vec<_>>()
+        };
+        let (a, b, c) = (run(0), run(1), run(2));
+        assert_ne!(a, theta0.iter().map(|t| t.to_bits()).collect::<Vec<_>>(), "θ moved");
+        assert_eq!(a, b, "AVX-512 (or the default dispatch) against pulp's");
+        assert_eq!(b, c, "pulp's dispatch against the plain loop");
+    }
+}
