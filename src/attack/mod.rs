@@ -173,6 +173,12 @@ pub trait Space: Sync {
     fn budget_cap(&self) -> Option<usize> {
         None
     }
+    /// A control's own budget cap and restarts (at most the attack's), replacing
+    /// [`Space::budget_cap`] for it: a cheaper control affords more runs, and a capped budget
+    /// spread over many restarts leaves each too few evaluations for a local search to move.
+    fn control_search(&self, _control: &str) -> Option<(usize, usize)> {
+        None
+    }
     /// A restart of `target` from grid point `point` (already drawn), seeded. `None` when the
     /// point lies outside what the attack covers (e.g. too many dimensions) or outside the slice
     /// of the space where the target's statement differs from the claim's.

@@ -230,7 +230,13 @@ pub fn targets<'a>(
                 .enumerate()
                 .filter(|(_, c)| space.controls().contains(&c.variant.as_str()))
                 .map(|(c, ctl)| {
-                    let copts = Options { budget: cap(control_budget), ..opts.clone() };
+                    let copts = match space.control_search(&ctl.variant) {
+                        Some((c, r)) => {
+                            let restarts = r.clamp(1, opts.restarts.max(1));
+                            Options { budget: control_budget.min(c.max(restarts)), restarts, ..opts.clone() }
+                        }
+                        None => Options { budget: cap(control_budget), ..opts.clone() },
+                    };
                     (Target::Control(ctl.variant.as_str()), 1 + c as u64, copts)
                 }),
         )

@@ -150,6 +150,39 @@ pub fn run_restart(space: &dyn Space, start: &Start, target: Target<'_>, budget:
         improvements: Vec::new(),
         first_violation: None,
     });
+    // Every dimension categorical, with no more cells than the budget: the plateaus give
+    // Nelder–Mead nothing to follow, so the restart evaluates every cell (its start's first,
+    // then the others in mixed-radix order).
+    let cells: Option<Vec<usize>> = start
+        .dims
+        .iter()
+        .map(|d| d.name.strip_suffix("#choice").and_then(|c| start.choices.get(c)).map(Vec::len))
+        .collect();
+    if let Some(cells) = cells.filter(|c| n > 0 && c.iter().product::<usize>() <= budget) {
+        let cost = Cost { space, start, target, budget, state: &state };
+        let at = |mut k: usize| -> Vec<f64> {
+            cells
+                .iter()
+                .zip(&start.dims)
+                .map(|(&m, dim)| {
+                    let i = k % m;
+                    k /= m;
+                    dim.unit(i as f64 + 0.5)
+                })
+                .collect()
+        };
+        let first: usize = start
+            .x0
+            .iter()
+            .zip(&cells)
+            .rev()
+            .fold(0, |acc, (x, &m)| acc * m + (x.floor().max(0.0) as usize).min(m - 1));
+        let total: usize = cells.iter().product();
+        for k in std::iter::once(first).chain((0..total).filter(|&k| k != first)) {
+            let _ = cost.cost(&at(k));
+        }
+        return finish(state, budget, start);
+    }
     let mut round = 0usize;
     let mut last_best = f64::INFINITY;
     loop {
@@ -189,6 +222,10 @@ pub fn run_restart(space: &dyn Space, start: &Start, target: Target<'_>, budget:
             last_best = now;
         }
     }
+    finish(state, budget, start)
+}
+
+fn finish(state: RefCell<State>, budget: usize, start: &Start) -> RestartResult {
     let st = state.into_inner();
     RestartResult {
         item: WorkItem { index: 0, seed: 0, budget, point_index: 0 },

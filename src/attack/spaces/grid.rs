@@ -18,7 +18,7 @@
 use crate::attack::{Dim, Goal, Known, Scale, Score, Space, Start, Target};
 use crate::engine::instance::Instance;
 use crate::engine::rng::{Stream, stream_rng};
-use crate::framework::property::{Claim, GridPoint, Status, Value, Variant};
+use crate::framework::property::{Claim, GridPoint, Measurement, Status, Value, Variant};
 use crate::framework::spec::{OneOrMany, Spec};
 use std::collections::BTreeMap;
 
@@ -46,8 +46,16 @@ pub enum Range {
 pub enum Move {
     /// A number, on this scale and range.
     Number(&'static str, Scale, Range),
+    /// A number whose smallness is the hypothesis a control drops: on this scale and range for
+    /// the claim, linear over a control's widened range, where the dropped hypothesis (the
+    /// values far above the claim's) is a share of the coordinate proportional to its width
+    /// rather than the thin sliver it is in log coordinates.
+    Widened(&'static str, Scale, Range),
     /// A categorical parameter: every value of the spec's full grid.
     Choice(&'static str),
+    /// A categorical parameter over the claim's values only: a control's own values do not
+    /// join it (e.g. a width where the control's runs cost a hundred times the claim's).
+    ClaimChoice(&'static str),
 }
 
 /// A claim's space over its grid parameters.
@@ -61,8 +69,30 @@ pub struct GridSpace {
     pub stated: Option<(&'static str, &'static str, f64)>,
     /// Largest budget per target (claim or control): each evaluation is a training run.
     pub budget_cap: Option<usize>,
+    /// Per control: (name, budget cap, restarts): a control whose runs are cheaper than the
+    /// claim's gets a larger cap, and fewer, longer local searches where the cap would leave
+    /// each restart too few runs to move from its start. Others: `budget_cap` and the attack's
+    /// restarts.
+    pub control_search: &'static [(&'static str, usize, usize)],
+    /// The slice of a moved parameter's range where a target's statement differs from the
+    /// claim's (e.g. a wrong limit asserted only where the limit is checked): the range is cut
+    /// to it. `None`: the whole range.
+    pub slice: fn(&GridPoint, &str, Target<'_>) -> Option<(f64, f64)>,
+    /// A graded tightness (holds iff ≥ 1) of a control's pass/fail requirement that its
+    /// measurement's value does not show (e.g. a limit's order over the order it must reach):
+    /// the control's score is the smaller of it and the measured one, so the search has a
+    /// gradient towards the violation rather than a 0/1 flag.
+    pub margin: Option<Margin>,
     /// The grid points a restart may start from (e.g. L ≥ 2 for a control that is exact at L = 1).
     pub covers: fn(&GridPoint, Target<'_>) -> bool,
+}
+
+/// A control's graded requirement at a measured point (holds iff ≥ 1).
+pub type Margin = fn(&Measurement, &GridPoint, Target<'_>) -> Option<f64>;
+
+/// No target cuts a parameter's range.
+pub fn no_slice(_: &GridPoint, _: &str, _: Target<'_>) -> Option<(f64, f64)> {
+    None
 }
 
 /// Every point is covered.
@@ -136,12 +166,7 @@ impl GridSpace {
         Some((p, seed))
     }
 
-    fn measure(
-        &self,
-        start: &Start,
-        x: &[f64],
-        target: Target<'_>,
-    ) -> Option<(crate::framework::property::Measurement, GridPoint, u64)> {
+    fn measure(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<(Measurement, GridPoint, u64)> {
         let (p, seed) = self.point(start, x)?;
         let claim = self.claim();
         let m = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -153,7 +178,7 @@ impl GridSpace {
     }
 
     /// The score of a measurement (`None`: outside the claim's regime).
-    fn score(&self, m: &crate::framework::property::Measurement) -> Option<Score> {
+    fn score(&self, m: &Measurement, point: &GridPoint, target: Target<'_>) -> Option<Score> {
         if m.status == Status::NotConverged {
             return None;
         }
@@ -161,6 +186,13 @@ impl GridSpace {
         let value = match self.goal {
             Goal::MinimiseTightness => {
                 let t = m.tightness.unwrap_or(NO_MARGIN);
+                // A control's graded requirement joins its measured tightness.
+                let t = match (self.margin, target) {
+                    (Some(f), Target::Control(_)) => {
+                        f(m, point, target).filter(|g| g.is_finite()).map_or(t, |g| t.min(g))
+                    }
+                    _ => t,
+                };
                 if violated && t >= 1.0 { FAILED_TIGHTNESS } else { t }
             }
             Goal::MaximiseErrorRatio => {
@@ -197,6 +229,9 @@ impl Space for GridSpace {
     fn budget_cap(&self) -> Option<usize> {
         self.budget_cap
     }
+    fn control_search(&self, control: &str) -> Option<(usize, usize)> {
+        self.control_search.iter().find(|c| c.0 == control).map(|c| (c.1, c.2))
+    }
     fn start(&self, spec: &Spec, point: &GridPoint, seed: u64, target: Target<'_>) -> Option<Start> {
         if !(self.covers)(point, target) {
             return None;
@@ -205,7 +240,7 @@ impl Space for GridSpace {
         let (mut dims, mut x0, mut choices) = (Vec::new(), Vec::new(), BTreeMap::new());
         for m in self.moves {
             match *m {
-                Move::Number(name, scale, range) => {
+                Move::Number(name, scale, range) | Move::Widened(name, scale, range) => {
                     let here = point.0.get(name).and_then(Value::as_f64)?;
                     let hull = |vals: &[Value]| {
                         vals.iter()
@@ -218,10 +253,15 @@ impl Space for GridSpace {
                         Range::Hypothesis(a, b) => (lo, hi) = (lo.min(a), hi.max(b)),
                         Range::Within(a, b) => (lo, hi) = (lo.max(a), hi.min(b)),
                     }
+                    let sliced = (self.slice)(point, name, target);
                     // A control's dropped hypothesis: its own values join the range.
                     let (clo, chi) = hull(&space_values(spec, name, target));
+                    let widens = target != Target::Claim && (clo < lo || chi > hi);
                     if target != Target::Claim {
                         (lo, hi) = (lo.min(clo), hi.max(chi));
+                    }
+                    if let Some((a, b)) = sliced {
+                        (lo, hi) = (lo.max(a), hi.min(b));
                     }
                     if !(lo..=hi).contains(&here) {
                         return None;
@@ -230,6 +270,7 @@ impl Space for GridSpace {
                         continue;
                     }
                     let dim = match scale {
+                        _ if widens && matches!(m, Move::Widened(..)) => Dim::linear(name, lo, hi),
                         Scale::Linear => Dim::linear(name, lo, hi),
                         Scale::Log => Dim::log(name, lo, hi),
                     };
@@ -237,8 +278,20 @@ impl Space for GridSpace {
                     dims.push(dim);
                     discrete.0.remove(name);
                 }
-                Move::Choice(name) => {
-                    let vals = space_values(spec, name, target);
+                Move::Choice(name) | Move::ClaimChoice(name) => {
+                    let own = if matches!(m, Move::Choice(_)) { target } else { Target::Claim };
+                    let mut vals = space_values(spec, name, own);
+                    // The restart's own value is a choice (a quick grid's width may lie outside
+                    // the full grid's); numbers in increasing order, so neighbouring
+                    // coordinates are neighbouring values.
+                    if let Some(v) = point.0.get(name)
+                        && !vals.contains(v)
+                    {
+                        vals.push(v.clone());
+                    }
+                    if vals.iter().all(|v| v.as_f64().is_some()) {
+                        vals.sort_by(|a, b| a.as_f64().unwrap_or(0.0).total_cmp(&b.as_f64().unwrap_or(0.0)));
+                    }
                     if vals.len() < 2 {
                         continue;
                     }
@@ -264,15 +317,15 @@ impl Space for GridSpace {
         Some(Start { discrete, dims, x0, slack, choices })
     }
     fn evaluate(&self, start: &Start, x: &[f64], target: Target<'_>) -> Option<Score> {
-        let (m, ..) = self.measure(start, x, target)?;
-        self.score(&m)
+        let (m, p, _) = self.measure(start, x, target)?;
+        self.score(&m, &p, target)
     }
     fn describe(&self, start: &Start, x: &[f64], target: Target<'_>) -> BTreeMap<String, f64> {
         let Some((m, p, _)) = self.measure(start, x, target) else {
             return BTreeMap::new();
         };
         let mut v = m.values.clone();
-        if let Some(s) = self.score(&m) {
+        if let Some(s) = self.score(&m, &p, target) {
             v.insert("score".into(), s.value);
         }
         for (k, x) in &p.0 {

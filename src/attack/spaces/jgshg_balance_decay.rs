@@ -4,7 +4,7 @@
 //! Moves λ (the grid's range, λ ≥ 0) and the initial entries' std (log scale, 0.3–1.5); depth
 //! from the restart's grid point, the initialisation from its seed.
 
-use super::grid::{GridSpace, Move, Range, everywhere};
+use super::grid::{GridSpace, Move, Range, everywhere, no_slice};
 use crate::attack::{Goal, Scale};
 
 pub static SPACE: GridSpace = GridSpace {
@@ -19,5 +19,8 @@ pub static SPACE: GridSpace = GridSpace {
     known: None,
     stated: None,
     budget_cap: Some(64),
+    control_search: &[],
+    slice: no_slice,
+    margin: None,
     covers: everywhere,
 };

@@ -8,7 +8,7 @@
 //! failing). A structural claim: the
 //! pass/fail requirements count as violations, scored [`super::grid::FAILED_ERROR`].
 
-use super::grid::{GridSpace, Move, Range, everywhere};
+use super::grid::{GridSpace, Move, Range, everywhere, no_slice};
 use crate::attack::{Goal, Scale};
 
 pub static SPACE: GridSpace = GridSpace {
@@ -22,5 +22,8 @@ pub static SPACE: GridSpace = GridSpace {
     known: None,
     stated: None,
     budget_cap: Some(48),
+    control_search: &[],
+    slice: no_slice,
+    margin: None,
     covers: everywhere,
 };

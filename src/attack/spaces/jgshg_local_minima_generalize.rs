@@ -4,7 +4,7 @@
 //! degenerate ends) and λ (log scale, 0.25–4: λ > 0); depth and width from the restart's grid
 //! point, U and V from its seed. No closed-form infimum: the best value is the empirical one.
 
-use super::grid::{GridSpace, Move, Range, everywhere};
+use super::grid::{GridSpace, Move, Range, everywhere, no_slice};
 use crate::attack::{Goal, Scale};
 
 pub static SPACE: GridSpace = GridSpace {
@@ -21,5 +21,8 @@ pub static SPACE: GridSpace = GridSpace {
     known: None,
     stated: None,
     budget_cap: Some(400),
+    control_search: &[],
+    slice: no_slice,
+    margin: None,
     covers: everywhere,
 };

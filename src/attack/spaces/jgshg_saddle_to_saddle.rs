@@ -3,7 +3,7 @@
 //! Moves σ_k/σ_{k+1} (the grid's range); depth from the restart's grid point, the initialisation
 //! from its seed. Each point is several gradient-flow runs: the smallest budget.
 
-use super::grid::{GridSpace, Move, Range, everywhere};
+use super::grid::{GridSpace, Move, Range, everywhere, no_slice};
 use crate::attack::{Goal, Scale};
 
 pub static SPACE: GridSpace = GridSpace {
@@ -15,5 +15,8 @@ pub static SPACE: GridSpace = GridSpace {
     known: None,
     stated: None,
     budget_cap: Some(8),
+    control_search: &[],
+    slice: no_slice,
+    margin: None,
     covers: everywhere,
 };

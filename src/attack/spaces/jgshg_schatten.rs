@@ -4,7 +4,7 @@
 //! move of a balanced one); depth, width and rank from the restart's grid point, the target A and
 //! the moves' directions from its seed.
 
-use super::grid::{GridSpace, Move, Range, everywhere};
+use super::grid::{GridSpace, Move, Range, everywhere, no_slice};
 use crate::attack::{Goal, Known, Scale};
 
 pub static SPACE: GridSpace = GridSpace {
@@ -18,6 +18,9 @@ pub static SPACE: GridSpace = GridSpace {
     known: Some(known),
     stated: None,
     budget_cap: Some(60),
+    control_search: &[],
+    slice: no_slice,
+    margin: None,
     covers: everywhere,
 };
 

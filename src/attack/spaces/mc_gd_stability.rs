@@ -6,7 +6,7 @@
 //! seed. Runs that do not converge at η > 2/S_min hold without a margin (scored
 //! [`super::grid::NO_MARGIN`]); below it they are outside the claim's regime.
 
-use super::grid::{GridSpace, Move, Range, everywhere};
+use super::grid::{GridSpace, Move, Range, everywhere, no_slice};
 use crate::attack::{Goal, Known, Scale};
 
 pub static SPACE: GridSpace = GridSpace {
@@ -22,6 +22,9 @@ pub static SPACE: GridSpace = GridSpace {
     known: Some(known),
     stated: None,
     budget_cap: Some(200),
+    control_search: &[],
+    slice: no_slice,
+    margin: None,
     covers: everywhere,
 };
 

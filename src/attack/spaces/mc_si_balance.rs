@@ -5,7 +5,7 @@
 //! fraction (the grid's; the `gd_large_step` control adds its own), the architecture, the
 //! initialisation kind and the dynamics (flow or descent); d and L from the restart's grid point.
 
-use super::grid::{GridSpace, Move, Range, everywhere};
+use super::grid::{GridSpace, Move, Range, everywhere, no_slice};
 use crate::attack::{Goal, Scale};
 
 pub static SPACE: GridSpace = GridSpace {
@@ -25,5 +25,8 @@ pub static SPACE: GridSpace = GridSpace {
     known: None,
     stated: None,
     budget_cap: Some(80),
+    control_search: &[],
+    slice: no_slice,
+    margin: None,
     covers: everywhere,
 };

@@ -4,7 +4,7 @@
 //! the hypotheses), n/d (the grid's range, n < d always), the kind of minimiser and the
 //! architecture; d and L from the restart's grid point, the data and z's direction from its seed.
 
-use super::grid::{GridSpace, Move, Range, everywhere};
+use super::grid::{GridSpace, Move, Range, everywhere, no_slice};
 use crate::attack::{Goal, Known, Scale};
 
 pub static SPACE: GridSpace = GridSpace {
@@ -23,6 +23,9 @@ pub static SPACE: GridSpace = GridSpace {
     known: Some(known),
     stated: None,
     budget_cap: Some(2000),
+    control_search: &[],
+    slice: no_slice,
+    margin: None,
     covers: everywhere,
 };
 
