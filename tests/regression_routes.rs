@@ -147,3 +147,46 @@ fn auto_route_takes_the_svd_below_the_threshold() {
     assert_eq!(reg.route, Route::Svd);
     const { assert!(dlncheck::engine::objective::QR_ROUTE_MIN > 100) };
 }
+
+/// The QR route multiplies out only the lower triangle of XᵀX and mirrors it: Σ is exactly
+/// symmetric and agrees with a plain triple-loop XᵀX/n (summed in a different order) to rounding;
+/// its factor F = R/√n is upper triangular, and the products Fv, Fᵀu that read rows from the
+/// diagonal on agree with dense products over whole rows, and ‖Fx‖² with xᵀΣx.
+#[test]
+fn qr_route_sigma_and_triangular_factor_against_plain_products() {
+    for (n, d) in [(260, 230), (190, 230)] {
+        let (x, y) = gaussian_data(n, d, 11);
+        let reg = Regression::from_data_via(x.as_ref(), &y, Route::Qr).unwrap();
+        assert_eq!(reg.route, Route::Qr);
+        let scale = (0..n).map(|i| (0..d).map(|j| x[(i, j)].powi(2)).sum::<f64>()).sum::<f64>() / n as f64;
+        for i in 0..d {
+            for j in 0..d {
+                assert_eq!(reg.sigma[i * d + j], reg.sigma[j * d + i], "Σ symmetric at ({i}, {j})");
+                let plain = (0..n).map(|k| x[(k, i)] * x[(k, j)]).sum::<f64>() / n as f64;
+                assert!((reg.sigma[i * d + j] - plain).abs() < 1e-13 * scale, "Σ[{i}][{j}]");
+            }
+        }
+        let rows = reg.sigma_factor.len() / d;
+        let f = &reg.sigma_factor;
+        if n >= d {
+            for i in 0..rows {
+                assert!(f[i * d..i * d + i].iter().all(|v| *v == 0.0), "F row {i} below the diagonal");
+            }
+        }
+        let v: Vec<f64> = (0..d).map(|i| (i as f64 * 0.61).cos()).collect();
+        let u: Vec<f64> = (0..rows).map(|i| (i as f64 * 0.29).sin()).collect();
+        let (mut fv, mut ftu) = (vec![0.0; rows], vec![0.0; d]);
+        reg.factor_mul(&v, &mut fv);
+        reg.factor_t_mul(&u, &mut ftu);
+        for i in 0..rows {
+            let dense = (0..d).map(|j| f[i * d + j] * v[j]).sum::<f64>();
+            assert!((fv[i] - dense).abs() < 1e-12, "(Fv)[{i}]: {} vs {dense}", fv[i]);
+        }
+        for j in 0..d {
+            let dense = (0..rows).map(|i| f[i * d + j] * u[i]).sum::<f64>();
+            assert!((ftu[j] - dense).abs() < 1e-12, "(Fᵀu)[{j}]: {} vs {dense}", ftu[j]);
+        }
+        let sv: f64 = (0..d).map(|i| v[i] * (0..d).map(|j| reg.sigma[i * d + j] * v[j]).sum::<f64>()).sum();
+        assert!(rel(reg.quad(&v), sv) < 1e-12, "‖Fv‖² = {} vs vᵀΣv = {sv}", reg.quad(&v));
+    }
+}

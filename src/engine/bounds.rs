@@ -84,7 +84,9 @@ impl Shifted {
         }
         let f = &reg.sigma_factor;
         if reg.route == Route::Qr {
-            let u: Vec<f64> = f.chunks_exact(d).map(|row| linalg::dot(row, &reg.w_star) / scale).collect();
+            let mut u = vec![0.0; f.len() / d];
+            reg.factor_mul(&reg.w_star, &mut u);
+            u.iter_mut().for_each(|x| *x /= scale);
             let mut lanczos = krylov::Lanczos::new(&u)?;
             lanczos.extend(factor_gram_op(reg), steps)?;
             let big = reg.lambda_max();
@@ -164,23 +166,13 @@ fn radau_node(big: f64) -> f64 {
     big * (1.0 + 4e-10)
 }
 
-/// v ↦ FFᵀv for Σ = FᵀF (m × d, row-major); F = R/√n is upper triangular when n ≥ d on the QR
-/// route, and its rows are then read from the diagonal on. O(md) a product (half when triangular).
+/// v ↦ FFᵀv for Σ = FᵀF (m × d, row-major): [`Regression::factor_t_mul`] then
+/// [`Regression::factor_mul`], O(md) a product (half when F is triangular).
 fn factor_gram_op(reg: &Regression) -> impl FnMut(&[f64], &mut [f64]) + '_ {
-    let d = reg.d;
-    let f = &reg.sigma_factor;
-    let triangular = reg.route == Route::Qr && reg.n >= d;
-    let mut ftv = vec![0.0; d];
+    let mut ftv = vec![0.0; reg.d];
     move |v: &[f64], out: &mut [f64]| {
-        ftv.iter_mut().for_each(|x| *x = 0.0);
-        for (i, (vi, row)) in v.iter().zip(f.chunks_exact(d)).enumerate() {
-            let from = if triangular { i } else { 0 };
-            linalg::axpy(&mut ftv[from..], *vi, &row[from..]);
-        }
-        for (i, (o, row)) in out.iter_mut().zip(f.chunks_exact(d)).enumerate() {
-            let from = if triangular { i } else { 0 };
-            *o = linalg::dot(&row[from..], &ftv[from..]);
-        }
+        reg.factor_t_mul(v, &mut ftv);
+        reg.factor_mul(&ftv, out);
     }
 }
 
@@ -376,19 +368,13 @@ fn gram_sharpness_lanczos(
     mut gram: hessian::UnivariateGram<'_>,
 ) -> Result<f64, EigenError> {
     let (r, d) = (reg.rank, reg.d);
-    let f = &reg.sigma_factor;
     let (mut v, mut kv) = (vec![0.0; d], vec![0.0; d]);
     let mut finite = true;
     let op = |u: &[f64], out: &mut [f64]| {
         // v = Fᵀu, out = F(Kv).
-        v.iter_mut().for_each(|x| *x = 0.0);
-        for (i, ui) in u.iter().enumerate() {
-            linalg::axpy(&mut v, *ui, &f[i * d..(i + 1) * d]);
-        }
+        reg.factor_t_mul(u, &mut v);
         gram.apply(&v, &mut kv);
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = linalg::dot(&f[i * d..(i + 1) * d], &kv);
-        }
+        reg.factor_mul(&kv, out);
         finite &= out.iter().all(|x| x.is_finite());
     };
     let res = crate::engine::spectrum::lanczos(

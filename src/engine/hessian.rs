@@ -344,10 +344,7 @@ impl<'p> ReducedOperator<'p> {
             let w = model.weight(k, theta);
             let mut nb = vec![0.0; r];
             let mut ns = vec![0.0; r];
-            for i in 0..r {
-                nb[i] = linalg::dot(&w[i * c..(i + 1) * c], &beta);
-                ns[i] = linalg::dot(&w[i * c..(i + 1) * c], &s_vec);
-            }
+            linalg::matvec_rows2(w, &beta, &s_vec, &mut nb, &mut ns);
             if let Some(o) = self.off[k] {
                 linalg::axpy(&mut ns, 1.0, &fz[o + c..o + c + r]);
             }
@@ -469,9 +466,7 @@ impl<'p> UnivariateGram<'p> {
             let (w, rows, cols) = self.weights[k];
             let (lo, hi) = self.ys.split_at_mut(k + 1);
             let (y, next) = (&lo[k], &mut hi[0]);
-            for i in 0..rows {
-                next[i] = linalg::dot(&w[i * cols..(i + 1) * cols], y);
-            }
+            linalg::matvec_rows(&w[..rows * cols], y, &mut next[..rows]);
         }
         // z_M = c_M y_M; z_k = W_kᵀ z_{k+1} + c_k y_k (z_{k+1} has length rows_k = cols_{k+1}).
         let mut z: Vec<f64> = self.ys[m - 1].iter().map(|y| self.coef[m - 1] * y).collect();

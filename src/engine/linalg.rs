@@ -151,6 +151,64 @@ pub fn dot(x: &[f64], y: &[f64]) -> f64 {
     (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
+/// (x₁·y, x₂·y), each bit for bit [`dot`]'s, in one loop: two independent accumulator chains
+/// share the loads of y (a lone [`dot`] is bound by its add latency; rows in pairs make a
+/// matrix–vector product about 10 % faster at d = 3000).
+#[inline(always)]
+pub fn dot_pair(x1: &[f64], x2: &[f64], y: &[f64]) -> (f64, f64) {
+    let n = y.len();
+    debug_assert!(x1.len() == n && x2.len() == n);
+    if n < 8 {
+        return (dot(x1, y), dot(x2, y));
+    }
+    let (x1, x2) = (&x1[..n], &x2[..n]);
+    let m = n / 4 * 4;
+    let (mut s, mut t) = ([0.0f64; 4], [0.0f64; 4]);
+    let mut k = 0;
+    while k < m {
+        for l in 0..4 {
+            s[l] += x1[k + l] * y[k + l];
+            t[l] += x2[k + l] * y[k + l];
+        }
+        k += 4;
+    }
+    let tail = |x: &[f64]| -> f64 { x[m..].iter().zip(&y[m..]).map(|(a, b)| a * b).sum() };
+    ((s[0] + s[1]) + (s[2] + s[3]) + tail(x1), (t[0] + t[1]) + (t[2] + t[3]) + tail(x2))
+}
+
+/// out_i = [`dot`](row_i, v) for the row-major matrix `m` with `v.len()` columns, rows in
+/// pairs through [`dot_pair`] (bit for bit the row-by-row product). O(rows·cols).
+pub fn matvec_rows(m: &[f64], v: &[f64], out: &mut [f64]) {
+    let c = v.len();
+    let mut pairs = out.chunks_exact_mut(2).zip(m.chunks_exact(2 * c.max(1)));
+    for (o, rows) in &mut pairs {
+        let (a, b) = dot_pair(&rows[..c], &rows[c..], v);
+        o[0] = a;
+        o[1] = b;
+    }
+    if out.len() % 2 == 1 {
+        let i = out.len() - 1;
+        out[i] = dot(&m[i * c..(i + 1) * c], v);
+    }
+}
+
+/// [`matvec_rows`] of one matrix with two vectors (each pair of rows read once from memory):
+/// out1_i = row_i·v1, out2_i = row_i·v2, bit for bit.
+pub fn matvec_rows2(m: &[f64], v1: &[f64], v2: &[f64], out1: &mut [f64], out2: &mut [f64]) {
+    let c = v1.len();
+    let rows = out1.len();
+    for i in (0..rows - rows % 2).step_by(2) {
+        let (r1, r2) = (&m[i * c..(i + 1) * c], &m[(i + 1) * c..(i + 2) * c]);
+        (out1[i], out1[i + 1]) = dot_pair(r1, r2, v1);
+        (out2[i], out2[i + 1]) = dot_pair(r1, r2, v2);
+    }
+    if rows % 2 == 1 {
+        let i = rows - 1;
+        out1[i] = dot(&m[i * c..(i + 1) * c], v1);
+        out2[i] = dot(&m[i * c..(i + 1) * c], v2);
+    }
+}
+
 /// Euclidean norm, without spurious overflow or underflow: √(xᵀx) when xᵀx is a normal
 /// finite number (bit for bit the plain formula), else the scaled form m·‖x/m‖ with
 /// m = max|x_i| (LAPACK's `dnrm2` idea), so that ‖x‖ is computed whenever it is representable
@@ -215,15 +273,39 @@ pub fn to_mat(data: &[f64], rows: usize, cols: usize) -> Mat<f64> {
     Mat::from_fn(rows, cols, |i, j| data[i * cols + j])
 }
 
+/// Columns per block of the copies between row-major and column-major storage: a block of
+/// rows × 64 keeps the 64 strided streams in L1 (a plain element loop misses the cache on
+/// every strided access: 3× slower at 3000 × 3000).
+const TRANSPOSE_BLOCK: usize = 64;
+
 /// Row-major copy of a faer matrix.
 pub fn to_row_major(m: MatRef<'_, f64>) -> Vec<f64> {
-    let mut out = Vec::with_capacity(m.nrows() * m.ncols());
-    for i in 0..m.nrows() {
-        for j in 0..m.ncols() {
-            out.push(m[(i, j)]);
+    let (r, c) = (m.nrows(), m.ncols());
+    let mut out = vec![0.0; r * c];
+    for j0 in (0..c).step_by(TRANSPOSE_BLOCK) {
+        let j1 = (j0 + TRANSPOSE_BLOCK).min(c);
+        for i in 0..r {
+            for j in j0..j1 {
+                out[i * c + j] = m[(i, j)];
+            }
         }
     }
     out
+}
+
+/// The `rows.len()` × `cols` matrix whose rows are `rows` (each of length `cols`, checked by
+/// the caller).
+pub fn mat_from_rows(rows: &[Vec<f64>], cols: usize) -> Mat<f64> {
+    let mut m = Mat::<f64>::zeros(rows.len(), cols);
+    for j0 in (0..cols).step_by(TRANSPOSE_BLOCK) {
+        let j1 = (j0 + TRANSPOSE_BLOCK).min(cols);
+        for (i, row) in rows.iter().enumerate() {
+            for j in j0..j1 {
+                m[(i, j)] = row[j];
+            }
+        }
+    }
+    m
 }
 
 /// A symmetric eigen-decomposition that could not be computed: a non-finite entry (an
@@ -358,6 +440,43 @@ pub fn tridiagonal(alpha: &[f64], beta: &[f64]) -> Mat<f64> {
 
 #[cfg(test)]
 mod tests {
+    /// The paired kernels return bit for bit what `dot` gives row by row (lengths below and
+    /// above the 8-entry threshold, with a tail, odd row counts).
+    #[test]
+    fn paired_products_are_bitwise_row_dots() {
+        for (rows, cols) in [(1, 3), (3, 7), (5, 8), (6, 13), (7, 64), (4, 3001)] {
+            let m: Vec<f64> = (0..rows * cols).map(|k| ((k * 7919) % 1013) as f64 / 97.0 - 5.0).collect();
+            let v1: Vec<f64> = (0..cols).map(|k| (k as f64 * 0.37).sin()).collect();
+            let v2: Vec<f64> = (0..cols).map(|k| (k as f64 * 1.3).cos() * 1e3).collect();
+            let (mut a, mut b, mut c) = (vec![0.0; rows], vec![0.0; rows], vec![0.0; rows]);
+            matvec_rows(&m, &v1, &mut a);
+            matvec_rows2(&m, &v1, &v2, &mut b, &mut c);
+            for i in 0..rows {
+                let row = &m[i * cols..(i + 1) * cols];
+                assert_eq!(a[i].to_bits(), dot(row, &v1).to_bits(), "{rows}×{cols} row {i}");
+                assert_eq!(b[i].to_bits(), dot(row, &v1).to_bits());
+                assert_eq!(c[i].to_bits(), dot(row, &v2).to_bits());
+            }
+        }
+    }
+
+    /// The blocked copies between storage orders, on shapes that are not multiples of the block.
+    #[test]
+    fn blocked_copies_between_storage_orders() {
+        for (r, c) in [(1, 1), (3, 70), (130, 65), (65, 1)] {
+            let rows: Vec<Vec<f64>> =
+                (0..r).map(|i| (0..c).map(|j| (i * 1000 + j) as f64).collect()).collect();
+            let m = mat_from_rows(&rows, c);
+            for i in 0..r {
+                for j in 0..c {
+                    assert_eq!(m[(i, j)], (i * 1000 + j) as f64);
+                }
+            }
+            let flat = to_row_major(m.as_ref());
+            assert_eq!(flat, rows.concat());
+        }
+    }
+
     use super::*;
 
     fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {

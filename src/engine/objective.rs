@@ -105,12 +105,23 @@ impl Regression {
             Route::Qr => true,
             Route::Auto => n.min(d) >= QR_ROUTE_MIN,
         };
-        // On the QR route the moments and the factorisation run side by side (each sequential,
-        // so the bits do not depend on the thread count).
+        // On the QR route two sequential halves run side by side (so the bits do not depend on
+        // the thread count): Σ, b and then Λ by Lanczos on Σ; the QR and then λ by Lanczos on
+        // n R⁻¹R⁻ᵀ.
         let ((sigma, b), factor) = if qr {
-            let ((sigma, b), f) =
-                rayon::join(|| moments(x, y), || if n >= d { x.qr() } else { x.transpose().qr() });
-            ((sigma, b), Some(f))
+            let (((sigma, b), top), (f, bottom)) = rayon::join(
+                || {
+                    let m = moments_lower(x, y);
+                    let top = sigma_top(&m.0, d);
+                    (m, top)
+                },
+                || {
+                    let f = if n >= d { x.qr() } else { x.transpose().qr() };
+                    let bottom = qr_smallest(&f, n);
+                    (f, bottom)
+                },
+            );
+            ((sigma, b), Some((f, top, bottom)))
         } else {
             (moments(x, y), None)
         };
@@ -121,8 +132,8 @@ impl Regression {
                 format!("XᵀX/n is not representable in f64 ({v}; largest |x| = {m:e}): rescale the data"),
             ));
         }
-        if let Some(factor) = factor
-            && let Some(q) = qr_route(x, y, &factor, &sigma)
+        if let Some((factor, top, bottom)) = factor
+            && let Some(q) = qr_route(x, y, &factor, top, bottom)
         {
             return Ok(Regression {
                 n,
@@ -242,24 +253,45 @@ impl Regression {
         let unit: Vec<f64> = self.w_star.iter().map(|w| w / wn).collect();
         Some(self.quad(&unit))
     }
+    /// The rows of F, each from its first entry that can be non-zero: (offset, entries). On the
+    /// [`Route::Qr`] with n ≥ d, F = R/√n is upper triangular and row i starts at the diagonal
+    /// (products with F then read half of it); otherwise rows are whole.
+    pub fn factor_rows(&self) -> impl Iterator<Item = (usize, &[f64])> + '_ {
+        let upper = self.route == Route::Qr && self.n >= self.d;
+        self.sigma_factor.chunks_exact(self.d).enumerate().map(move |(i, row)| {
+            let from = if upper { i } else { 0 };
+            (from, &row[from..])
+        })
+    }
+    /// out = Fᵀu (u has one entry per row of F). O(rows·d), half when F is triangular.
+    pub fn factor_t_mul(&self, u: &[f64], out: &mut [f64]) {
+        out.iter_mut().for_each(|x| *x = 0.0);
+        for (ui, (from, row)) in u.iter().zip(self.factor_rows()) {
+            linalg::axpy(&mut out[from..], *ui, row);
+        }
+    }
+    /// out = Fv (one entry per row of F). O(rows·d), half when F is triangular.
+    pub fn factor_mul(&self, v: &[f64], out: &mut [f64]) {
+        for (o, (from, row)) in out.iter_mut().zip(self.factor_rows()) {
+            *o = linalg::dot(row, &v[from..]);
+        }
+    }
     /// xᵀΣx = ‖Fx‖² (no allocation).
     pub fn quad(&self, x: &[f64]) -> f64 {
-        self.sigma_factor.chunks_exact(self.d).map(|row| linalg::dot(row, x).powi(2)).sum()
+        self.factor_rows().map(|(from, row)| linalg::dot(row, &x[from..]).powi(2)).sum()
     }
     /// out = Σx (row dots; Σ is symmetric).
     #[inline(always)]
     pub fn sigma_mul(&self, x: &[f64], out: &mut [f64]) {
-        for (o, row) in out.iter_mut().zip(self.sigma.chunks_exact(self.d)) {
-            *o = linalg::dot(row, x);
-        }
+        linalg::matvec_rows(&self.sigma, x, out);
     }
     /// Excess risk (w − w*)ᵀΣ(w − w*) = ‖F(w − w*)‖² (no allocation).
     #[inline(always)]
     pub fn excess(&self, w: &[f64]) -> f64 {
-        self.sigma_factor
-            .chunks_exact(self.d)
-            .map(|row| {
-                row.iter().zip(w.iter().zip(&self.w_star)).map(|(r, (a, b))| r * (a - b)).sum::<f64>().powi(2)
+        self.factor_rows()
+            .map(|(from, row)| {
+                let (w, ws) = (&w[from..], &self.w_star[from..]);
+                row.iter().zip(w.iter().zip(ws)).map(|(r, (a, b))| r * (a - b)).sum::<f64>().powi(2)
             })
             .sum()
     }
@@ -292,76 +324,111 @@ fn moments(x: MatRef<'_, f64>, y: &[f64]) -> (Vec<f64>, Vec<f64>) {
         }
     }
     let sigma = linalg::to_row_major(sigma_m.as_ref());
-    let b: Vec<f64> = (0..d).map(|j| (0..n).map(|i| x[(i, j)] * y[i]).sum::<f64>() / nf).collect();
-    (sigma, b)
+    (sigma, moment_b(x, y))
 }
 
-/// [`Route::Qr`] of [`Regression::from_data_via`], given Σ, b and the QR factorisation of X
-/// (n ≥ d) or Xᵀ (n < d); `None` when X is
-/// numerically rank-deficient or an iteration fails (the caller then takes the SVD).
+/// [`moments`] multiplying out only the lower triangle of XᵀX (faer's triangular product, nd²
+/// flops instead of 2nd²) and mirroring it: symmetric by construction. Used on the
+/// [`Route::Qr`]; the SVD route keeps [`moments`] and its bits.
+fn moments_lower(x: MatRef<'_, f64>, y: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    use faer::linalg::matmul::triangular::{BlockStructure, matmul};
+    let (n, d) = (x.nrows(), x.ncols());
+    let nf = n as f64;
+    let mut m = Mat::<f64>::zeros(d, d);
+    matmul(
+        m.as_mut(),
+        BlockStructure::TriangularLower,
+        faer::Accum::Replace,
+        x.transpose(),
+        BlockStructure::Rectangular,
+        x,
+        BlockStructure::Rectangular,
+        1.0,
+        faer::Par::Seq,
+    );
+    // Column j of the lower triangle is row j of Σ from the diagonal on.
+    let mut sigma = vec![0.0; d * d];
+    for j in 0..d {
+        for i in j..d {
+            let v = m[(i, j)] / nf;
+            sigma[j * d + i] = v;
+            sigma[i * d + j] = v;
+        }
+    }
+    (sigma, moment_b(x, y))
+}
+
+/// b = Xᵀy/n. O(nd).
+fn moment_b(x: MatRef<'_, f64>, y: &[f64]) -> Vec<f64> {
+    let nf = x.nrows() as f64;
+    (0..x.ncols()).map(|j| (0..x.nrows()).map(|i| x[(i, j)] * y[i]).sum::<f64>() / nf).collect()
+}
+
+/// Lanczos options of the QR route's extreme eigenvalues (relative residual 1e-10).
+fn qr_lanczos_options() -> crate::engine::spectrum::SpectrumOptions {
+    use crate::engine::spectrum::{Bottom, SpectrumOptions};
+    SpectrumOptions { tol: 1e-10, max_iter: 1000, seed: 0, bottom: Bottom::Skip, ..Default::default() }
+}
+
+/// Λ = λ_max(Σ) by Lanczos on u ↦ Σu (row dots, O(d²) a step); `None` if it fails.
+fn sigma_top(sigma: &[f64], d: usize) -> Option<f64> {
+    use crate::engine::spectrum::{Bottom, lanczos};
+    let op = |u: &[f64], out: &mut [f64]| linalg::matvec_rows(sigma, u, out);
+    let res = lanczos(d, op, 1, Bottom::Skip, &qr_lanczos_options()).ok()?;
+    res.ritz.last().copied()
+}
+
+/// λ = the smallest eigenvalue of RᵀR/n = 1/λ_max(n R⁻¹R⁻ᵀ) by Lanczos on u ↦ n R⁻¹R⁻ᵀu (a
+/// lower then an upper triangular solve, O(k²) a step); `None` if R has a zero or non-finite
+/// diagonal entry or the iteration fails.
+fn qr_smallest(qr: &faer::linalg::solvers::Qr<f64>, n: usize) -> Option<f64> {
+    use crate::engine::spectrum::{Bottom, lanczos};
+    use faer::Par;
+    use faer::linalg::triangular_solve;
+    use faer::reborrow::ReborrowMut;
+    let r = qr.thin_R();
+    let (k, nf) = (r.nrows(), n as f64);
+    if (0..k).any(|i| !(r[(i, i)].is_finite() && r[(i, i)] != 0.0)) {
+        return None;
+    }
+    let op = |u: &[f64], out: &mut [f64]| {
+        out.copy_from_slice(u);
+        let mut o = faer::MatMut::from_column_major_slice_mut(out, k, 1);
+        triangular_solve::solve_lower_triangular_in_place(r.transpose(), o.rb_mut(), Par::Seq);
+        triangular_solve::solve_upper_triangular_in_place(r, o.rb_mut(), Par::Seq);
+        out.iter_mut().for_each(|v| *v *= nf);
+    };
+    let res = lanczos(k, op, 1, Bottom::Skip, &qr_lanczos_options()).ok()?;
+    if !res.ritz.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    res.ritz.last().map(|v| 1.0 / v)
+}
+
+/// [`Route::Qr`] of [`Regression::from_data_via`], given the QR factorisation of X (n ≥ d) or
+/// Xᵀ (n < d) and the extremes Λ ([`sigma_top`]) and λ ([`qr_smallest`]); `None` when X is
+/// numerically rank-deficient or an iteration failed (the caller then takes the SVD).
 ///
 /// A = X (n ≥ d) or Xᵀ (n < d) = QR, R k × k upper triangular, k = min(n, d); the non-zero
 /// eigenvalues of Σ are those of RᵀR/n in both cases (XXᵀ = RᵀR when n < d). Then
-/// w* = R⁻¹(Qᵀy)[..d] (n ≥ d) or Q[R⁻ᵀy; 0] (n < d, the minimum-norm solution),
-/// Λ = λ_max(Σ) and λ = 1/λ_max(n R⁻¹R⁻ᵀ) by Lanczos (a product with Σ, O(d²), or two
-/// triangular solves, O(k²), a step). Cost: one QR, O(nd·k), about a tenth of the thin SVD.
+/// w* = R⁻¹(Qᵀy)[..d] (n ≥ d) or Q[R⁻ᵀy; 0] (n < d, the minimum-norm solution).
+/// Cost: one QR, O(nd·k), about a tenth of the thin SVD.
 fn qr_route(
     x: MatRef<'_, f64>,
     y: &[f64],
     qr: &faer::linalg::solvers::Qr<f64>,
-    sigma: &[f64],
+    top: Option<f64>,
+    bottom: Option<f64>,
 ) -> Option<QrStats> {
-    use crate::engine::spectrum::{Bottom, SpectrumOptions, lanczos};
     use faer::dyn_stack::{MemBuffer, MemStack};
     use faer::linalg::{householder, triangular_solve};
-    use faer::reborrow::ReborrowMut;
     use faer::{Conj, Par};
     let (n, d) = (x.nrows(), x.ncols());
-    let (nf, k, tall) = (n as f64, n.min(d), n >= d);
+    let (nf, tall) = (n as f64, n >= d);
     let r = qr.thin_R();
-    if (0..k).any(|i| !(r[(i, i)].is_finite() && r[(i, i)] != 0.0)) {
-        return None;
-    }
-    let opts =
-        SpectrumOptions { tol: 1e-10, max_iter: 1000, seed: 0, bottom: Bottom::Skip, ..Default::default() };
-    // Λ = λ_max(Σ): u ↦ Σu (row dots, O(d²)); λ: u ↦ n R⁻¹R⁻ᵀu (a lower then an upper
-    // triangular solve, O(k²)). Side by side, each sequential.
-    let (top, inv) = rayon::join(
-        || {
-            lanczos(
-                d,
-                |u, out| {
-                    for (o, row) in out.iter_mut().zip(sigma.chunks_exact(d)) {
-                        *o = linalg::dot(row, u);
-                    }
-                },
-                1,
-                Bottom::Skip,
-                &opts,
-            )
-        },
-        || {
-            lanczos(
-                k,
-                |u, out| {
-                    out.copy_from_slice(u);
-                    let mut o = faer::MatMut::from_column_major_slice_mut(out, k, 1);
-                    triangular_solve::solve_lower_triangular_in_place(r.transpose(), o.rb_mut(), Par::Seq);
-                    triangular_solve::solve_upper_triangular_in_place(r, o.rb_mut(), Par::Seq);
-                    out.iter_mut().for_each(|v| *v *= nf);
-                },
-                1,
-                Bottom::Skip,
-                &opts,
-            )
-        },
-    );
-    let (top, inv) = (top.ok()?, inv.ok()?);
-    let finite = inv.ritz.iter().all(|v| v.is_finite());
-    let big = *top.ritz.last()?;
-    let lam = 1.0 / *inv.ritz.last()?;
+    let (big, lam) = (top?, bottom?);
     let cutoff = n.max(d) as f64 * f64::EPSILON;
-    if !(finite && big.is_finite() && lam.is_finite() && lam > 0.0 && lam / big > cutoff * cutoff) {
+    if !(big.is_finite() && lam.is_finite() && lam > 0.0 && lam / big > cutoff * cutoff) {
         return None;
     }
     // w*.

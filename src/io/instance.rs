@@ -16,10 +16,10 @@
 use crate::engine::activation::Activation;
 use crate::engine::data::Dataset;
 use crate::engine::instance::Instance;
+use crate::engine::linalg;
 use crate::engine::model::{Architecture, Dln};
 use crate::io::error::Error;
 use crate::io::yaml;
-use faer::Mat;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -169,7 +169,8 @@ impl InstanceFile {
         };
         let trained: Vec<usize> =
             (0..model.layers().len()).filter(|&k| model.layers()[k].is_trained()).collect();
-        let mut mats = Vec::with_capacity(depth);
+        // θ is the weights' rows in order (row-major), written straight from the file's rows.
+        let mut theta = vec![0.0; model.num_params()];
         for (k, w) in self.weights.iter().enumerate() {
             let layer = &model.layers()[trained[k]];
             let field = format!("weights[{k}]");
@@ -196,10 +197,12 @@ impl InstanceFile {
                 }
                 check_finite(row, &format!("{field}[{i}]")).map_err(|(f, m)| bad(f, m))?;
             }
-            mats.push(Mat::from_fn(layer.rows, layer.cols, |i, j| w[i][j]));
+            let range = model.param_range(trained[k]).expect("trained");
+            for (dst, row) in theta[range].chunks_exact_mut(layer.cols.max(1)).zip(w) {
+                dst.copy_from_slice(row);
+            }
         }
-        let theta = model.flatten(&mats);
-        let x = Mat::from_fn(n, d, |i, j| self.x[i][j]);
+        let x = linalg::mat_from_rows(&self.x, d);
         Ok(Instance { data: Dataset { x, y: self.y }, model, theta, activation, meta: self.meta })
     }
 }
