@@ -1,4 +1,5 @@
-//! Invalid property specs are rejected with the file, the key and the line named.
+//! Invalid property specs are rejected with the file, the key and the line named; the grid values,
+//! parameter checks and claim contract that specs are validated against (framework/property.rs).
 
 use dlncheck::framework::spec::Spec;
 
@@ -183,4 +184,245 @@ fn expect_violated_is_a_proportion() {
         assert!(err.message.contains("(0, 1]"), "{bad}: {err}");
     }
     check(&GOOD.replace("    description: d\n", "    description: d\n    expect_violated: 1\n")).unwrap();
+}
+
+// ---- grid values, parameter checks and the claim contract (framework/property.rs) --------
+
+use dlncheck::framework::property::{
+    Case, Claim, ClaimCode, ClaimError, Controls, GridPoint, Measurement, Param, Value, Variant,
+};
+
+#[test]
+fn grid_values_convert_and_print() {
+    assert_eq!(Value::Int(-3).as_f64(), Some(-3.0));
+    assert_eq!(Value::Float(2.5).as_f64(), Some(2.5));
+    assert_eq!(Value::Bool(true).as_f64(), None);
+    assert_eq!(Value::Str("1".into()).as_f64(), None);
+    assert_eq!(Value::Bool(false).to_string(), "false");
+    assert_eq!(Value::Int(-7).to_string(), "-7");
+    assert_eq!(Value::Float(0.25).to_string(), "0.25");
+    assert_eq!(Value::Str("mlp".into()).to_string(), "mlp");
+}
+
+fn point() -> GridPoint {
+    GridPoint::default()
+        .with("x", Value::Float(2.5))
+        .with("k", Value::Int(7))
+        .with("zero", Value::Int(0))
+        .with("neg", Value::Int(-1))
+        .with("s", Value::Str("residual".into()))
+        .with("yes", Value::Bool(true))
+        .with("no", Value::Bool(false))
+}
+
+/// The payload of a panic, as text.
+fn panics<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> String {
+    let e = std::panic::catch_unwind(f).err().expect("must panic");
+    e.downcast_ref::<String>().cloned().unwrap_or_default()
+}
+
+#[test]
+fn grid_point_getters_read_the_value_of_the_named_parameter() {
+    let p = point();
+    assert_eq!(p.0.len(), 7, "`with` inserts");
+    assert_eq!(p.get("k"), &Value::Int(7));
+    assert_eq!(p.f64("x"), 2.5);
+    assert_eq!(p.f64("k"), 7.0);
+    assert_eq!(p.usize("k"), 7);
+    assert_eq!(p.usize("zero"), 0, "0 is a non-negative integer");
+    assert_eq!(p.str("s"), "residual");
+    assert!(p.bool("yes"));
+    assert!(!p.bool("no"));
+    assert_eq!(p.choice::<dlncheck::io::recipe::Arch>("s"), dlncheck::io::recipe::Arch::Residual);
+    assert_eq!(p.clone().with("k", Value::Int(9)).usize("k"), 9, "`with` replaces");
+    // A value of the wrong type is a programming error (specs are validated first): a panic
+    // naming the parameter, never a silent default.
+    assert!(panics(|| point().usize("neg")).contains("`neg` = -1 is not a non-negative integer"));
+    assert!(panics(|| point().usize("x")).contains("`x` = 2.5"));
+    assert!(panics(|| point().f64("s")).contains("`s` is not a number"));
+    assert!(panics(|| point().str("k").to_string()).contains("`k` = 7 is not a string"));
+    assert!(panics(|| point().bool("k")).contains("`k` = 7 is not a boolean"));
+    assert!(panics(|| point().get("absent").clone()).contains("`absent` missing"));
+    assert!(
+        panics(|| point().with("s", Value::Str("cnn".into())).choice::<dlncheck::io::recipe::Arch>("s"))
+            .contains("grid parameter `s`")
+    );
+}
+
+/// The largest float below x and the smallest above (x finite, positive).
+fn below(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() - 1)
+}
+fn above(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() + 1)
+}
+
+#[test]
+fn integer_parameters_have_a_range_and_sizes_a_smaller_one() {
+    let ok = |p: &Param, i: i64| p.check(&Value::Int(i));
+    // Sizes: d, dim, width, rank ≤ 2000; depth ≤ 1000; n ≤ 10⁶; other integers ≤ 10⁷.
+    for (name, max) in [
+        ("d", 2000),
+        ("dim", 2000),
+        ("width", 2000),
+        ("rank", 2000),
+        ("depth", 1000),
+        ("n", 1_000_000),
+        ("steps", 10_000_000),
+    ] {
+        let p = Param::int(name, 1, "doc");
+        assert_eq!(ok(&p, max), Ok(()), "{name} = {max}");
+        assert_eq!(ok(&p, 1), Ok(()), "{name} = min");
+        assert_eq!(
+            ok(&p, max + 1),
+            Err(format!("expected an integer in [1, {max}], got {}", max + 1)),
+            "{name}"
+        );
+        assert_eq!(ok(&p, 0), Err(format!("expected an integer in [1, {max}], got 0")), "{name}");
+    }
+    // An explicit bound wins over the size default, in both directions.
+    let d = Param::int("d", 2, "doc").at_most(50.0);
+    assert_eq!(ok(&d, 50), Ok(()));
+    assert_eq!(ok(&d, 51), Err("expected an integer in [2, 50], got 51".into()));
+    let d = Param::int("d", 0, "doc").at_most(5000.0);
+    assert_eq!(ok(&d, 5000), Ok(()));
+    // Not an integer at all.
+    assert_eq!(
+        Param::int("k", 3, "doc").check(&Value::Float(4.0)),
+        Err("expected an integer ≥ 3, got 4".into())
+    );
+    assert_eq!(
+        Param::int("k", 3, "doc").check(&Value::Str("x".into())),
+        Err("expected an integer ≥ 3, got x".into())
+    );
+    // at_least applies to numbers only: an integer parameter keeps its own minimum.
+    assert_eq!(Param::int("k", 3, "doc").at_least(0.0), Param::int("k", 3, "doc"));
+}
+
+#[test]
+fn number_parameters_are_finite_in_their_range_and_positive_when_asked() {
+    let float = Param::float("x", "doc");
+    let pos = Param::positive("eta", "doc");
+    let v = |x: f64| Value::Float(x);
+    assert_eq!(float.check(&v(-5.0)), Ok(()));
+    assert_eq!(float.check(&v(0.0)), Ok(()));
+    assert_eq!(float.check(&Value::Int(-2)), Ok(()), "an integer is a number");
+    assert_eq!(float.check(&v(f64::MAX)), Ok(()));
+    assert_eq!(float.check(&v(f64::MIN)), Ok(()));
+    assert_eq!(float.check(&v(f64::INFINITY)), Err("expected a finite number, got inf".into()));
+    assert_eq!(float.check(&v(f64::NAN)), Err("expected a finite number, got NaN".into()));
+    assert_eq!(float.check(&Value::Bool(true)), Err("expected a finite number, got true".into()));
+    assert_eq!(pos.check(&v(f64::MIN_POSITIVE)), Ok(()));
+    assert_eq!(pos.check(&v(1.0)), Ok(()));
+    assert_eq!(pos.check(&v(0.0)), Err("expected a positive finite number, got 0".into()));
+    assert_eq!(pos.check(&v(-1.0)), Err("expected a positive finite number, got -1".into()));
+    assert_eq!(pos.check(&v(f64::NEG_INFINITY)), Err("expected a positive finite number, got -inf".into()));
+    // Ranges are inclusive, and the message states them.
+    let lo = Param::float("x", "doc").at_least(0.5);
+    let hi = Param::float("x", "doc").at_most(2.0);
+    let both = Param::positive("x", "doc").at_least(0.5).at_most(2.0);
+    assert_eq!(lo.check(&v(0.5)), Ok(()));
+    assert_eq!(lo.check(&v(1e300)), Ok(()));
+    assert_eq!(lo.check(&v(below(0.5))), Err(format!("expected a finite number ≥ 0.5, got {}", below(0.5))));
+    assert_eq!(hi.check(&v(2.0)), Ok(()));
+    assert_eq!(hi.check(&v(-1e300)), Ok(()));
+    assert_eq!(hi.check(&v(above(2.0))), Err(format!("expected a finite number ≤ 2, got {}", above(2.0))));
+    assert_eq!(both.check(&v(0.5)), Ok(()));
+    assert_eq!(both.check(&v(2.0)), Ok(()));
+    assert_eq!(both.check(&v(3.0)), Err("expected a positive finite number in [0.5, 2], got 3".into()));
+    assert_eq!(both.check(&v(0.25)), Err("expected a positive finite number in [0.5, 2], got 0.25".into()));
+}
+
+#[test]
+fn choice_and_boolean_parameters() {
+    let c = Param::choice("arch", &["mlp", "residual"], "doc");
+    assert_eq!(c.check(&Value::Str("mlp".into())), Ok(()));
+    assert_eq!(c.check(&Value::Str("residual".into())), Ok(()));
+    assert_eq!(c.check(&Value::Str("cnn".into())), Err("expected one of mlp, residual, got cnn".into()));
+    assert_eq!(c.check(&Value::Int(1)), Err("expected one of mlp, residual, got 1".into()));
+    assert_eq!(c.at_most(3.0), c, "a bound leaves a choice alone");
+    let b = Param::boolean("flag", "doc");
+    assert_eq!(b.check(&Value::Bool(false)), Ok(()));
+    assert_eq!(b.check(&Value::Bool(true)), Ok(()));
+    assert_eq!(b.check(&Value::Str("yes".into())), Err("expected true or false, got yes".into()));
+}
+
+#[test]
+fn claim_errors_keep_the_message_of_their_cause() {
+    use dlncheck::engine::{linalg::EigenError, objective::DataError, spectrum};
+    let nc = || spectrum::NotConverged { iterations: 7, residual: 0.5, tol: 1e-10 };
+    assert_eq!(ClaimError::from(nc()).0, nc().to_string());
+    assert!(nc().to_string().contains("7 iterations"));
+    assert_eq!(
+        ClaimError::from(spectrum::SpectrumError::Eigen(EigenError("boom".into()))).0,
+        "Hessian eigenvalues: boom"
+    );
+    assert_eq!(ClaimError::from(EigenError("bad pivot".into())).0, "bad pivot");
+    let data = DataError::Invalid { field: "y".into(), message: "not finite".into() };
+    assert_eq!(ClaimError::from(data).0, "y: not finite");
+    assert_eq!(
+        ClaimError::from(dlncheck::lowrank::LowRankError::Diverged(2.5)).0,
+        "gradient flow diverged at t = 2.5"
+    );
+}
+
+dlncheck::controls! {
+    enum Toy { A = "alpha", B = "beta", C = "gamma" }
+}
+
+/// A claim written as claim modules are (typed controls), to see what the runner's view of it
+/// passes through: tightness 1 for the claim, 10 + the control's position for each control.
+struct ToyClaim;
+
+static TOY_PARAMS: [Param; 1] = [Param::boolean("flag", "doc")];
+
+impl ClaimCode for ToyClaim {
+    type Control = Toy;
+    fn id(&self) -> &'static str {
+        "toy"
+    }
+    fn params(&self) -> &'static [Param] {
+        &TOY_PARAMS
+    }
+    fn measure(&self, _: &GridPoint, seed: u64, case: Case<Toy>) -> Result<Measurement, ClaimError> {
+        let t = match case {
+            Case::Claim => 1.0,
+            Case::Control(Toy::A) => 10.0,
+            Case::Control(Toy::B) => 11.0,
+            Case::Control(Toy::C) => 12.0,
+        };
+        Ok(Measurement::from_tightness(t, 0.0).value("seed", seed as f64))
+    }
+}
+
+#[test]
+fn the_typed_claim_contract_maps_control_names_to_variants() {
+    assert_eq!(Toy::from_name("alpha"), Some(Toy::A));
+    assert_eq!(Toy::from_name("beta"), Some(Toy::B));
+    assert_eq!(Toy::from_name("gamma"), Some(Toy::C));
+    assert_eq!(Toy::from_name("delta"), None);
+    let c: &dyn Claim = &ToyClaim;
+    assert_eq!(c.id(), "toy");
+    assert_eq!(c.params(), &TOY_PARAMS);
+    assert_eq!(c.controls(), &["alpha", "beta", "gamma"]);
+    let p = GridPoint::default();
+    let t = |v| c.measure(&p, 5, v).map(|m| (m.tightness, m.values["seed"]));
+    assert_eq!(t(Variant::Claim), Ok((Some(1.0), 5.0)));
+    assert_eq!(t(Variant::Control("alpha")), Ok((Some(10.0), 5.0)));
+    assert_eq!(t(Variant::Control("gamma")), Ok((Some(12.0), 5.0)));
+    assert_eq!(t(Variant::Control("delta")), Err(ClaimError("unknown control `delta` of `toy`".into())));
+    assert!(c.instance(&p, 5, Variant::Claim).is_none(), "no instance file unless the claim writes one");
+}
+
+#[test]
+fn a_regression_claim_gives_the_instance_of_its_point_and_none_for_an_unknown_control() {
+    use dlncheck::framework::spec::Mode;
+    let spec = Spec::parse(GOOD, "x.yaml").unwrap();
+    let claim = dlncheck::claims::find(&spec.id).unwrap();
+    let i = &spec.instances(Mode::Full, 1)[0];
+    let inst = claim.instance(&i.point, i.seed, Variant::Claim).expect("an instance file");
+    // d = 2, depth 2, MLP: W₁ is 2 × 2 and W₂ is 1 × 2, six parameters.
+    assert_eq!(inst.theta.len(), 6);
+    assert!(claim.instance(&i.point, i.seed, Variant::Control("lambda_max")).is_some());
+    assert!(claim.instance(&i.point, i.seed, Variant::Control("nonsense")).is_none());
 }
