@@ -426,3 +426,119 @@ fn a_regression_claim_gives_the_instance_of_its_point_and_none_for_an_unknown_co
     assert!(claim.instance(&i.point, i.seed, Variant::Control("lambda_max")).is_some());
     assert!(claim.instance(&i.point, i.seed, Variant::Control("nonsense")).is_none());
 }
+
+// ---- spec.rs: validation of min_proportion, seeds, error paths, line lookup, spec listing ----
+
+/// `min_proportion` is required and in [0, 1] for a probabilistic check, and refused for any
+/// other kind.
+#[test]
+fn min_proportion_is_checked_against_the_kind() {
+    let prob = GOOD.replace("kind: bound", "kind: probabilistic");
+    for bad in ["1.5", "-0.1"] {
+        let err =
+            check(&prob.replace("seed: 1\n", &format!("seed: 1\nmin_proportion: {bad}\n"))).expect_err(bad);
+        assert_eq!(err.key, "min_proportion", "{bad}: {err}");
+        assert!(err.message.contains("must lie in [0, 1]"), "{bad}: {err}");
+    }
+    // Inside [0, 1] with the probabilistic kind: nothing to say about min_proportion.
+    for good in ["0", "0.9", "1"] {
+        if let Err(err) = check(&prob.replace("seed: 1\n", &format!("seed: 1\nmin_proportion: {good}\n"))) {
+            assert_ne!(err.key, "min_proportion", "{good}: {err}");
+        }
+    }
+    let err = check(&GOOD.replace("seed: 1\n", "seed: 1\nmin_proportion: 0.5\n")).expect_err("bound");
+    assert_eq!(err.key, "min_proportion", "{err}");
+    assert!(err.message.contains("only meaningful for kind: probabilistic"), "{err}");
+}
+
+/// SplitMix64's output function (Steele, Lea & Flood 2014), written out from its published
+/// constants; its first output from state 0 is the published 0xE220A8397B1DCDAF.
+fn splitmix(z: u64) -> u64 {
+    let z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// An instance's seed folds (run seed, control stream, index) into the spec's seed by
+/// x ← SplitMix64(x ⊕ SplitMix64(v)), as the spec module documents.
+#[test]
+fn instance_seeds_follow_splitmix64() {
+    use dlncheck::framework::spec::instance_seed;
+    assert_eq!(splitmix(0), 0xE220_A839_7B1D_CDAF);
+    for (s, r, c, i) in [(0u64, 0u64, 0u64, 0u64), (1, 0, 0, 3), (7, 11, 2, 5), (u64::MAX, 3, 1, 1 << 40)] {
+        let mut x = s;
+        for v in [r, c, i] {
+            x = splitmix(x ^ splitmix(v));
+        }
+        assert_eq!(instance_seed(s, r, c, i), x, "({s}, {r}, {c}, {i})");
+    }
+}
+
+/// Claim instances use stream 0 and control c stream 1 + c: every seed of a spec with three
+/// controls is distinct, and each is the documented function of its stream and index.
+#[test]
+fn controls_draw_from_their_own_seed_streams() {
+    use dlncheck::framework::spec::{Mode, instance_seed};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/mc.thm1.lower_bound.yaml");
+    let (spec, _) = dlncheck::claims::load_spec(&path).unwrap();
+    assert!(spec.controls.len() >= 3);
+    let run = 5;
+    let mut all = std::collections::BTreeSet::new();
+    for (stream, instances) in std::iter::once((0, spec.instances(Mode::Quick, run)))
+        .chain((0..spec.controls.len()).map(|c| (1 + c as u64, spec.control_instances(c, Mode::Quick, run))))
+    {
+        for inst in instances {
+            assert_eq!(
+                inst.seed,
+                instance_seed(spec.seed, run, stream, inst.index as u64),
+                "stream {stream}"
+            );
+            assert!(all.insert(inst.seed), "seed {} repeated (stream {stream})", inst.seed);
+        }
+    }
+}
+
+/// serde_yaml's "path: message" errors are split at the path only when the path has no space;
+/// an unknown field's message (which has spaces before its colon) is kept whole under "(spec)".
+#[test]
+fn parse_errors_name_the_path_serde_gives() {
+    let err = check(&GOOD.replace("repetitions: 1", "repetitions: many")).expect_err("type");
+    assert_eq!(err.key, "repetitions", "{err}");
+    assert!(err.message.starts_with("invalid type"), "{err}");
+    let err = check(&GOOD.replace("seed: 1\n", "seed: 1\nspeed: 3\n")).expect_err("unknown");
+    assert_eq!(err.key, "(spec)", "{err}");
+    assert!(err.message.contains("unknown field `speed`"), "{err}");
+}
+
+/// The line of a key path: block keys at the margin and indented, a key after its parent, flow
+/// style, and a missing key.
+#[test]
+fn find_line_locates_block_and_flow_keys() {
+    use dlncheck::framework::spec::find_line;
+    assert_eq!(find_line(GOOD, &["kind"]), Some(8));
+    assert_eq!(find_line(GOOD, &["grid", "d"]), Some(13));
+    assert_eq!(find_line(GOOD, &["tolerances", "rel"]), Some(21));
+    assert_eq!(find_line(GOOD, &["controls", "variant"]), Some(23));
+    assert_eq!(find_line("a: 1\nq: {grid: {rel: [0.5]}}\n", &["q", "grid", "rel"]), Some(2));
+    assert_eq!(find_line(GOOD, &["grid", "nonexistent"]), None);
+}
+
+/// A properties folder lists its `.yaml` files only, sorted by name; a missing folder is an
+/// error naming it.
+#[test]
+fn spec_files_lists_yaml_files_sorted() {
+    use dlncheck::framework::spec::spec_files;
+    let dir = std::env::temp_dir().join(format!("dlncheck-spec-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["b.yaml", "a.yaml", "c.txt", "d.yml"] {
+        std::fs::write(dir.join(f), "x: 1\n").unwrap();
+    }
+    let files = spec_files(&dir).unwrap();
+    let names: Vec<_> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["a.yaml", "b.yaml"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let err = spec_files(&dir).expect_err("missing folder");
+    assert_eq!(err.key, "(directory)");
+    assert!(err.message.contains("cannot read"), "{err}");
+}
