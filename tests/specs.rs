@@ -509,6 +509,11 @@ fn parse_errors_name_the_path_serde_gives() {
     let err = check(&GOOD.replace("seed: 1\n", "seed: 1\nspeed: 3\n")).expect_err("unknown");
     assert_eq!(err.key, "(spec)", "{err}");
     assert!(err.message.contains("unknown field `speed`"), "{err}");
+    // A document that is not a mapping: serde's message has no path, and its first ": " follows
+    // words ("invalid type: sequence, …"), which are not a key.
+    let err = Spec::parse("- a\n- b\n", "x.yaml").expect_err("not a mapping");
+    assert_eq!(err.key, "(spec)", "{err}");
+    assert!(err.message.starts_with("invalid type: sequence"), "{err}");
 }
 
 /// The line of a key path: block keys at the margin and indented, a key after its parent, flow
