@@ -20,7 +20,7 @@ use crate::engine::activation::{Activation, gelu_derivatives, gelu_value_slope_s
 use crate::engine::hessian::operator_matrix;
 use crate::engine::linalg::{self, mul_nn, mul_nt, mul_tn};
 use crate::engine::model::Dln;
-use crate::engine::objective::DataError;
+use crate::engine::objective::{DataError, check_samples, invalid};
 use crate::engine::spectrum::{self, Extremes, Method, SpectrumError, SpectrumOptions};
 use faer::{Accum, Mat, MatRef};
 
@@ -33,10 +33,6 @@ pub struct ActivatedProblem {
     /// Xᵀ, d × n row-major (one column per sample).
     xt: Vec<f64>,
     y: Vec<f64>,
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> DataError {
-    DataError::Invalid { field: field.to_string(), message: message.into() }
 }
 
 impl ActivatedProblem {
@@ -55,19 +51,7 @@ impl ActivatedProblem {
         if model.d_out() != 1 {
             return Err(invalid("weights", "an activated network must have one output"));
         }
-        if y.len() != n {
-            return Err(invalid("y", format!("has {} entries but x has {n} rows", y.len())));
-        }
-        for i in 0..n {
-            for j in 0..d {
-                if !x[(i, j)].is_finite() {
-                    return Err(invalid(&format!("x[{i}][{j}]"), "is not a finite number"));
-                }
-            }
-        }
-        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-            return Err(invalid(&format!("y[{i}]"), "is not a finite number"));
-        }
+        check_samples(x, y)?;
         let xt = (0..d * n).map(|t| x[(t % n, t / n)]).collect();
         Ok(ActivatedProblem { model, activation, n, xt, y: y.to_vec() })
     }

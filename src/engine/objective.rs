@@ -17,8 +17,38 @@ pub enum DataError {
     Invalid { field: String, message: String },
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> DataError {
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> DataError {
     DataError::Invalid { field: field.to_string(), message: message.into() }
+}
+
+/// y has one entry per row of x, and every entry of both is finite (the first offender named).
+pub(crate) fn check_samples(x: MatRef<'_, f64>, y: &[f64]) -> Result<(), DataError> {
+    let n = x.nrows();
+    if y.len() != n {
+        return Err(invalid("y", format!("has {} entries but x has {n} rows", y.len())));
+    }
+    for i in 0..n {
+        for j in 0..x.ncols() {
+            if !x[(i, j)].is_finite() {
+                return Err(invalid(&format!("x[{i}][{j}]"), "is not a finite number"));
+            }
+        }
+    }
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(invalid(&format!("y[{i}]"), "is not a finite number"));
+    }
+    Ok(())
+}
+
+/// R(w) = (1/n)‖y − Xw‖², summed row by row. O(nd).
+fn mean_squared_residual(x: MatRef<'_, f64>, y: &[f64], w: &[f64]) -> f64 {
+    (0..x.nrows())
+        .map(|i| {
+            let r = y[i] - (0..x.ncols()).map(|j| x[(i, j)] * w[j]).sum::<f64>();
+            r * r
+        })
+        .sum::<f64>()
+        / x.nrows() as f64
 }
 
 /// Sufficient statistics of a univariate least-squares problem.
@@ -86,19 +116,7 @@ impl Regression {
         if d == 0 {
             return Err(invalid("x", "rows have no entries"));
         }
-        if y.len() != n {
-            return Err(invalid("y", format!("has {} entries but x has {n} rows", y.len())));
-        }
-        for i in 0..n {
-            for j in 0..d {
-                if !x[(i, j)].is_finite() {
-                    return Err(invalid(&format!("x[{i}][{j}]"), "is not a finite number"));
-                }
-            }
-        }
-        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-            return Err(invalid(&format!("y[{i}]"), "is not a finite number"));
-        }
+        check_samples(x, y)?;
         let nf = n as f64;
         let qr = match route {
             Route::Svd => false,
@@ -172,13 +190,7 @@ impl Regression {
                 *w += coef * v[(j, l)];
             }
         }
-        let risk_min = (0..n)
-            .map(|i| {
-                let r = y[i] - (0..d).map(|j| x[(i, j)] * w_star[j]).sum::<f64>();
-                r * r
-            })
-            .sum::<f64>()
-            / nf;
+        let risk_min = mean_squared_residual(x, y, &w_star);
         let sqrt_n = nf.sqrt();
         let mut sigma_factor = vec![0.0; rank * d];
         for l in 0..rank {
@@ -477,13 +489,7 @@ fn qr_route(
     if w_star.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    let risk_min = (0..n)
-        .map(|i| {
-            let res = y[i] - (0..d).map(|j| x[(i, j)] * w_star[j]).sum::<f64>();
-            res * res
-        })
-        .sum::<f64>()
-        / nf;
+    let risk_min = mean_squared_residual(x, y, &w_star);
     let sqrt_n = nf.sqrt();
     let sigma_factor: Vec<f64> = if tall {
         (0..d).flat_map(|i| (0..d).map(move |j| if j >= i { r[(i, j)] / sqrt_n } else { 0.0 })).collect()
