@@ -43,6 +43,91 @@ fn gelu_and_its_derivatives_match_high_precision_references() {
     assert_eq!(Activation::Identity.derivatives(-2.5), (-2.5, 1.0, 0.0));
 }
 
+/// The fused-multiply-add GELU of gradient descent's lane passes, against the same references
+/// (1e-13 relative, as above), and its exponential against the C library's over [−700, 700].
+#[test]
+fn fused_gelu_matches_high_precision_references() {
+    use dlncheck::engine::activation::{exp_fused, gelu_value_slope_fused};
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-13 * b.abs() + 1e-300;
+    for (x, g, g1, _) in GELU_REFERENCE {
+        let (a, a1) = gelu_value_slope_fused(x);
+        assert!(close(a, g), "fused g({x}) = {a}, reference {g}");
+        assert!(close(a1, g1), "fused g'({x}) = {a1}, reference {g1}");
+    }
+    let mut worst = 0.0f64;
+    let mut t = -700.0;
+    while t <= 700.0 {
+        worst = worst.max(((exp_fused(t) - t.exp()) / t.exp()).abs());
+        t += 0.0137;
+    }
+    // A few ulp (2.2e-16 each): the same polynomial as the unfused exponential.
+    assert!(worst < 1e-15, "fused exp: worst relative error {worst:e}");
+    // Saturation as the unfused GELU: exact 0 and 1 slopes, no NaN, |g| < 1e-200 below.
+    for x in [1e12, f64::MAX, -1e12, -f64::MAX, -25.0, 25.0] {
+        let (g, g1) = gelu_value_slope_fused(x);
+        if x > 0.0 {
+            assert_eq!((g, g1), (x, 1.0), "x = {x}");
+        } else {
+            assert_eq!(g1, 0.0, "x = {x}");
+            assert!(g.abs() < 1e-200, "x = {x}: g = {g}");
+        }
+    }
+}
+
+/// Gradient descent's lane passes (samples in lanes of 8, fused multiply-adds) against the
+/// general passes, which sum in another order without fusing: loss and gradient agree to
+/// 1e-12 relative (of the gradient's norm), on every width with a lane path, sample counts
+/// that are and are not multiples of 8, the MLP and the residual network (fixed last row).
+#[test]
+fn lane_passes_match_the_general_passes() {
+    use dlncheck::engine::activated_lanes::Lanes;
+    use dlncheck::engine::model::Dln;
+    use dlncheck::engine::{init, rng};
+    let mut cases = 0;
+    for d in 1..=8 {
+        for (n, depth) in [(8, 2), (13, 3), (50, 5)] {
+            for residual in [false, true] {
+                let model = if residual {
+                    let p: Vec<f64> = (0..d).map(|j| 0.5 + 0.1 * j as f64).collect();
+                    Dln::residual(&p, depth)
+                } else {
+                    Dln::mlp(d, depth)
+                };
+                let mut r = rng::stream_rng(11 + d as u64, rng::Stream::Data);
+                let xs = rng::normals(&mut r, n * d);
+                let x = faer::Mat::from_fn(n, d, |i, j| xs[i * d + j]);
+                let y = rng::normals(&mut r, n);
+                let problem = ActivatedProblem::new(model.clone(), Activation::Gelu, x.as_ref(), &y).unwrap();
+                let theta = init::gaussian(&model, 0.7, &mut rng::stream_rng(3, rng::Stream::Init));
+                let (loss, grad) = problem.loss_and_gradient(&theta);
+                let mut lanes = Lanes::new(&problem).expect("this shape has a lane path");
+                let mut g = vec![f64::NAN; theta.len()];
+                let l = lanes.loss_and_gradient_into(&problem, &theta, &mut g);
+                let gn = grad.iter().map(|v| v * v).sum::<f64>().sqrt();
+                assert!((l - loss).abs() <= 1e-12 * loss, "d {d} n {n} L {depth}: loss {l} vs {loss}");
+                let err = g.iter().zip(&grad).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+                assert!(
+                    err <= 1e-12 * gn,
+                    "d {d} n {n} L {depth} residual {residual}: ‖Δ∇‖ {err:e} of {gn:e}"
+                );
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 48);
+    // Shapes without a lane path: width 9, a non-square hidden layer, the identity activation.
+    let none = |model: Dln, act: Activation| {
+        let d = model.d_in();
+        let x = faer::Mat::from_fn(10, d, |i, j| (i + j) as f64 * 0.1);
+        let y = vec![0.5; 10];
+        Lanes::new(&ActivatedProblem::new(model, act, x.as_ref(), &y).unwrap()).is_none()
+    };
+    assert!(none(Dln::mlp(9, 3), Activation::Gelu));
+    assert!(none(Dln::deep(3, 4, 1, 3), Activation::Gelu));
+    assert!(none(Dln::mlp(4, 3), Activation::Identity));
+    assert!(none(Dln::mlp(4, 1), Activation::Gelu), "a single layer");
+}
+
 fn instance(arch: Arch, d: usize, depth: usize, n: usize, scale: f64, seed: u64) -> Instance {
     let weights = match arch {
         Arch::Mlp => WeightsRecipe::Gaussian { std: scale },

@@ -63,6 +63,14 @@ impl ActivatedProblem {
     pub fn n(&self) -> usize {
         self.n
     }
+    /// Xᵀ (d × n, row-major: one column per sample).
+    pub fn xt(&self) -> &[f64] {
+        &self.xt
+    }
+    /// The targets y.
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
 
     /// Buffers for the passes; allocate once per thread and reuse (the passes then allocate
     /// nothing).

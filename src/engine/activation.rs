@@ -177,6 +177,60 @@ pub fn exp(t: f64) -> f64 {
     p * scale
 }
 
+/// GELU and its slope at x with fused multiply-adds (`f64::mul_add`, one rounding each): the
+/// formulas of [`gelu_value_slope`] with a·b + c fused wherever it occurs, and [`exp_fused`].
+/// About a third fewer operations; within a few ulp of the unfused values. The lane passes of
+/// gradient descent use it inside code compiled for FMA hardware (elsewhere each `mul_add` is a
+/// call to the C library's correctly rounded `fma`: the same bits, slowly).
+#[inline(always)]
+pub fn gelu_value_slope_fused(x: f64) -> (f64, f64) {
+    let xc = x.clamp(-GELU_CLAMP, GELU_CLAMP);
+    let x2 = xc * xc;
+    let u = SQRT_2_OVER_PI * (GELU_CUBIC * x2).mul_add(xc, xc);
+    let t = (-2.0 * u).clamp(-700.0, 700.0);
+    let e = exp_fused(t);
+    let inv = 1.0 / (1.0 + e);
+    let (s, sm) = if t >= 700.0 { (0.0, 1.0) } else { (inv, e * inv) };
+    let ss = s * sm;
+    let du = SQRT_2_OVER_PI * (3.0 * GELU_CUBIC).mul_add(x2, 1.0);
+    let g = x * s;
+    let g1 = (2.0 * xc * ss).mul_add(du, s);
+    (g, g1)
+}
+
+/// [`exp`] with fused multiply-adds: the reduction t − k·ln 2 and every pair of the Estrin scheme
+/// as one rounding each (the same Taylor polynomial of degree 13). Relative error within a few
+/// ulp of the correctly rounded value.
+#[inline(always)]
+pub fn exp_fused(t: f64) -> f64 {
+    const LOG2_E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let kd = t.mul_add(LOG2_E, MAGIC);
+    let bits = kd.to_bits();
+    let k = kd - MAGIC;
+    let r = (-k).mul_add(LN2_LO, (-k).mul_add(LN2_HI, t));
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    let q0 = 1.0 + r;
+    let q1 = r.mul_add(1.0 / 6.0, 0.5);
+    let q2 = r.mul_add(1.0 / 120.0, 1.0 / 24.0);
+    let q3 = r.mul_add(1.0 / 5_040.0, 1.0 / 720.0);
+    let q4 = r.mul_add(1.0 / 362_880.0, 1.0 / 40_320.0);
+    let q5 = r.mul_add(1.0 / 39_916_800.0, 1.0 / 3_628_800.0);
+    let q6 = r.mul_add(1.0 / 6_227_020_800.0, 1.0 / 479_001_600.0);
+    let s0 = q1.mul_add(r2, q0);
+    let s1 = q3.mul_add(r2, q2);
+    let s2 = q5.mul_add(r2, q4);
+    let t0 = s1.mul_add(r4, s0);
+    let t1 = q6.mul_add(r4, s2);
+    let p = t1.mul_add(r8, t0);
+    let scale = f64::from_bits((bits << 52).wrapping_add(1023u64 << 52));
+    p * scale
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 pub mod activated;
 pub mod activated_audit;
+pub mod activated_lanes;
 pub mod activation;
 pub mod audit;
 pub mod bounds;
@@ -13,6 +14,7 @@ pub mod hessian;
 pub mod init;
 pub mod instance;
 pub mod krylov;
+pub mod lane;
 pub mod linalg;
 pub mod model;
 pub mod objective;

@@ -11,6 +11,10 @@
 //! per step: one workspace and one gradient buffer per run.
 
 use crate::engine::activated::{self, ActivatedProblem};
+use crate::engine::activated_lanes::{Lanes, LossGradient, WithLanePass};
+#[cfg(target_arch = "x86_64")]
+use crate::engine::lane::{Avx2, Avx512};
+use crate::engine::lane::{LaneIsa, Portable};
 use crate::engine::linalg::{axpy, norm, to_row_major};
 use crate::engine::spectrum::{Method, SpectrumOptions};
 use crate::engine::train;
@@ -49,8 +53,9 @@ pub fn point_stats(
 
 /// Gradient descent θ ← θ − η∇R(θ) for `steps` steps; `Err(step)` at the first step whose loss
 /// is not finite or exceeds `limit` ([`train::divergence_limit`] of the initial loss). The whole
-/// loop runs under pulp's dispatch (the passes are `#[inline(always)]`, so they are compiled for
-/// this CPU's SIMD level); operation order is fixed, so the bits do not depend on it.
+/// loop is compiled for the CPU's widest vector instructions (AVX-512, else AVX2, else the
+/// baseline), with the lane passes of [`crate::engine::activated_lanes`] when the network has
+/// their shape; operation order is fixed, so the bits do not depend on the instruction set.
 pub fn descend(
     problem: &ActivatedProblem,
     theta: &mut [f64],
@@ -58,39 +63,37 @@ pub fn descend(
     steps: usize,
     limit: f64,
 ) -> Result<(), usize> {
-    let d = Descent { problem, theta, eta, steps, limit };
     #[cfg(target_arch = "x86_64")]
-    if avx512::available() {
-        // SAFETY: the CPU has the features `avx512::descend` is compiled for.
-        return unsafe { avx512::descend(d) };
+    {
+        if let Some(isa) = Avx512::detect() {
+            // SAFETY: the token says the CPU has AVX-512F, which `on_avx512` is compiled for.
+            return unsafe { on_avx512(Descent { isa, problem, theta, eta, steps, limit }) };
+        }
+        if let Some(isa) = Avx2::detect() {
+            // SAFETY: as above, for AVX2.
+            return unsafe { on_avx2(Descent { isa, problem, theta, eta, steps, limit }) };
+        }
     }
-    pulp::Arch::new().dispatch(d)
+    Descent { isa: Portable, problem, theta, eta, steps, limit }.run()
 }
 
-/// The loop compiled for AVX-512 (pulp 0.22 stops at AVX2 without its `x86-v4` feature, which
-/// would also change faer's kernels and so the linear path): the GELU evaluation is
-/// latency-bound, and twice the lanes per instruction keep twice the entries in flight.
-/// Element-wise IEEE operations in a fixed order, no fused multiply-adds (Rust never contracts
-/// a·b + c): the bits are those of the AVX2 and scalar builds.
+/// The loop compiled for AVX-512F (pulp 0.22's dispatch stops at AVX2 without its `x86-v4`
+/// feature, which would also change faer's kernels and so the linear path).
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::Descent;
-
-    pub(super) fn available() -> bool {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-    }
-
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-    pub(super) unsafe fn descend(d: Descent<'_>) -> Result<(), usize> {
-        d.run()
-    }
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn on_avx512(d: Descent<'_, Avx512>) -> Result<(), usize> {
+    d.run()
 }
 
-struct Descent<'a> {
+/// The loop compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn on_avx2<I: LaneIsa>(d: Descent<'_, I>) -> Result<(), usize> {
+    d.run()
+}
+
+struct Descent<'a, I: LaneIsa> {
+    isa: I,
     problem: &'a ActivatedProblem,
     theta: &'a mut [f64],
     eta: f64,
@@ -98,23 +101,30 @@ struct Descent<'a> {
     limit: f64,
 }
 
-impl pulp::WithSimd for Descent<'_> {
-    type Output = Result<(), usize>;
+impl<I: LaneIsa> Descent<'_, I> {
+    /// The loop itself, inlined into each target: the lane passes when the network has their
+    /// shape, else the general ones. Element-wise IEEE operations in a fixed order and no fused
+    /// multiply-adds (Rust never contracts a·b + c), whatever the instruction set.
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
-        self.run()
+    fn run(self) -> Result<(), usize> {
+        match Lanes::new(self.problem) {
+            Some(mut lanes) => lanes.dispatch(self),
+            None => {
+                let mut ws = self.problem.workspace();
+                self.with(&mut ws)
+            }
+        }
     }
 }
 
-impl Descent<'_> {
-    /// The loop itself, inlined into each dispatch target.
+impl<I: LaneIsa> WithLanePass for Descent<'_, I> {
+    type Output = Result<(), usize>;
     #[inline(always)]
-    fn run(self) -> Result<(), usize> {
-        let Descent { problem, theta, eta, steps, limit } = self;
-        let mut ws = problem.workspace();
+    fn with<N: LossGradient>(self, net: &mut N) -> Self::Output {
+        let Descent { isa, problem, theta, eta, steps, limit } = self;
         let mut grad = vec![0.0; theta.len()];
         for step in 0..=steps {
-            let loss = problem.loss_and_gradient_into(&mut ws, theta, &mut grad);
+            let loss = net.loss_and_gradient_into(isa, problem, theta, &mut grad);
             if !(loss.is_finite() && loss <= limit) {
                 return Err(step);
             }
@@ -160,37 +170,71 @@ pub fn run_one(grid: &Grid, setup: &Setup, cfg: &RunConfig) -> (Run, RunTiming) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::activated_lanes::Lanes;
     use crate::engine::activation::Activation;
     use crate::engine::model::Dln;
     use crate::engine::{init, rng};
 
-    /// The descent gives the same bits under every dispatch: the AVX-512 build (where the CPU has
-    /// it), pulp's (AVX2 here), and the loop compiled for the baseline target (SSE2).
+    /// The descent gives the same bits under every instruction set this CPU has: AVX-512, AVX2
+    /// and the loop compiled for the baseline target (SSE2), on a shape with a lane path (the
+    /// MLP, n not a multiple of 8) and on one without (a wider first layer: the general passes).
     #[test]
-    fn descent_bits_do_not_depend_on_the_simd_level() {
-        let (n, d, depth) = (37, 5, 6);
-        let model = Dln::mlp(d, depth);
-        let mut r = rng::stream_rng(7, rng::Stream::Data);
-        let xs = rng::normals(&mut r, n * d);
-        let x = faer::Mat::from_fn(n, d, |i, j| xs[i * d + j]);
-        let y = rng::normals(&mut r, n);
-        let problem = ActivatedProblem::new(model.clone(), Activation::Gelu, x.as_ref(), &y).unwrap();
-        let theta0 = init::gaussian(&model, 0.6, &mut rng::stream_rng(7, rng::Stream::Init));
-        let run = |how: u8| {
-            let mut theta = theta0.clone();
-            let d =
-                Descent { problem: &problem, theta: &mut theta, eta: 0.01, steps: 300, limit: f64::INFINITY };
-            let res = match how {
-                0 => descend(&problem, d.theta, 0.01, 300, f64::INFINITY),
-                1 => pulp::Arch::new().dispatch(d),
-                _ => d.run(),
+    fn descent_bits_do_not_depend_on_the_instruction_set() {
+        for (model, has_lanes) in [(Dln::mlp(5, 6), true), (Dln::deep(5, 6, 1, 4), false)] {
+            let (n, d) = (37, 5);
+            let mut r = rng::stream_rng(7, rng::Stream::Data);
+            let xs = rng::normals(&mut r, n * d);
+            let x = faer::Mat::from_fn(n, d, |i, j| xs[i * d + j]);
+            let y = rng::normals(&mut r, n);
+            let problem = ActivatedProblem::new(model.clone(), Activation::Gelu, x.as_ref(), &y).unwrap();
+            assert_eq!(Lanes::new(&problem).is_some(), has_lanes);
+            let theta0 = init::gaussian(&model, 0.6, &mut rng::stream_rng(7, rng::Stream::Init));
+            let bits = |theta: &[f64]| theta.iter().map(|t| t.to_bits()).collect::<Vec<_>>();
+            let run = |how: &str| {
+                let mut theta = theta0.clone();
+                let (eta, steps, limit) = (0.01, 300, f64::INFINITY);
+                let res = match how {
+                    "dispatched" => descend(&problem, &mut theta, eta, steps, limit),
+                    "portable" => {
+                        Descent { isa: Portable, problem: &problem, theta: &mut theta, eta, steps, limit }
+                            .run()
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    "avx2" => {
+                        let isa = Avx2::detect()?;
+                        // SAFETY: the token says the CPU has AVX2 and FMA.
+                        unsafe {
+                            on_avx2(Descent { isa, problem: &problem, theta: &mut theta, eta, steps, limit })
+                        }
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    "avx512" => {
+                        let isa = Avx512::detect()?;
+                        // SAFETY: the token says the CPU has AVX-512F.
+                        unsafe {
+                            on_avx512(Descent {
+                                isa,
+                                problem: &problem,
+                                theta: &mut theta,
+                                eta,
+                                steps,
+                                limit,
+                            })
+                        }
+                    }
+                    _ => return None,
+                };
+                assert_eq!(res, Ok(()));
+                Some(bits(&theta))
             };
-            assert_eq!(res, Ok(()));
-            theta.iter().map(|t| t.to_bits()).collect::<Vec<_>>()
-        };
-        let (a, b, c) = (run(0), run(1), run(2));
-        assert_ne!(a, theta0.iter().map(|t| t.to_bits()).collect::<Vec<_>>(), "θ moved");
-        assert_eq!(a, b, "AVX-512 (or the default dispatch) against pulp's");
-        assert_eq!(b, c, "pulp's dispatch against the plain loop");
+            let reference = run("portable").unwrap();
+            assert_ne!(reference, bits(&theta0), "θ moved");
+            assert_eq!(run("dispatched").unwrap(), reference, "dispatched against portable");
+            for how in ["avx2", "avx512"] {
+                if let Some(b) = run(how) {
+                    assert_eq!(b, reference, "{how} against portable (lanes: {has_lanes})");
+                }
+            }
+        }
     }
 }
