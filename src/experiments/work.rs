@@ -110,9 +110,10 @@ fn step_cost(p: f64) -> f64 {
     0.5 + p / 500.0
 }
 /// µs of one GD step of a network with an activation on n samples (passes cost O(n·P), plus one
-/// exponential per hidden unit and sample; about 12 µs for Figure 7's n = 50, P = 230).
+/// exponential per hidden unit and sample; about 6 µs for Figure 7's n = 50, P = 230 on the lane
+/// passes).
 fn activated_step_cost(p: f64, n: usize) -> f64 {
-    1.0 + n as f64 * p / 1000.0
+    0.5 + n as f64 * p / 2000.0
 }
 fn point_cost(p: f64) -> f64 {
     900.0 * (p / 230.0).powf(0.76)
