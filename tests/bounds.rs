@@ -389,8 +389,15 @@ fn min_sharpness_at_depth_one() {
 fn min_sharpness_isotropic_closed_form() {
     // Σ = σI: f(r) = rσ + c0 r^{−α}σ‖w*‖², minimised at r*^{1+α} = αc0‖w*‖² = ‖p‖^{2α}‖w*‖², i.e.
     // r* = ‖p‖^{2/L}‖w*‖^{2−2/L}, where f = Lσr*: S_min = 2Lσr* = LB.
-    let sigma = 0.8;
-    for (d, route) in [(3usize, Route::Svd), (201, Route::Svd), (201, Route::Qr)] {
+    // σ = 0.5 makes c0‖v‖²/Λ = ‖w*‖² exact, σ = 2^500 a covariance far from 1 (not rescaled).
+    for (sigma, d, route) in [
+        (0.8, 3usize, Route::Svd),
+        (0.5, 3, Route::Svd),
+        (2f64.powi(500), 3, Route::Svd),
+        (0.8, 201, Route::Svd),
+        (0.8, 201, Route::Qr),
+        (2f64.powi(500), 201, Route::Qr),
+    ] {
         let w: Vec<f64> = (0..d).map(|i| [1.0, 2.0, 2.0][i % 3]).collect();
         let wn = w.iter().map(|x| x * x).sum::<f64>().sqrt();
         let reg = reg_diag(&vec![sigma; d], &w, route);
@@ -416,7 +423,9 @@ fn min_sharpness_scales_back_from_far_norms() {
     // Isotropic Σ with ‖w*‖ = 3·2^{±300}: S_min = 2Lσr*, r* = ‖p‖^{2/L}‖w*‖^{2−2/L} (degree
     // 2 − 2/L in w*: with r = t^{2−2/L}ρ, rΣ + c0 r^{−α}t²vvᵀ = t^{2−2/L}(ρΣ + c0ρ^{−α}vvᵀ)).
     let sigma = 0.8;
-    for e in [300i32, -300] {
+    // 2^±600: ‖Σ^{1/2}w*‖² is not representable, only the rescaled problem is; 2^190 is computed
+    // directly (the bracket's r0 = (c0‖v‖²/Λ)^{1−1/L} ≈ 2^285 then stays representable).
+    for e in [190i32, 300, -300, 600, -600] {
         let t = 2f64.powi(e);
         let reg = reg_diag(&[sigma; 3], &[t, 2.0 * t, 2.0 * t], Route::Svd);
         for (depth, p) in [(2usize, 1.0f64), (3, 1.7), (4, 0.6)] {
@@ -840,4 +849,63 @@ fn pl_tightness_ratios() {
     let t = PlTerms { grad_sq: 30.0, excess: 2.0, lambda: 0.25, lambda_max: 9.0, weight: 3.0, a1_sq: 5.0 };
     close(t.tightness(0.5), 2.5, 1e-15, "tightness");
     close(t.weak_tightness(), 3.0, 1e-15, "weak tightness");
+}
+
+#[test]
+fn krylov_route_with_a_clustered_top() {
+    // 100 eigenvalues packed in [99, 100] above a bulk in [1, 50], w* spread over all: the root of
+    // the secular equation sits just above the cluster, where a short Gauss rule is inaccurate
+    // and only the Gauss–Radau bracket (node above Λ) says when to stop refining.
+    let s: Vec<f64> = (0..201)
+        .map(|i| if i < 101 { 1.0 + 49.0 * i as f64 / 100.0 } else { 99.0 + (i - 101) as f64 / 99.0 })
+        .collect();
+    let w: Vec<f64> = (0..201).map(|i| 0.05 + 0.01 * (i % 5) as f64).collect();
+    let reg = reg_diag(&s, &w, Route::Qr);
+    for (depth, p) in [(2usize, 1.0f64), (3, 0.5), (9, 1.0)] {
+        let want = s_bal_dense(&s, &w, depth, p);
+        let got = bounds::try_balanced_sharpness(&reg, depth, p).unwrap();
+        close(got, want, 2e-14, &format!("S_bal clustered top, L = {depth}"));
+        let m = bounds::try_min_sharpness(&reg, depth, p).unwrap();
+        certify_smin(
+            m,
+            &smin_objective(&s, &w, depth, p),
+            2e-14,
+            &format!("S_min clustered top, L = {depth}"),
+        );
+    }
+}
+
+#[test]
+fn balanced_sharpness_when_the_scale_underflows_with_a_head() {
+    // As above with ‖p‖ = 0.3: the logarithmic route carries ‖p‖^{2/L} = 0.3^{0.2} too.
+    let (s, w) = ([1e100, 3e99], [6e-201, 8e-201]);
+    let reg = reg_rotated(&s, &w, &[1.0, -3.0], Route::Svd);
+    let (v1, v2) = (1e50 * 0.6, 3e99f64.sqrt() * 0.8);
+    let lam = lmax2(s[0] + 9.0 * v1 * v1, 9.0 * v1 * v2, s[1] + 9.0 * v2 * v2);
+    let want = 2.0 * lam * 1e-180 * 1e-180 * 0.3f64.powf(0.2);
+    close(
+        bounds::balanced_sharpness(&reg, 10, 0.3),
+        want,
+        1e-10,
+        "S_bal with an underflowing scale, ‖p‖ = 0.3",
+    );
+}
+
+#[test]
+fn krylov_route_with_little_weight_on_a_clustered_top() {
+    // A bulk in [1, 50] carrying almost all of w*, 100 eigenvalues packed in [99, 100] carrying
+    // 1e-3 of it: the secular root sits within the cluster's spacing above Λ = 100, so it depends
+    // on the cluster's fine structure, which a 24-step Gauss rule does not resolve; the Krylov
+    // route must refine until its Gauss/Gauss–Radau bracket (node above Λ) closes.
+    let s: Vec<f64> = (0..201)
+        .map(|i| if i < 101 { 1.0 + 49.0 * i as f64 / 100.0 } else { 99.0 + (i - 101) as f64 / 99.0 })
+        .collect();
+    let w: Vec<f64> = (0..201).map(|i| if i < 101 { 0.1 } else { 1e-4 * (1.0 + (i % 3) as f64) }).collect();
+    let reg = reg_diag(&s, &w, Route::Qr);
+    for (depth, p) in [(2usize, 1.0f64), (3, 1.0)] {
+        let want = s_bal_dense(&s, &w, depth, p);
+        close(bounds::balanced_sharpness(&reg, depth, p), want, 2e-13, &format!("S_bal, L = {depth}"));
+        let m = bounds::try_min_sharpness(&reg, depth, p).unwrap();
+        certify_smin(m, &smin_objective(&s, &w, depth, p), 2e-13, &format!("S_min, L = {depth}"));
+    }
 }
