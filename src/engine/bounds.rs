@@ -251,7 +251,8 @@ pub fn min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> MinSharp
 
 /// [`min_sharpness`], or why it cannot be computed. When ‖w*‖ is far from 1 (beyond 2^±200,
 /// where ‖Σ^{1/2}w*‖² would overflow or underflow), it is computed for ŵ = w*/‖w*‖ and scaled
-/// back: S_min is homogeneous of degree 2 − 2/L in w* (and r* of degree 2/L).
+/// back: S_min and r* are both homogeneous of degree 2 − 2/L in w* (r = t^{2−2/L}ρ turns
+/// rΣ + c0·r^{−α}t²vvᵀ into t^{2−2/L}(ρΣ + c0·ρ^{−α}vvᵀ)).
 pub fn try_min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> Result<MinSharpness, EigenError> {
     let big = reg.lambda_max();
     if depth == 1 {
@@ -265,7 +266,7 @@ pub fn try_min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> Resu
         let l = depth as f64;
         return Ok(MinSharpness {
             value: power_product(m.value, &[(wn, 2.0 - 2.0 / l)]),
-            r: power_product(m.r, &[(wn, 2.0 / l)]),
+            r: power_product(m.r, &[(wn, 2.0 - 2.0 / l)]),
         });
     }
     let alpha = 1.0 / (depth as f64 - 1.0);
