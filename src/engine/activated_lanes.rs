@@ -114,20 +114,6 @@ impl<const D: usize> LaneNet<D> {
         })
     }
 
-    /// R(θ), and ∇R(θ) into `grad`, with the vector instructions `isa`. Allocates nothing.
-    #[inline(always)]
-    pub fn loss_and_gradient_into<I: LaneIsa>(
-        &mut self,
-        isa: I,
-        p: &ActivatedProblem,
-        theta: &[f64],
-        grad: &mut [f64],
-    ) -> f64 {
-        let loss = self.forward(isa, p, theta);
-        self.backward(isa, p, theta, grad);
-        loss
-    }
-
     #[inline(always)]
     fn forward<I: LaneIsa>(&mut self, isa: I, p: &ActivatedProblem, theta: &[f64]) -> f64 {
         let m = self.m;
@@ -330,6 +316,7 @@ pub trait LossGradient {
     ) -> f64;
 }
 
+/// The lane passes: forward, then backward. Allocates nothing.
 impl<const D: usize> LossGradient for LaneNet<D> {
     #[inline(always)]
     fn loss_and_gradient_into<I: LaneIsa>(
@@ -339,7 +326,9 @@ impl<const D: usize> LossGradient for LaneNet<D> {
         theta: &[f64],
         grad: &mut [f64],
     ) -> f64 {
-        LaneNet::loss_and_gradient_into(self, isa, p, theta, grad)
+        let loss = self.forward(isa, p, theta);
+        self.backward(isa, p, theta, grad);
+        loss
     }
 }
 

@@ -137,17 +137,19 @@ fn gelu_parts(x: f64, second: bool) -> (f64, f64, f64) {
     (g, g1, g2)
 }
 
+/// The range reduction of [`exp`] and [`exp_fused`]: log₂e, and fdlibm's split of ln 2 (the
+/// high part has 32 trailing zero bits, so k·LN2_HI is exact).
+const LOG2_E: f64 = std::f64::consts::LOG2_E;
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+/// 1.5·2^52: adding it rounds to an integer, which then sits in the low mantissa bits.
+const MAGIC: f64 = 6_755_399_441_055_744.0;
+
 /// e^t for t ∈ [−700, 700], branch-free (vectorisable): t = k·ln 2 + r with |r| ≤ ½ln 2 (Cody–Waite,
 /// ln 2 split in two), e^r by its Taylor polynomial of degree 13 (truncation < 5e-18 relative; Estrin's scheme),
 /// 2^k from the exponent bits. Relative error within a few ulp of the correctly rounded value.
 #[inline(always)]
 pub fn exp(t: f64) -> f64 {
-    const LOG2_E: f64 = std::f64::consts::LOG2_E;
-    // fdlibm's split of ln 2: the high part has 32 trailing zero bits, so k·LN2_HI is exact.
-    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
-    // 1.5·2^52: adding it rounds to an integer, which then sits in the low mantissa bits.
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
     let kd = t * LOG2_E + MAGIC;
     let bits = kd.to_bits();
     let k = kd - MAGIC;
@@ -203,10 +205,6 @@ pub fn gelu_value_slope_fused(x: f64) -> (f64, f64) {
 /// ulp of the correctly rounded value.
 #[inline(always)]
 pub fn exp_fused(t: f64) -> f64 {
-    const LOG2_E: f64 = std::f64::consts::LOG2_E;
-    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
     let kd = t.mul_add(LOG2_E, MAGIC);
     let bits = kd.to_bits();
     let k = kd - MAGIC;
