@@ -188,6 +188,9 @@ fn power_product_zero_and_non_finite_inputs() {
     assert!(bounds::power_product(-0.0, &[(3.0, 2.0)]).is_sign_negative());
     // 0⁰ = 1: a zero base with exponent 0 does not make the product 0.
     assert_ne!(bounds::power_product(2.0, &[(0.0, 0.0), (1e300, 2.0)]), 0.0);
+    // … also on the logarithmic route (the plain product overflows), where 0·ln 0 would be NaN:
+    // 2·0⁰·(1e300)²·(1e-300)^{1.5} = 2e150.
+    close(bounds::power_product(2.0, &[(0.0, 0.0), (1e300, 2.0), (1e-300, 1.5)]), 2e150, 1e-12, "0⁰ in logs");
     // Non-finite c or base: the plain product (∞·0 = NaN), not a logarithmic rescue.
     assert!(bounds::power_product(f64::INFINITY, &[(1e-300, 2.0)]).is_nan());
     assert!(bounds::power_product(2.0, &[(f64::INFINITY, 1.0), (1e-300, 2.0)]).is_nan());
@@ -908,4 +911,20 @@ fn krylov_route_with_little_weight_on_a_clustered_top() {
         let m = bounds::try_min_sharpness(&reg, depth, p).unwrap();
         certify_smin(m, &smin_objective(&s, &w, depth, p), 2e-13, &format!("S_min, L = {depth}"));
     }
+}
+
+/// The secular bisection ends on the smallest float at which φ ≤ 1. For r·diag(0) + 1·uuᵀ with
+/// u² = 1 (one entry), φ(λ) = 1/λ and the eigenvalue is 1; from top = 0.5 the bracket is [0.5, 1.5],
+/// whose first midpoint is the root itself, where φ = 1 exactly: the answer is 1.0 to the bit
+/// (stepping past an exact root would give the next float, 1 + 2⁻⁵²). For diag(1, 0) + uuᵀ with
+/// u² = (1, 1) the top eigenvalue solves 1/(λ − 1) + 1/λ = 1, λ² − 3λ + 1 = 0: (3 + √5)/2.
+#[test]
+fn secular_root_lands_on_the_root() {
+    let exact = bounds::secular_root(&[0.0], &[1.0], 0.5, 1.0, 1.0).unwrap();
+    assert_eq!(exact, 1.0, "φ(1) = 1 exactly: the root is a float, got {exact:e}");
+    let golden = bounds::secular_root(&[1.0, 0.0], &[1.0, 1.0], 1.0, 1.0, 1.0).unwrap();
+    close(golden, (3.0 + 5f64.sqrt()) / 2.0, 4.0 * f64::EPSILON, "diag(1, 0) + uuᵀ");
+    // u orthogonal to everything: c‖u‖² = 0, the answer is top.
+    assert_eq!(bounds::secular_root(&[2.0, 1.0], &[0.0, 0.0], 2.0, 1.0, 3.0).unwrap(), 2.0);
+    assert!(bounds::secular_root(&[1.0], &[f64::INFINITY], 1.0, 1.0, 1.0).is_err());
 }

@@ -141,6 +141,103 @@ fn assert_snapshot(id: &str) {
     });
 }
 
+/// The claims on univariate regression networks, which write instance files (`dlncheck
+/// reproduce`, `check --write-failures`); the others have none.
+const WRITES_INSTANCES: &[&str] = &[
+    "mc.hessian_at_minimizer",
+    "mc.thm1.lower_bound",
+    "mc.thm1.unbounded",
+    "mc.thm1.upper",
+    "mc.smin.exact",
+    "mc.sharpness_upper_at_minimizer",
+    "mc.underdetermined",
+    "mc.gd.stability",
+    "mc.pl_inequality",
+    "mc.si.balance",
+    "mc.si.rank_one",
+    "mc.si.flatness",
+    "mc.ri.convergence",
+];
+
+/// The instance file of every measured instance of the quick run (claim variant):
+/// present exactly for the claims above, with its provenance (property id and seed), and holding
+/// the point that was measured: where the measurement reports `sharpness` (the exact λ_max of the
+/// Hessian), the file's data and θ give the same λ_max to 1e-9 relative, and where it reports
+/// `excess_risk`, (w − w*)ᵀΣ(w − w*) recomputed here from the file's raw X, y (Σ = XᵀX/n, w* by
+/// least squares through the normal equations, w the product of the file's layers) agrees to
+/// 1e-9·‖w*‖²Λ absolute.
+fn assert_instance_files(id: &str) {
+    use dlncheck::framework::property::{Status, Variant};
+    let run = quick_run(id);
+    let claim = dlncheck::claims::find(id).expect("registered");
+    let mut checked = 0;
+    for (inst, res) in run.instances.iter().zip(&run.results) {
+        let Ok(m) = res else { continue };
+        if m.status == Status::NotConverged {
+            continue;
+        }
+        checked += 1;
+        let file = claim.instance(&inst.point, inst.seed, Variant::Claim);
+        if !WRITES_INSTANCES.contains(&id) {
+            assert!(file.is_none(), "{id} is not on univariate regression: no instance file");
+            continue;
+        }
+        let file = file.unwrap_or_else(|| panic!("{id}: no instance file for seed {}", inst.seed));
+        if id == "mc.gd.stability" {
+            // Its file is the descent's recipe and starting point (`reproduce` runs the descent
+            // again; tests/mc_gd_stability.rs checks that round trip), not the end point.
+            assert!(file.meta.contains_key("recipe"), "{id}: the file carries its recipe");
+            continue;
+        }
+        assert_eq!(file.meta.get("property").map(String::as_str), Some(id));
+        assert_eq!(file.meta.get("seed"), Some(&inst.seed.to_string()));
+        let problem = file.problem().unwrap();
+        assert_eq!(file.theta.len(), problem.num_params(), "{id}: θ's length");
+        if let Some(&want) = m.values.get("sharpness") {
+            let opts = dlncheck::engine::spectrum::SpectrumOptions::default();
+            let got = dlncheck::engine::spectrum::sharpness(&problem, &file.theta, &opts).unwrap();
+            let rel = (got - want).abs() / want.abs();
+            assert!(
+                rel <= 1e-9,
+                "{id} seed {}: the file's sharpness {got:e} vs measured {want:e}",
+                inst.seed
+            );
+        }
+        if let Some(&want) = m.values.get("excess_risk") {
+            let (x, y) = (&file.data.x, &file.data.y);
+            let (n, d) = (x.nrows(), x.ncols());
+            let sigma = faer::Mat::from_fn(d, d, |i, j| {
+                (0..n).map(|k| x[(k, i)] * x[(k, j)]).sum::<f64>() / n as f64
+            });
+            let xty: Vec<f64> =
+                (0..d).map(|i| (0..n).map(|k| x[(k, i)] * y[k]).sum::<f64>() / n as f64).collect();
+            // w* = Σ⁺Xᵀy/n from Σ's eigen-decomposition (the excess does not depend on which
+            // least-squares solution when Σ is singular).
+            let evd = sigma.as_ref().self_adjoint_eigen(faer::Side::Lower).unwrap();
+            let (vals, vecs) = (evd.S(), evd.U());
+            let top = (0..d).map(|k| vals[k]).fold(0.0, f64::max);
+            let mut w_star = vec![0.0; d];
+            for k in (0..d).filter(|&k| vals[k] > 1e-12 * top) {
+                let c = (0..d).map(|i| vecs[(i, k)] * xty[i]).sum::<f64>() / vals[k];
+                (0..d).for_each(|i| w_star[i] += c * vecs[(i, k)]);
+            }
+            let w = file.model.end_to_end(&file.theta);
+            let e: Vec<f64> = (0..d).map(|i| w[(0, i)] - w_star[i]).collect();
+            let got: f64 = (0..d)
+                .flat_map(|i| (0..d).map(move |j| (i, j)))
+                .map(|(i, j)| e[i] * sigma[(i, j)] * e[j])
+                .sum();
+            let scale = w_star.iter().map(|v| v * v).sum::<f64>() * top;
+            assert!(
+                (got - want).abs() <= 1e-9 * scale,
+                "{id} seed {}: the file's excess risk {got:e} vs measured {want:e}",
+                inst.seed
+            );
+        }
+    }
+    assert!(checked > 0, "{id}: no measured instance");
+}
+
 macro_rules! property_tests {
     ($($name:ident => $id:literal),* $(,)?) => {
         $(
@@ -151,6 +248,8 @@ macro_rules! property_tests {
                 fn controls_fail() { super::assert_controls_fail($id) }
                 #[test]
                 fn summary_snapshot() { super::assert_snapshot($id) }
+                #[test]
+                fn instance_files_hold_the_measured_point() { super::assert_instance_files($id) }
             }
         )*
         /// Every registered claim has its tests here.

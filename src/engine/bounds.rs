@@ -31,7 +31,9 @@ pub fn power_product(c: f64, factors: &[(f64, f64)]) -> f64 {
     if !c.is_finite() || factors.iter().any(|&(b, _)| !b.is_finite()) {
         return direct;
     }
-    let log = c.abs().ln() + factors.iter().map(|&(b, e)| e * b.ln()).sum::<f64>();
+    // b^0 = 1 even for b = 0 (whose 0·ln 0 would be NaN).
+    let log =
+        c.abs().ln() + factors.iter().filter(|&&(_, e)| e != 0.0).map(|&(b, e)| e * b.ln()).sum::<f64>();
     c.signum() * log.exp()
 }
 
@@ -147,10 +149,12 @@ impl Shifted {
 
     /// Extends the Lanczos run of a [`Shifted::Krylov`] by a quarter (the bracket closes
     /// geometrically in the steps, so small increments stop close to the steps needed); false for
-    /// the exact routes (and for an invariant Krylov space), which cannot be refined.
+    /// the exact routes, which cannot be refined. Called only after [`Shifted::converged`]
+    /// returned false, which needs a Gauss–Radau rule, and [`krylov::Lanczos::quadrature`]
+    /// builds one only while the Krylov space is not invariant: so the space here can grow.
     fn refine(&mut self, reg: &Regression) -> Result<bool, EigenError> {
         match self {
-            Shifted::Krylov { lanczos, quadrature, big } if !lanczos.is_invariant() => {
+            Shifted::Krylov { lanczos, quadrature, big } => {
                 let steps = lanczos.steps() + lanczos.steps().div_ceil(4);
                 lanczos.extend(factor_gram_op(reg), steps)?;
                 *quadrature = lanczos.quadrature(radau_node(*big))?;
@@ -178,9 +182,10 @@ fn factor_gram_op(reg: &Regression) -> impl FnMut(&[f64], &mut [f64]) + '_ {
 
 /// The largest eigenvalue of r·diag(s) + c·uuᵀ (u_i² = u2_i, c ≥ 0) when every r·s_i ≤ top ≤ it:
 /// the root above `top` of φ(λ) = c·Σ u_i²/(λ − r s_i) = 1 (φ decreases from +∞ to 0 there), found
-/// by bisection in [top, top + c‖u‖²] (φ ≤ 1 at the right end) to adjacent floats; `top` itself
-/// when φ(top) ≤ 1 (u orthogonal to the top eigenvector).
-fn secular_root(s: &[f64], u2: &[f64], top: f64, r: f64, c: f64) -> Result<f64, EigenError> {
+/// by bisection in [top, top + c‖u‖²] (φ ≤ 1 at the right end) to adjacent floats: the result is
+/// the smallest float above `top` at which φ ≤ 1 (the root itself when it is a float). Cost
+/// O(len(s)) per step, at most ≈ 2100 steps. Used by S_bal and S_min on the SVD and QR routes.
+pub fn secular_root(s: &[f64], u2: &[f64], top: f64, r: f64, c: f64) -> Result<f64, EigenError> {
     let total: f64 = u2.iter().sum::<f64>() * c;
     if !(top.is_finite() && total.is_finite()) {
         return Err(EigenError(format!("rΣ + c·vvᵀ is not finite (r = {r:e}, c = {c:e})")));
@@ -289,10 +294,10 @@ pub fn try_min_sharpness(reg: &Regression, depth: usize, head_norm: f64) -> Resu
         // f(r) ≥ max(rΛ, c0 r^{−α}‖v‖²): the minimiser lies where both are ≤ f(r0), r0 balancing them.
         let r0 = (c0 * vv / big).powf(1.0 / (1.0 + alpha));
         let f0 = f(r0.ln());
-        let (mut lo, mut hi) = (((c0 * vv / f0).powf(1.0 / alpha)).ln(), (f0 / big).ln());
-        if lo > hi {
-            std::mem::swap(&mut lo, &mut hi);
-        }
+        // lo ≤ ln r* ≤ hi exactly: every route's f(r0) is ≥ r0Λ and ≥ c0 r0^{−α}‖v‖² (a secular
+        // root lies above r·top and above c‖u‖²), so only rounding can order them otherwise, and
+        // the 1e-3 margins cover it.
+        let (lo, hi) = (((c0 * vv / f0).powf(1.0 / alpha)).ln(), (f0 / big).ln());
         let (t, value) = golden_section(f, lo - 1e-3, hi + 1e-3);
         if let Some(e) = failure.into_inner() {
             return Err(e);
@@ -370,13 +375,13 @@ fn gram_sharpness_lanczos(
 ) -> Result<f64, EigenError> {
     let (r, d) = (reg.rank, reg.d);
     let (mut v, mut kv) = (vec![0.0; d], vec![0.0; d]);
-    let mut finite = true;
+    // A non-finite product makes the Lanczos coefficients non-finite: `lanczos` fails or its
+    // top Ritz value is not finite (checked below).
     let op = |u: &[f64], out: &mut [f64]| {
         // v = Fᵀu, out = F(Kv).
         reg.factor_t_mul(u, &mut v);
         gram.apply(&v, &mut kv);
         reg.factor_mul(&kv, out);
-        finite &= out.iter().all(|x| x.is_finite());
     };
     let res = crate::engine::spectrum::lanczos(
         r,
@@ -387,7 +392,7 @@ fn gram_sharpness_lanczos(
     )
     .map_err(|e| EigenError(format!("Gauss–Newton sharpness: {e}")))?;
     let top = res.ritz.last().copied().unwrap_or(f64::NAN);
-    if !finite || !top.is_finite() {
+    if !top.is_finite() {
         return Err(EigenError(
             "Gauss–Newton sharpness: K = JJᵀ has a non-finite entry: an intermediate quantity overflowed f64"
                 .into(),
