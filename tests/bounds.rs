@@ -16,6 +16,7 @@
 //! (d > 200, SVD route) and Krylov (d > 200, QR route). Runs in a few seconds unoptimised.
 
 use dlncheck::engine::bounds::{self, PlTerms};
+use dlncheck::engine::krylov;
 use dlncheck::engine::model::Dln;
 use dlncheck::engine::objective::{Objective, Regression, Route};
 use dlncheck::engine::problem::Problem;
@@ -927,4 +928,56 @@ fn secular_root_lands_on_the_root() {
     // u orthogonal to everything: c‖u‖² = 0, the answer is top.
     assert_eq!(bounds::secular_root(&[2.0, 1.0], &[0.0, 0.0], 2.0, 1.0, 3.0).unwrap(), 2.0);
     assert!(bounds::secular_root(&[1.0], &[f64::INFINITY], 1.0, 1.0, 1.0).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lanczos quadrature (krylov.rs), the QR route's λ_max: rules checked against the exact
+// measure of diagonal operators (here rather than as unit tests, so that the mutation runs of
+// krylov.rs, whose judges are this file and tests/regression_routes.rs, see them)
+
+/// Diagonal A = diag(1..=m), u = 1: μ = Σ δ_i, ∫ 1/(z − x) dμ = Σ_i 1/(z − i).
+#[test]
+fn gauss_and_radau_bracket_the_resolvent() {
+    let m = 60;
+    let diag: Vec<f64> = (1..=m).map(|i| i as f64).collect();
+    let u = vec![1.0; m];
+    let z = 75.0;
+    let exact: f64 = diag.iter().map(|x| 1.0 / (z - x)).sum();
+    for steps in [2, 4, 8, 16] {
+        let q = krylov::quadrature(
+            |v, out| out.iter_mut().zip(v.iter().zip(&diag)).for_each(|(o, (a, b))| *o = a * b),
+            &u,
+            steps,
+            m as f64,
+        )
+        .unwrap();
+        // Exactly the steps asked for (fewer only on breakdown): k nodes.
+        assert_eq!((q.steps, q.gauss.nodes.len()), (steps, steps));
+        let f = |r: &krylov::Rule| r.nodes.iter().zip(&r.weights).map(|(x, w)| w / (z - x)).sum::<f64>();
+        let (g, r) = (f(&q.gauss), f(q.radau.as_ref().unwrap()));
+        assert!(g <= exact * (1.0 + 1e-14) && exact <= r * (1.0 + 1e-14), "{steps}: {g} ≤ {exact} ≤ {r}");
+        if steps == 16 {
+            assert!((r - g) / exact < 1e-12, "16 steps: width {}", (r - g) / exact);
+        }
+        // Both rules integrate constants exactly: the weights sum to ‖u‖² = m.
+        assert!((q.gauss.weights.iter().sum::<f64>() - m as f64).abs() < 1e-10);
+    }
+}
+
+#[test]
+fn an_invariant_space_gives_the_exact_measure() {
+    // u touches two eigenvalues only: Lanczos stops after two steps and Gauss is exact.
+    let diag = [1.0, 2.0, 3.0, 4.0];
+    let u = [0.0, 3.0, 0.0, 4.0];
+    let q = krylov::quadrature(
+        |v, out| out.iter_mut().zip(v.iter().zip(&diag)).for_each(|(o, (a, b))| *o = a * b),
+        &u,
+        4,
+        4.0,
+    )
+    .unwrap();
+    assert!(q.radau.is_none());
+    assert_eq!(q.steps, 2);
+    assert!((q.gauss.nodes[0] - 2.0).abs() < 1e-14 && (q.gauss.nodes[1] - 4.0).abs() < 1e-14);
+    assert!((q.gauss.weights[0] - 9.0).abs() < 1e-12 && (q.gauss.weights[1] - 16.0).abs() < 1e-12);
 }

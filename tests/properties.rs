@@ -160,13 +160,14 @@ const WRITES_INSTANCES: &[&str] = &[
 ];
 
 /// The instance file of every measured instance of the quick run (claim variant):
-/// present exactly for the claims above, with its provenance (property id and seed), and holding
-/// the point that was measured: where the measurement reports `sharpness` (the exact λ_max of the
+/// present exactly for the claims above, with its provenance (property id and seed), the network
+/// the grid point asks for (architecture, depth, d), and holding the point that was measured: where the measurement reports `sharpness` (the exact λ_max of the
 /// Hessian), the file's data and θ give the same λ_max to 1e-9 relative, and where it reports
 /// `excess_risk`, (w − w*)ᵀΣ(w − w*) recomputed here from the file's raw X, y (Σ = XᵀX/n, w* by
 /// least squares through the normal equations, w the product of the file's layers) agrees to
 /// 1e-9·‖w*‖²Λ absolute.
 fn assert_instance_files(id: &str) {
+    use dlncheck::engine::model::Architecture;
     use dlncheck::framework::property::{Status, Variant};
     let run = quick_run(id);
     let claim = dlncheck::claims::find(id).expect("registered");
@@ -193,6 +194,22 @@ fn assert_instance_files(id: &str) {
         assert_eq!(file.meta.get("seed"), Some(&inst.seed.to_string()));
         let problem = file.problem().unwrap();
         assert_eq!(file.theta.len(), problem.num_params(), "{id}: θ's length");
+        // The network is the one the grid point asks for.
+        let point = &inst.point.0;
+        if let Some(dlncheck::framework::property::Value::Str(arch)) = point.get("architecture") {
+            let want = match arch.as_str() {
+                "mlp" => Architecture::Mlp,
+                "residual" => Architecture::Residual,
+                other => panic!("{id}: unexpected architecture {other}"),
+            };
+            assert_eq!(file.model.architecture(), want, "{id} seed {}: the file's network", inst.seed);
+        }
+        if point.contains_key("depth") {
+            assert_eq!(file.model.depth(), inst.point.usize("depth"), "{id}: the file's depth");
+        }
+        if point.contains_key("d") {
+            assert_eq!(file.model.d_in(), inst.point.usize("d"), "{id}: the file's input dimension");
+        }
         if let Some(&want) = m.values.get("sharpness") {
             let opts = dlncheck::engine::spectrum::SpectrumOptions::default();
             let got = dlncheck::engine::spectrum::sharpness(&problem, &file.theta, &opts).unwrap();
