@@ -101,6 +101,25 @@ fn quick_grid_holds_with_independently_derived_numbers() {
         let smin = s_min_scan(&sigma, &w, point.usize("depth"));
         assert!((v["s_min"] - smin).abs() <= 1e-7 * smin, "{tag}: S_min {} vs scan {smin}", v["s_min"]);
         assert!((v["eta"] - f * 2.0 / v["s_min"]).abs() <= 1e-15 * v["eta"]);
+        // The reported thresholds: 2/S_min, and 2/LB with LB = 2La‖w*‖^{2−2/L} from the moments.
+        let close = |got: f64, want: f64, what: &str| {
+            assert!((got - want).abs() <= 1e-7 * want.abs(), "{tag}: {what} {got} vs {want}");
+        };
+        close(v["eta_threshold"], 2.0 / smin, "2/S_min");
+        let l = point.usize("depth") as f64;
+        let ww: f64 = w.iter().map(|x| x * x).sum();
+        let wsw: f64 = (0..w.len())
+            .flat_map(|i| (0..w.len()).map(move |j| (i, j)))
+            .map(|(i, j)| w[i] * sigma[(i, j)] * w[j])
+            .sum();
+        let lb = 2.0 * l * (wsw / ww) * ww.sqrt().powf(2.0 - 2.0 / l);
+        close(v["lower_bound"], lb, "LB");
+        close(v["eta_lower_bound"], 2.0 / lb, "2/LB");
+        close(
+            v["diverged"] + v["converged"],
+            if v["excess"].is_nan() { 1.0 } else { v["converged"] },
+            "flags",
+        );
         if v["converged"] == 1.0 {
             *converged.entry(arch.to_string()).or_insert(0) += 1;
             // The dense P × P Hessian of the instance file's network: a second algorithm.
@@ -113,6 +132,8 @@ fn quick_grid_holds_with_independently_derived_numbers() {
                 v["sharpness"]
             );
             let edge = v["eta"] * s_dense / 2.0;
+            close(v["edge_ratio"], edge, "η·S/2");
+            close(v["s_over_s_min"], s_dense / smin, "S/S_min");
             // Stable (≤ 1) and above the floor η/(2/S_min) = f set by S ≥ S_min.
             assert!(edge <= 1.0 + 1e-6 && edge >= f * (1.0 - 1e-6), "{tag}: η·S/2 = {edge}");
             let t = m.tightness.unwrap();
@@ -153,4 +174,21 @@ fn negative_controls_fail() {
     }
     let point = s.instances(Mode::Quick, 0).remove(0).point;
     assert!(claim.measure(&point, 1, Variant::Control("nonsense")).is_err());
+}
+
+/// init_scale ≥ 0 is enforced by the claim's schema when the spec is validated: a negative
+/// value is rejected naming the field; 0 (no initial noise) is accepted.
+#[test]
+fn init_scale_must_not_be_negative() {
+    let text = std::fs::read_to_string("properties/mc.gd.stability.yaml").unwrap();
+    let claim = dlncheck::claims::find("mc.gd.stability").unwrap();
+    let with = |v: &str| {
+        let t = text.replacen("init_scale: 0.25", &format!("init_scale: {v}"), 1);
+        assert_ne!(t, text, "the spec sets init_scale");
+        let spec = dlncheck::framework::spec::Spec::parse(&t, "gd.yaml").unwrap();
+        spec.validate(claim, &t, "gd.yaml")
+    };
+    let err = with("-0.1").expect_err("a negative init_scale").to_string();
+    assert!(err.contains("init_scale"), "{err}");
+    with("0.0").expect("init_scale = 0 is allowed");
 }

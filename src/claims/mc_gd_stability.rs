@@ -34,7 +34,8 @@ const PARAMS: &[Param] = &[
     Param::int("depth", 2, "number of trained weight matrices L"),
     Param::int("d", 1, "input dimension"),
     Param::int("n", 1, "training samples of the paper's generator"),
-    Param::float("init_scale", "Gaussian std (MLP) or residual scale s (≥ 0) of the initialisation"),
+    Param::float("init_scale", "Gaussian std (MLP) or residual scale s (≥ 0) of the initialisation")
+        .at_least(0.0),
     Param::positive("eta_factor", "η in units of the threshold 2/S_min"),
     Param::int("steps", 1, "gradient-descent steps"),
     Param::positive("converged_excess", "a run converged when its final excess risk R − R_min is ≤ this"),
@@ -58,10 +59,8 @@ struct RunResult {
 
 impl McGdStability {
     fn recipe(point: &GridPoint) -> Result<Recipe, ClaimError> {
+        // ≥ 0 by the schema (`at_least(0.0)`), checked when the spec is validated.
         let scale = point.f64("init_scale");
-        if scale < 0.0 {
-            return Err(ClaimError(format!("init_scale = {scale} must be ≥ 0")));
-        }
         let (architecture, weights) = match point.str("architecture") {
             "mlp" => (Arch::Mlp, WeightsRecipe::Gaussian { std: scale }),
             _ => (Arch::Residual, WeightsRecipe::Residual { s: scale }),

@@ -122,22 +122,17 @@ impl Lanczos {
         if self.invariant {
             return Ok(Quadrature { gauss, radau: None, steps: k });
         }
-        // Radau: α_{k+1} = b + δ_k, (T_k − bI)δ = β_k² e_k (T_k − bI is negative definite when b
-        // exceeds every Ritz value; solved by the Thomas algorithm).
+        // Radau: α_{k+1} = b + δ_k, where δ_k is the last component of (T_k − bI)⁻¹β_k²e_k (T_k − bI
+        // is negative definite when b exceeds every Ritz value). The right-hand side is zero but
+        // for its last entry, so the Thomas algorithm's forward sweep leaves zeros until the last
+        // row and δ_k = β_k²/p_k, with the pivots p_1 = α_1 − b, p_i = α_i − b − β_{i−1}(β_{i−1}/p_{i−1}).
         let bk = beta[k - 1];
-        let mut c = vec![0.0; k];
-        let mut dd = vec![0.0; k];
-        let rhs = |i: usize| if i + 1 == k { bk * bk } else { 0.0 };
-        let mut denom = alpha[0] - upper;
-        c[0] = if k > 1 { beta[0] / denom } else { 0.0 };
-        dd[0] = rhs(0) / denom;
+        let mut pivot = alpha[0] - upper;
         for i in 1..k {
-            denom = alpha[i] - upper - beta[i - 1] * c[i - 1];
-            c[i] = if i + 1 < k { beta[i] / denom } else { 0.0 };
-            dd[i] = (rhs(i) - beta[i - 1] * dd[i - 1]) / denom;
+            pivot = alpha[i] - upper - beta[i - 1] * (beta[i - 1] / pivot);
         }
         let mut alpha_r = alpha.clone();
-        alpha_r.push(upper + dd[k - 1]);
+        alpha_r.push(upper + bk * bk / pivot);
         let radau = rule(&alpha_r, &beta[..k], u2)?;
         Ok(Quadrature { gauss, radau: Some(radau), steps: k })
     }
