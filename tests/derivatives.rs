@@ -155,3 +155,31 @@ fn gradient_is_independent_of_n() {
     assert!(rel_err(l1, l2) < 1e-13);
     assert!(max_abs_diff(&g1, &g2) < 1e-13 * max_abs(&g1).max(1.0));
 }
+
+/// `Dln::from_layers` (the model behind every network): parameters are the trained layers in
+/// order, W_1 first, and mis-shaped specs are errors naming the layers, counted by hand here.
+#[test]
+fn from_layers_counts_parameters_and_names_bad_shapes() {
+    use dlncheck::engine::model::{Dln, Layer, ModelError};
+    assert_eq!(Dln::from_layers(vec![]).unwrap_err(), ModelError::Empty);
+    // W_1 3×2, then W_2 with 4 columns: it must have W_1's 3 rows as columns.
+    assert_eq!(
+        Dln::from_layers(vec![(3, 2, None), (1, 4, None)]).unwrap_err(),
+        ModelError::ShapeMismatch { k: 1, prev: 0, rows: 3, cols: 4 }
+    );
+    assert_eq!(
+        Dln::from_layers(vec![(3, 2, None), (2, 3, None), (1, 3, None)]).unwrap_err(),
+        ModelError::ShapeMismatch { k: 2, prev: 1, rows: 2, cols: 3 }
+    );
+    // A fixed 1×3 layer needs 3 entries.
+    assert_eq!(
+        Dln::from_layers(vec![(3, 2, None), (1, 3, Some(vec![1.0, 2.0]))]).unwrap_err(),
+        ModelError::FixedLen { k: 1, expected: 3, got: 2 }
+    );
+    // Trained 3×2 (6), fixed 2×3, trained 1×2 (2): P = 8, W_3 at θ[6..8].
+    let net = Dln::from_layers(vec![(3, 2, None), (2, 3, Some(vec![0.5; 6])), (1, 2, None)]).unwrap();
+    assert_eq!(net.num_params(), 8);
+    assert_eq!((net.param_range(0), net.param_range(1), net.param_range(2)), (Some(0..6), None, Some(6..8)));
+    let sizes: Vec<(usize, bool)> = net.layers().iter().map(|l: &Layer| (l.len(), l.is_empty())).collect();
+    assert_eq!(sizes, [(6, false), (6, false), (2, false)]);
+}
