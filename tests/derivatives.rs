@@ -183,3 +183,23 @@ fn from_layers_counts_parameters_and_names_bad_shapes() {
     let sizes: Vec<(usize, bool)> = net.layers().iter().map(|l: &Layer| (l.len(), l.is_empty())).collect();
     assert_eq!(sizes, [(6, false), (6, false), (2, false)]);
 }
+
+/// ‖p‖ of Theorem 1's LB: the Frobenius norm of the product of the fixed layers above the last
+/// trained one; 1 with none (MLP), ‖p‖ for the residual head, and for two fixed layers
+/// [1 2]·[[1, 0], [0, 3]] = [1 6] (norm √37) by hand.
+#[test]
+fn head_norm_is_the_norm_of_the_fixed_product_on_top() {
+    use dlncheck::engine::model::Dln;
+    assert_eq!(Dln::mlp(3, 2).head_norm(), 1.0);
+    assert_eq!(Dln::residual(&[3.0, 4.0], 2).head_norm(), 5.0);
+    let two_fixed = Dln::from_layers(vec![
+        (2, 2, None),
+        (2, 2, Some(vec![1.0, 0.0, 0.0, 3.0])),
+        (1, 2, Some(vec![1.0, 2.0])),
+    ])
+    .unwrap();
+    assert!((two_fixed.head_norm() - 37f64.sqrt()).abs() < 1e-15);
+    // A fixed layer below a trained one is not part of the head.
+    let fixed_below = Dln::from_layers(vec![(2, 2, Some(vec![2.0, 0.0, 0.0, 2.0])), (1, 2, None)]).unwrap();
+    assert_eq!(fixed_below.head_norm(), 1.0);
+}
