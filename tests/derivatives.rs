@@ -203,3 +203,28 @@ fn head_norm_is_the_norm_of_the_fixed_product_on_top() {
     let fixed_below = Dln::from_layers(vec![(2, 2, Some(vec![2.0, 0.0, 0.0, 2.0])), (1, 2, None)]).unwrap();
     assert_eq!(fixed_below.head_norm(), 1.0);
 }
+
+/// The products below and above a layer (B_k, a_k of the gradient ∂ℓ/∂W_k = a_kᵀc_k), on
+/// W_1 = [[1, 2], [0, 1]], W_2 = [[2, 0], [1, 1]], W_3 = [3, 1] (θ row-major), by hand:
+/// B_1 = I, B_2 = W_1, B_3 = W_2W_1 = [[2, 4], [1, 3]]; a_3 = 1, a_2 = W_3 = [3, 1],
+/// a_1 = W_3W_2 = [7, 1].
+#[test]
+fn products_below_and_above_a_layer_by_hand() {
+    use dlncheck::engine::model::Dln;
+    let net = Dln::from_layers(vec![(2, 2, None), (2, 2, None), (1, 2, None)]).unwrap();
+    let theta = [1.0, 2.0, 0.0, 1.0, 2.0, 0.0, 1.0, 1.0, 3.0, 1.0];
+    let entries = |m: faer::Mat<f64>| {
+        (0..m.nrows())
+            .flat_map(|i| (0..m.ncols()).map(move |j| (i, j)))
+            .map(|(i, j)| m[(i, j)])
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(entries(net.below(0, &theta)), [1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(entries(net.below(1, &theta)), [1.0, 2.0, 0.0, 1.0]);
+    assert_eq!(entries(net.below(2, &theta)), [2.0, 4.0, 1.0, 3.0]);
+    assert_eq!(entries(net.above(2, &theta)), [1.0]);
+    assert_eq!(entries(net.above(1, &theta)), [3.0, 1.0]);
+    assert_eq!(entries(net.above(0, &theta)), [7.0, 1.0]);
+    // and the end-to-end map W_3W_2W_1 = [7, 15].
+    assert_eq!(entries(net.end_to_end(&theta)), [7.0, 15.0]);
+}
