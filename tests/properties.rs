@@ -165,7 +165,8 @@ const WRITES_INSTANCES: &[&str] = &[
 /// Hessian), the file's data and θ give the same λ_max to 1e-9 relative, and where it reports
 /// `excess_risk`, (w − w*)ᵀΣ(w − w*) recomputed here from the file's raw X, y (Σ = XᵀX/n, w* by
 /// least squares through the normal equations, w the product of the file's layers) agrees to
-/// 1e-9·‖w*‖²Λ absolute.
+/// 1e-9·‖w*‖²Λ absolute (and a reported ‖w‖/‖w*‖ to 1e-9); reported ratios (S_min/LB,
+/// |S − S_bal|/S_bal) agree with their reported parts.
 fn assert_instance_files(id: &str) {
     use dlncheck::engine::model::Architecture;
     use dlncheck::framework::property::{Status, Variant};
@@ -220,6 +221,18 @@ fn assert_instance_files(id: &str) {
                 inst.seed
             );
         }
+        // Reported ratios agree with their parts.
+        let v = &m.values;
+        if let (Some(&err), Some(&s), Some(&s_bal)) =
+            (v.get("s_rel_error"), v.get("sharpness"), v.get("s_bal"))
+        {
+            assert_eq!(err, (s - s_bal).abs() / s_bal, "{id}: s_rel_error = |S − S_bal|/S_bal");
+        }
+        if let (Some(&ratio), Some(&s_min), Some(&lb)) =
+            (v.get("s_min_over_lb"), v.get("s_min"), v.get("lower_bound"))
+        {
+            assert_eq!(ratio, s_min / lb, "{id}: s_min_over_lb = S_min/LB");
+        }
         if let Some(&want) = m.values.get("excess_risk") {
             let (x, y) = (&file.data.x, &file.data.y);
             let (n, d) = (x.nrows(), x.ncols());
@@ -245,6 +258,12 @@ fn assert_instance_files(id: &str) {
                 .map(|(i, j)| e[i] * sigma[(i, j)] * e[j])
                 .sum();
             let scale = w_star.iter().map(|v| v * v).sum::<f64>() * top;
+            if let Some(&ratio) = m.values.get("w_prod_norm_over_w_star_norm") {
+                let norm = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let w_row: Vec<f64> = (0..d).map(|i| w[(0, i)]).collect();
+                let want = norm(&w_row) / norm(&w_star);
+                assert!((ratio - want).abs() <= 1e-9 * want, "{id}: ‖w‖/‖w*‖ {ratio} vs {want}");
+            }
             assert!(
                 (got - want).abs() <= 1e-9 * scale,
                 "{id} seed {}: the file's excess risk {got:e} vs measured {want:e}",
