@@ -575,23 +575,300 @@ fn figure_data_functions() {
     }
 }
 
-#[test]
-fn margins_fold_checks_into_one_measurement() {
-    let mut m = dlncheck::framework::margins::Margins::default();
-    m.within("identity", 1e-15, 1e-10);
-    m.require("structure", true);
-    let meas = m.measurement();
-    assert_eq!(meas.status, Status::Holds);
-    assert_eq!(meas.tightness, None);
-    assert!((meas.error.unwrap() - 1e-5).abs() < 1e-18);
-    m.margin("bound", 1.5);
-    m.margin("bound 2", 3.0);
-    assert_eq!(m.measurement().tightness, Some(1.5));
-    m.within("identity", 2e-10, 1e-10);
-    m.require("structure", false);
-    m.margin("bound", f64::NAN);
-    let meas = m.measurement();
-    assert_eq!(meas.status, Status::Violated);
-    assert_eq!(meas.tightness, Some(0.0));
-    assert_eq!(meas.note.as_deref(), Some("failed: identity, structure, bound"));
+/// jgshg.landscape's enumeration, its per-point requirements on synthetic points, and the counts
+/// its quick grid reports against the theory (each mode's critical points found here by a sign
+/// scan of g′ and plain bisection). The module's name is the claim's mutation-testing filter
+/// (`jgshg_landscape::`, .cargo/mutants-claims.toml).
+mod jgshg_landscape {
+    use super::root;
+    use dlncheck::claims::jgshg_landscape::{self, Candidate, PointFacts, judge_origin, judge_point};
+    use dlncheck::framework::margins::Margins;
+    use dlncheck::framework::property::{Status, Variant};
+    use dlncheck::framework::spec::Mode;
+    use dlncheck::lowrank::ScalarProblem;
+
+    /// The positive roots of g′(s) = s − σ + λs^{2/L−1}, in increasing order: the sign changes of
+    /// s^{1−2/L}(s − σ) + λ on a fine grid of (0, 2σ], each refined by bisection.
+    fn roots(sigma: f64, l2: f64, depth: usize) -> Vec<f64> {
+        let e = 1.0 - 2.0 / depth as f64;
+        let f = |s: f64| s.powf(e) * (s - sigma) + l2;
+        let n = 100_000;
+        let grid: Vec<f64> = (1..=n).map(|i| 2.0 * sigma * i as f64 / n as f64).collect();
+        grid.windows(2).filter(|w| (f(w[0]) > 0.0) != (f(w[1]) > 0.0)).map(|w| root(f, w[0], w[1])).collect()
+    }
+
+    /// g(s) = ½(s − σ)² + (λL/2)s^{2/L}.
+    fn g(s: f64, sigma: f64, l2: f64, depth: usize) -> f64 {
+        let l = depth as f64;
+        0.5 * (s - sigma).powi(2) + 0.5 * l2 * l * s.powf(2.0 / l)
+    }
+
+    fn scalar(sigma: [f64; 2], l2: f64, depth: usize) -> Vec<ScalarProblem> {
+        sigma.iter().map(|&s| ScalarProblem::new(s, l2, depth)).collect()
+    }
+
+    fn close(a: [f64; 2], b: [f64; 2]) -> bool {
+        (0..2).all(|i| (a[i] - b[i]).abs() <= 1e-9 * (1.0 + b[i].abs()))
+    }
+
+    fn which(c: &[Candidate], f: impl Fn(&Candidate) -> bool) -> Vec<[f64; 2]> {
+        c.iter().filter(|c| f(c)).map(|c| c.s).collect()
+    }
+
+    #[test]
+    fn candidates_by_hand() {
+        // L = 3, λ = 1, σ = (3, 1.9): each mode has s₋ < s₊ (the roots of g′).
+        let (r1, r2) = (roots(3.0, 1.0, 3), roots(1.9, 1.0, 3));
+        assert_eq!((r1.len(), r2.len()), (2, 2));
+        let (p1, p2) = (r1[1], r2[1]);
+        assert!((p1 - 2.235174).abs() < 5e-7 && (p2 - 0.840276).abs() < 5e-7);
+        let c = jgshg_landscape::candidates(&scalar([3.0, 1.9], 1.0, 3));
+        assert_eq!(c.len(), 9);
+        let want_order = [0.0, r1[0], p1];
+        for (k, cand) in c.iter().enumerate() {
+            let want = [want_order[k / 3], [0.0, r2[0], p2][k % 3]];
+            assert!(close(cand.s, want), "{k}: {:?} vs {want:?}", cand.s);
+            assert_eq!(cand.at_minus, k / 3 == 1 || k % 3 == 1, "{k}");
+            assert_eq!(cand.on_off, k / 3 != 1 && k % 3 != 1, "{k}");
+        }
+        let top = which(&c, |c| c.top_k);
+        assert_eq!(top.len(), 3);
+        assert!(close(top[0], [0.0, 0.0]) && close(top[1], [p1, 0.0]) && close(top[2], [p1, p2]));
+        // The larger σ second: the top-k points switch mode 2 on first.
+        let c = jgshg_landscape::candidates(&scalar([1.9, 3.0], 1.0, 3));
+        let top = which(&c, |c| c.top_k);
+        assert_eq!(top.len(), 3);
+        assert!(close(top[0], [0.0, 0.0]) && close(top[1], [0.0, p1]) && close(top[2], [p2, p1]));
+        // L = 2: s₊ = σ − λ, no s₋; (0, s₊) is on/off but not top-k.
+        let c = jgshg_landscape::candidates(&scalar([3.0, 1.9], 1.0, 2));
+        assert_eq!(c.len(), 4);
+        assert!(c.iter().all(|c| !c.at_minus && c.on_off));
+        let top = which(&c, |c| c.top_k);
+        assert_eq!(top.len(), 3);
+        assert!(close(top[0], [0.0, 0.0]) && close(top[1], [2.0, 0.0]) && close(top[2], [2.0, 0.9]));
+        // L = 3, σ₂ = 1 below the existence threshold: mode 2 has only 0.
+        assert!(roots(1.0, 1.0, 3).is_empty());
+        let c = jgshg_landscape::candidates(&scalar([3.0, 1.0], 1.0, 3));
+        assert_eq!(c.len(), 3);
+        assert_eq!(which(&c, |c| c.at_minus).len(), 1);
+        assert_eq!(which(&c, |c| c.top_k).len(), 2);
+    }
+
+    /// Each requirement fails exactly where it should, at the exact ±hess_tol boundaries.
+    #[test]
+    fn judge_point_on_synthetic_points() {
+        let tol = 1e-3;
+        let failed = |facts: PointFacts, min_t: f64| {
+            let mut m = Margins::default();
+            judge_point(&facts, min_t, tol, &mut m);
+            m.failed
+        };
+        let p = |depth, is_global, at_minus, top_k| PointFacts { depth, is_global, at_minus, top_k };
+        let none: Vec<String> = Vec::new();
+        // Non-degenerate: |min_t| ≥ tol, boundaries included.
+        assert_eq!(failed(p(3, false, false, false), tol), none);
+        assert_eq!(failed(p(3, false, false, false), -tol), none);
+        assert_eq!(failed(p(3, false, false, false), 0.5 * tol), ["non-degenerate"]);
+        assert_eq!(failed(p(3, false, false, false), -0.5 * tol), ["non-degenerate"]);
+        // The global minimum must be a local minimum.
+        assert_eq!(failed(p(3, true, false, false), -1.0), ["global minimum is a local minimum"]);
+        assert_eq!(failed(p(2, true, false, false), 1.0), none);
+        // A mode at s₋: a strict saddle.
+        assert_eq!(failed(p(3, false, true, false), 1.0), ["s₋ points are strict saddles"]);
+        assert_eq!(failed(p(3, false, true, false), -1.0), none);
+        // L = 2: non-global points are strict saddles; not required at L = 3.
+        assert_eq!(failed(p(2, false, false, false), 1.0), ["L = 2: non-global points are strict saddles"]);
+        assert_eq!(failed(p(3, false, false, false), 1.0), none);
+        // L ≥ 3 (3 included): top-k points are local minima; not required at L = 2.
+        assert_eq!(failed(p(3, false, false, true), -1.0), ["L ≥ 3: top-k points are local minima"]);
+        assert_eq!(failed(p(4, false, false, true), -1.0), ["L ≥ 3: top-k points are local minima"]);
+        assert_eq!(failed(p(2, false, false, true), -1.0), none);
+    }
+
+    /// L ≥ 3: the origin's loss must exceed the global one by more than loss_tol (strictly).
+    #[test]
+    fn judge_origin_on_synthetic_losses() {
+        let failed = |depth, global: f64, origin: f64| {
+            let mut m = Margins::default();
+            judge_origin(depth, global, origin, 0.5, &mut m);
+            !m.holds()
+        };
+        assert!(!failed(3, 1.0, 2.0) && !failed(4, 1.0, 1.75));
+        assert!(failed(3, 1.0, 1.5), "1 < 1.5 − 0.5 fails at equality");
+        assert!(failed(3, 1.0, 1.25) && failed(3, 2.0, 1.0));
+        assert!(!failed(2, 2.0, 1.0), "no requirement at L = 2");
+    }
+
+    /// Every quick-grid instance reports the counts the theory fixes: with n_i positive roots of
+    /// g_i′ per mode there are Π(1 + n_i) balanced critical points; for L = 2 one local minimum
+    /// (the global one) and strict saddles elsewhere; for L ≥ 3 the top-k points are the local
+    /// minima (1 + k_max of them, k_max the leading modes with an s₊), all others strict saddles,
+    /// and those other than the origin and the global minimum are the non-global minima. The
+    /// search's counts add up to its starts.
+    #[test]
+    fn quick_grid_counts_follow_the_theory() {
+        dlncheck::init_determinism();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.landscape.yaml");
+        let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
+        let instances = spec.instances(Mode::Quick, 0);
+        let mut depths = std::collections::BTreeSet::new();
+        for inst in &instances {
+            let pt = &inst.point;
+            let m = claim.measure(pt, inst.seed, Variant::Claim).unwrap();
+            let v = &m.values;
+            let tag = format!("{:?}", pt.0);
+            assert_eq!(m.status, Status::Holds, "{tag}: {m:?}");
+            let (depth, l2) = (pt.usize("depth"), pt.f64("l2"));
+            depths.insert(depth);
+            let sigma = [pt.f64("sigma1"), pt.f64("sigma2")];
+            let r: Vec<Vec<f64>> = sigma.iter().map(|&s| roots(s, l2, depth)).collect();
+            let plus: Vec<Option<f64>> = r.iter().map(|r| r.last().copied()).collect();
+            let total: usize = r.iter().map(|r| 1 + r.len()).product();
+            let order = if sigma[0] >= sigma[1] { [0, 1] } else { [1, 0] };
+            let k_max = order.iter().take_while(|&&i| plus[i].is_some()).count();
+            let argmin = |i: usize| {
+                plus[i].filter(|&s| g(s, sigma[i], l2, depth) < g(0.0, sigma[i], l2, depth)).unwrap_or(0.0)
+            };
+            let global: f64 = (0..2).map(|i| g(argmin(i), sigma[i], l2, depth)).sum();
+            let global_is_origin = (0..2).all(|i| argmin(i) == 0.0);
+            let minima = if depth == 2 { 1 } else { 1 + k_max };
+            let nonglobal = if depth == 2 { 0 } else { k_max - usize::from(!global_is_origin) };
+            assert_eq!(v["enumerated_local_minima"], minima as f64, "{tag}");
+            assert_eq!(v["enumerated_strict_saddles"], (total - minima) as f64, "{tag}");
+            assert_eq!(v["enumerated_degenerate"], 0.0, "{tag}");
+            assert_eq!(v["enumerated_nonglobal_minima"], nonglobal as f64, "{tag}");
+            assert!(
+                (v["global_loss"] - global).abs() <= 1e-9 * global,
+                "{tag}: {} vs {global}",
+                v["global_loss"]
+            );
+            assert!(v["worst_loss_error"] <= pt.f64("loss_tol"), "{tag}");
+            assert!(v["worst_grad_norm"] <= pt.f64("grad_tol"), "{tag}");
+            assert!(v["min_abs_transverse_eigenvalue"] >= pt.f64("hess_tol"), "{tag}");
+            if depth >= 3 {
+                let on_off: usize = plus.iter().map(|p| 1 + usize::from(p.is_some())).product();
+                assert_eq!(v["top_k_rule_points"], on_off as f64, "{tag}");
+                assert_eq!(v["top_k_rule_agreement"], 1.0, "{tag}");
+                assert!(v["origin_hessian_minus_l2_max"] <= 1e-12, "{tag}");
+            } else {
+                assert_eq!(v["top_k_rule_points"], 0.0, "{tag}");
+                assert!(v["top_k_rule_agreement"].is_nan() && !v.contains_key("origin_hessian_minus_l2_max"));
+            }
+            // The search: every start ends at a local minimum or a saddle.
+            let (found, saddles) = (v["search_local_minima"], v["search_saddles"]);
+            assert_eq!(found + saddles, pt.usize("starts") as f64, "{tag}");
+            assert!(v["search_origin"] + v["search_nonglobal_minima"] <= found, "{tag}");
+            if depth == 2 {
+                assert_eq!((v["search_origin"], v["search_nonglobal_minima"]), (0.0, 0.0), "{tag}");
+            } else {
+                assert!(v["search_nonglobal_minima"] >= 1.0, "{tag}");
+            }
+        }
+        assert_eq!(depths.into_iter().collect::<Vec<_>>(), [2, 3], "the quick grid has both depths");
+    }
+
+    /// Without L2 the origin at L = 3 is degenerate (∇²ℓ(0) = 0), counted as such and failing.
+    #[test]
+    fn without_l2_the_origin_is_degenerate() {
+        dlncheck::init_determinism();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.landscape.yaml");
+        let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
+        let inst = spec.control_instances(0, Mode::Quick, 0).remove(0);
+        assert_eq!(inst.point.usize("depth"), 3);
+        let m = claim.measure(&inst.point, inst.seed, Variant::Control("no_l2")).unwrap();
+        assert_eq!(m.status, Status::Violated);
+        assert!(m.values["enumerated_degenerate"] >= 1.0, "{m:?}");
+        assert!(m.note.as_deref().unwrap_or("").contains("non-degenerate"), "{m:?}");
+        assert_eq!(m.values["search_local_minima"] + m.values["search_saddles"], 0.0, "no search without L2");
+    }
+}
+
+/// The quick grid's first point of a jgshg claim, to vary one parameter at a time.
+fn first_quick_point(
+    id: &str,
+) -> (dlncheck::framework::property::GridPoint, &'static dyn dlncheck::framework::property::Claim) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("properties/{id}.yaml"));
+    let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
+    (spec.instances(dlncheck::framework::spec::Mode::Quick, 0).remove(0).point, claim)
+}
+
+/// jgshg.schatten's hypotheses: hidden width ≥ rank(A) when there is a hidden layer (L > 1);
+/// its narrow_width control needs rank ≥ 2 (width rank − 1 ≥ 1). Points outside are errors
+/// naming the cause, points on the boundary are measured.
+mod jgshg_schatten {
+    use dlncheck::framework::property::{Value, Variant};
+
+    #[test]
+    fn hypotheses_are_checked_at_their_boundaries() {
+        dlncheck::init_determinism();
+        let (base, claim) = super::first_quick_point("jgshg.schatten");
+        let at = |depth: i64, width: i64, rank: i64| {
+            base.clone()
+                .with("depth", Value::Int(depth))
+                .with("width", Value::Int(width))
+                .with("rank", Value::Int(rank))
+        };
+        let err = claim.measure(&at(3, 1, 2), 1, Variant::Claim).expect_err("width 1 < rank 2").to_string();
+        assert!(err.contains("width 1 < rank 2"), "{err}");
+        assert!(claim.measure(&at(2, 2, 3), 1, Variant::Control("wrong_exponent")).is_err());
+        claim.measure(&at(3, 2, 2), 1, Variant::Claim).expect("width = rank is inside the hypothesis");
+        claim.measure(&at(1, 1, 2), 1, Variant::Claim).expect("L = 1 has no hidden layer: width is not used");
+        let err =
+            claim.measure(&at(3, 4, 1), 1, Variant::Control("narrow_width")).expect_err("rank 1").to_string();
+        assert!(err.contains("rank ≥ 2"), "{err}");
+        claim.measure(&at(3, 4, 2), 1, Variant::Control("narrow_width")).expect("rank 2: width 1");
+    }
+}
+
+/// jgshg.local_minima_generalize's claim is stated for σ₂ strictly inside (t₁, t₂): position in
+/// (0, 1); the ends are errors, the control moves outside on purpose.
+mod jgshg_local_minima_generalize {
+    use dlncheck::framework::property::{Value, Variant};
+
+    #[test]
+    fn position_must_lie_strictly_inside() {
+        dlncheck::init_determinism();
+        let (base, claim) = super::first_quick_point("jgshg.local_minima_generalize");
+        let at = |p: f64| base.clone().with("position", Value::Float(p));
+        for p in [0.0, 1.0, -0.5, 1.5, f64::NAN] {
+            let err = claim.measure(&at(p), 1, Variant::Claim).expect_err("outside (0, 1)").to_string();
+            assert!(err.contains("position"), "{p}: {err}");
+        }
+        claim.measure(&at(0.5), 1, Variant::Claim).expect("inside");
+        claim.measure(&at(1.5), 1, Variant::Control("above_threshold")).expect("the control's own position");
+    }
+}
+
+/// jgshg.balance_decay's critical-point run, on the quick grid: with λ > 0 the flow continues
+/// after the decay horizon to a critical point (polished to ‖∇ℓ‖ ≤ crit_grad), so the reported
+/// time of that point lies beyond the horizon, and the point is balanced to `balance_tol`.
+mod jgshg_balance_decay {
+    use dlncheck::framework::property::{Status, Variant};
+    use dlncheck::framework::spec::Mode;
+
+    #[test]
+    fn critical_points_lie_beyond_the_horizon_and_are_balanced() {
+        dlncheck::init_determinism();
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.balance_decay.yaml");
+        let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
+        let mut with_l2 = 0;
+        for inst in spec.instances(Mode::Quick, 0) {
+            let pt = &inst.point;
+            let m = claim.measure(pt, inst.seed, Variant::Claim).unwrap();
+            assert_eq!(m.status, Status::Holds, "{m:?}");
+            let v = &m.values;
+            if pt.f64("l2") == 0.0 {
+                assert!(!v.contains_key("critical_time"), "no critical-point run without L2");
+                continue;
+            }
+            with_l2 += 1;
+            let (t, horizon) = (v["critical_time"], pt.f64("horizon"));
+            assert!(t > horizon && t <= horizon + pt.f64("crit_t_max"), "critical time {t}");
+            assert!(v["critical_grad_norm"] <= pt.f64("crit_grad"));
+            assert!(v["imbalance_at_critical"] <= pt.f64("balance_tol"));
+            assert!(v["critical_sum_sq"] > 0.0);
+        }
+        assert!(with_l2 > 0, "the quick grid has λ > 0");
+    }
 }

@@ -192,3 +192,27 @@ fn init_scale_must_not_be_negative() {
     assert!(err.contains("init_scale"), "{err}");
     with("0.0").expect("init_scale = 0 is allowed");
 }
+
+/// A run that does not converge passes only as the claim's prediction above the threshold
+/// (η > 2/S_min, strictly): at η = 2/S_min exactly, and in the tightened control above it, it is
+/// counted as not converged (neither a pass nor a violation).
+#[test]
+fn unconverged_runs_pass_only_above_the_threshold() {
+    dlncheck::init_determinism();
+    let claim = McGdStability;
+    let base = spec().instances(Mode::Quick, 0).remove(0).point;
+    let at = |f: f64, steps: f64| {
+        use dlncheck::framework::property::Value;
+        base.clone().with("eta_factor", Value::Float(f)).with("steps", Value::Int(steps as i64))
+    };
+    // One step cannot reach an excess of 1e-14.
+    let m = claim.measure(&at(1.0, 1.0), 1, Variant::Claim).unwrap();
+    assert_eq!(m.values["converged"], 0.0);
+    assert_eq!(m.status, Status::NotConverged, "η = 2/S_min exactly: {m:?}");
+    let m = claim.measure(&at(0.5, 1.0), 1, Variant::Claim).unwrap();
+    assert_eq!(m.status, Status::NotConverged, "below the threshold: {m:?}");
+    let m = claim.measure(&at(1.2, 1.0), 1, Variant::Claim).unwrap();
+    assert_eq!(m.status, Status::Holds, "above the threshold, as predicted: {m:?}");
+    let m = claim.measure(&at(1.2, 1.0), 1, Variant::Control("tightened")).unwrap();
+    assert_eq!(m.status, Status::NotConverged, "the tightened control above the threshold: {m:?}");
+}

@@ -233,7 +233,15 @@ fn assert_instance_files(id: &str) {
         {
             assert_eq!(ratio, s_min / lb, "{id}: s_min_over_lb = S_min/LB");
         }
-        if let Some(&want) = m.values.get("excess_risk") {
+        if let (Some(&frac), Some(&last), Some(&first)) =
+            (v.get("final_excess_fraction"), v.get("final_excess"), v.get("initial_excess"))
+        {
+            assert_eq!(frac, last / first, "{id}: final_excess_fraction = final/initial");
+        }
+        // A file that holds the start of a run (`initial_excess`) or its measured point
+        // (`excess_risk`).
+        let excess = m.values.get("excess_risk").or(m.values.get("initial_excess"));
+        if let Some(&want) = excess {
             let (x, y) = (&file.data.x, &file.data.y);
             let (n, d) = (x.nrows(), x.ncols());
             let sigma = faer::Mat::from_fn(d, d, |i, j| {

@@ -4,6 +4,7 @@
 //! boundaries are tested to the last bit (the largest float below a threshold must fail), so
 //! that a rule loosened or tightened by any amount is seen.
 
+use dlncheck::framework::margins::{self, Margins};
 use dlncheck::framework::property::{CheckKind, Measurement, Status};
 use dlncheck::framework::runner::{self, ControlVerdict, Verdict};
 use dlncheck::framework::spec::{InstanceSpec, Spec};
@@ -690,4 +691,65 @@ fn run_measures_every_instance_and_records_panics_as_errors() {
     assert!(run.controls.iter().all(|c| c.verdict == ControlVerdict::Inconclusive));
     assert!(!run.ok());
     assert!(run.seconds >= 0.0);
+}
+
+#[test]
+fn margins_fold_checks_into_one_measurement() {
+    let mut m = Margins::default();
+    m.within("identity", 1e-15, 1e-10);
+    m.require("structure", true);
+    let meas = m.measurement();
+    assert_eq!(meas.status, Status::Holds);
+    assert_eq!(meas.tightness, None);
+    assert!((meas.error.unwrap() - 1e-5).abs() < 1e-18);
+    m.margin("bound", 1.5);
+    m.margin("bound 2", 3.0);
+    assert_eq!(m.measurement().tightness, Some(1.5));
+    m.within("identity", 2e-10, 1e-10);
+    m.require("structure", false);
+    m.margin("bound", f64::NAN);
+    let meas = m.measurement();
+    assert_eq!(meas.status, Status::Violated);
+    assert_eq!(meas.tightness, Some(0.0));
+    assert_eq!(meas.note.as_deref(), Some("failed: identity, structure, bound"));
+}
+
+/// `le`: lower ≤ upper·(1 + rel), at the exact boundary (1.5 = 1·(1 + 0.5) in floating point),
+/// just past it, and with NaN on either side.
+#[test]
+fn chain_link_rule_at_the_exact_boundary() {
+    assert!(margins::le(1.0, 1.0, 0.0));
+    assert!(margins::le(1.5, 1.0, 0.5));
+    assert!(!margins::le(above(1.5), 1.0, 0.5));
+    assert!(margins::le(2.0, 4.0, 0.0) && !margins::le(4.0, 2.0, 0.5));
+    assert!(!margins::le(2.4, 2.0, 0.1), "the slack is relative: 2·1.1 = 2.2 < 2.4");
+    assert!(!margins::le(f64::NAN, 1.0, 0.5) && !margins::le(1.0, f64::NAN, 0.5));
+    let mut m = Margins::default();
+    m.le("a ≤ b", 1.5, 1.0, 0.5);
+    assert!(m.holds() && m.failed.is_empty());
+    m.le("c ≤ d", above(1.5), 1.0, 0.5);
+    assert_eq!(m.failed, ["c ≤ d"]);
+    assert_eq!(m.tightness(), None, "a chain link is not a tightness");
+}
+
+/// `fold` keeps a measurement made elsewhere (tightness, error, values, note) and only marks it
+/// violated, naming the failed checks after any note it had.
+#[test]
+fn fold_marks_a_measurement_violated_and_names_the_failed_checks() {
+    let base = Measurement::from_tightness(1.25, 0.0).value("x", 2.0);
+    let mut m = Margins::default();
+    m.within("identity", 1e-3, 1e-2);
+    assert_eq!(m.fold(base.clone()), base, "every check held: unchanged");
+    let violated_already = Measurement::from_tightness(0.5, 0.0);
+    assert_eq!(m.fold(violated_already.clone()), violated_already);
+    m.le("LB ≤ S_min", 2.0, 1.0, 0.0);
+    m.require("structure", false);
+    let f = m.fold(base.clone());
+    assert_eq!(f.status, Status::Violated);
+    assert_eq!((f.tightness, f.error, &f.values), (base.tightness, base.error, &base.values));
+    assert_eq!(f.note.as_deref(), Some("failed: LB ≤ S_min, structure"));
+    let f = m.fold(base.note("diverged"));
+    assert_eq!(f.note.as_deref(), Some("diverged; failed: LB ≤ S_min, structure"));
+    let nc = m.fold(Measurement::not_converged("stalled"));
+    assert_eq!(nc.status, Status::Violated, "a failed check is a violation whatever the status");
 }

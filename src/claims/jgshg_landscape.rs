@@ -91,6 +91,92 @@ pub fn classify(problem: &Problem, theta: &[f64], hess_tol: f64) -> Classified {
     Classified { loss, grad_norm: crate::engine::linalg::norm(&g), kind, min_transverse: min_t }
 }
 
+/// One balanced point of item 1: the per-mode values s = (s_1, s_2), each a critical point of
+/// its scalar problem (0, s₋ or s₊), and what they are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    pub s: [f64; 2],
+    /// A mode sits at s₋.
+    pub at_minus: bool,
+    /// Every mode at 0 or s₊ (the points the top-k rule speaks of).
+    pub on_off: bool,
+    /// A "top-k" point: the k modes of largest σ at s₊, the others at 0 (k = 0: the origin).
+    pub top_k: bool,
+}
+
+/// Every combination of the two modes' critical values, mode 1's outermost, each in the order
+/// 0, s₋, s₊ (those that exist): 4 points for L = 2 with both σ_i > λ, 9 for L ≥ 3 when both
+/// modes have s₋ and s₊.
+pub fn candidates(scalar: &[ScalarProblem]) -> Vec<Candidate> {
+    let crit: Vec<_> = scalar.iter().map(|g| g.critical_points()).collect();
+    let values = |i: usize| {
+        let c = crit[i];
+        std::iter::once((0.0, false)).chain(c.minus.map(|s| (s, true))).chain(c.plus.map(|s| (s, false)))
+    };
+    // Modes by decreasing σ.
+    let by_sigma = if scalar[0].sigma >= scalar[1].sigma { [0, 1] } else { [1, 0] };
+    let mut out = Vec::new();
+    for (s1, m1) in values(0) {
+        for (s2, m2) in values(1) {
+            let s = [s1, s2];
+            let on = |i: usize| Some(s[i]) == crit[i].plus;
+            let k = by_sigma.iter().take_while(|&&i| on(i)).count();
+            out.push(Candidate {
+                s,
+                at_minus: m1 || m2,
+                on_off: (0..2).all(|i| s[i] == 0.0 || on(i)),
+                top_k: by_sigma[k..].iter().all(|&i| s[i] == 0.0),
+            });
+        }
+    }
+    out
+}
+
+/// What item 1's requirements need to know of one enumerated critical point besides its
+/// smallest transverse Hessian eigenvalue.
+#[derive(Clone, Copy, Debug)]
+pub struct PointFacts {
+    /// The network's depth L.
+    pub depth: usize,
+    /// Its loss is the global minimum (to `loss_tol`).
+    pub is_global: bool,
+    /// A mode sits at s₋ (the scalar problem's local maximum, L ≥ 3).
+    pub at_minus: bool,
+    /// A "top-k" point: the k largest modes at s₊, the others at 0.
+    pub top_k: bool,
+}
+
+/// Item 1's requirements on one enumerated point, from its smallest transverse eigenvalue
+/// `min_t`: non-degenerate (|min_t| ≥ hess_tol); the global minimum is a local minimum
+/// (min_t ≥ hess_tol); a point with a mode at s₋ is a strict saddle (min_t ≤ −hess_tol); for
+/// L = 2 every non-global point is a strict saddle; for L ≥ 3 every top-k point is a local
+/// minimum (the origin, k = 0, among them).
+pub fn judge_point(p: &PointFacts, min_t: f64, hess_tol: f64, checks: &mut Margins) {
+    let (minimum, saddle) = (min_t >= hess_tol, min_t <= -hess_tol);
+    checks.require("non-degenerate", minimum || saddle);
+    if p.is_global {
+        checks.require("global minimum is a local minimum", minimum);
+    }
+    if p.at_minus {
+        checks.require("s₋ points are strict saddles", saddle);
+    }
+    if p.depth == 2 && !p.is_global {
+        checks.require("L = 2: non-global points are strict saddles", saddle);
+    }
+    if p.depth >= 3 && p.top_k {
+        checks.require("L ≥ 3: top-k points are local minima", minimum);
+    }
+}
+
+/// For L ≥ 3 the origin (a local minimum: ∇²ℓ(0) = λI) is not global: the global loss is below
+/// the origin's Σ_i g_i(0) by more than `loss_tol`. No requirement for L = 2.
+pub fn judge_origin(depth: usize, global_loss: f64, origin_loss: f64, loss_tol: f64, checks: &mut Margins) {
+    if depth >= 3 {
+        checks
+            .require("L ≥ 3: the origin is a non-global local minimum", global_loss < origin_loss - loss_tol);
+    }
+}
+
 crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
@@ -134,28 +220,6 @@ impl ClaimCode for Landscape {
             .with_l2(l2);
         let scalar: Vec<ScalarProblem> = sigma.iter().map(|&s| ScalarProblem::new(s, l2, depth)).collect();
         let global_loss: f64 = scalar.iter().map(|g| g.value(g.global_minimizer())).sum();
-        // Modes by decreasing σ; a "top-k" point has the k largest modes at s₊ and the rest at 0.
-        let by_sigma: Vec<usize> = if sigma[0] >= sigma[1] { vec![0, 1] } else { vec![1, 0] };
-        let plus: Vec<Option<f64>> = scalar.iter().map(|g| g.critical_points().plus).collect();
-        let is_top_k = |s: [f64; 2]| {
-            let on: Vec<bool> = (0..2).map(|i| s[i] > 0.0 && Some(s[i]) == plus[i]).collect();
-            let off: Vec<bool> = (0..2).map(|i| s[i] == 0.0).collect();
-            let k = by_sigma.iter().take_while(|&&i| on[i]).count();
-            by_sigma[k..].iter().all(|&i| off[i])
-        };
-        let on_off = |s: [f64; 2]| (0..2).all(|i| s[i] == 0.0 || Some(s[i]) == plus[i]);
-        // Candidate per-mode values: (s, is s₋).
-        let cands: Vec<Vec<(f64, bool)>> = scalar
-            .iter()
-            .map(|g| {
-                let c = g.critical_points();
-                let mut v = vec![(0.0, false)];
-                v.extend(c.minus.map(|s| (s, true)));
-                v.extend(c.plus.map(|s| (s, false)));
-                v
-            })
-            .collect();
-
         let mut checks = Margins::default();
         let mut worst_grad: f64 = 0.0;
         let mut worst_loss_err: f64 = 0.0;
@@ -164,69 +228,49 @@ impl ClaimCode for Landscape {
         let mut origin_hessian_err = f64::NAN;
         let mut min_abs_eig = f64::INFINITY;
         let mut minim = stream_rng(seed, Stream::Minimizer);
-        for &(s1, m1) in &cands[0] {
-            for &(s2, m2) in &cands[1] {
-                let s = [s1, s2];
-                let ws = lowrank::balanced_factors(u.as_ref(), &s, v.as_ref(), depth, width, &mut minim);
-                let theta = problem.model.flatten(&ws);
-                let c = classify(&problem, &theta, hess_tol);
-                let predicted: f64 = scalar.iter().zip(&s).map(|(g, &x)| g.value(x)).sum();
-                worst_grad = worst_grad.max(c.grad_norm);
-                worst_loss_err = worst_loss_err.max((c.loss - predicted).abs());
-                checks.within("critical", c.grad_norm, grad_tol);
-                checks.within("loss = Σ g_i(s_i)", (c.loss - predicted).abs(), loss_tol);
-                checks.require("non-degenerate", c.min_transverse.abs() >= hess_tol);
-                min_abs_eig = min_abs_eig.min(c.min_transverse.abs());
-                let is_global = (c.loss - global_loss).abs() <= loss_tol;
-                match c.kind {
-                    Kind::LocalMin => n_min += 1,
-                    Kind::StrictSaddle => n_saddle += 1,
-                    Kind::Degenerate => n_degenerate += 1,
-                }
-                if c.kind == Kind::LocalMin && !is_global && (s1 > 0.0 || s2 > 0.0) {
-                    n_nonglobal_min += 1;
-                }
-                if is_global {
-                    checks.require("global minimum is a local minimum", c.min_transverse >= hess_tol);
-                }
-                if m1 || m2 {
-                    checks.require("s₋ points are strict saddles", c.min_transverse <= -hess_tol);
-                }
-                if depth == 2 && !is_global {
-                    checks.require(
-                        "L = 2: non-global points are strict saddles",
-                        c.min_transverse <= -hess_tol,
-                    );
-                }
-                if depth >= 3 && is_top_k(s) {
-                    checks.require("L ≥ 3: top-k points are local minima", c.min_transverse >= hess_tol);
-                }
-                if depth >= 3 && on_off(s) {
-                    rule_points += 1;
-                    rule_agree += ((c.kind == Kind::LocalMin) == is_top_k(s)) as usize;
-                }
-                if depth >= 3 && s1 == 0.0 && s2 == 0.0 {
-                    let h = crate::engine::hessian::dense_hessian(&problem, &theta);
-                    let p = h.nrows();
-                    let mut err: f64 = 0.0;
-                    for i in 0..p {
-                        for j in 0..p {
-                            let want = if i == j { l2 } else { 0.0 };
-                            err = err.max((h[(i, j)] - want).abs());
-                        }
+        for cand in candidates(&scalar) {
+            let s = cand.s;
+            let ws = lowrank::balanced_factors(u.as_ref(), &s, v.as_ref(), depth, width, &mut minim);
+            let theta = problem.model.flatten(&ws);
+            let c = classify(&problem, &theta, hess_tol);
+            let predicted: f64 = scalar.iter().zip(&s).map(|(g, &x)| g.value(x)).sum();
+            worst_grad = worst_grad.max(c.grad_norm);
+            worst_loss_err = worst_loss_err.max((c.loss - predicted).abs());
+            checks.within("critical", c.grad_norm, grad_tol);
+            checks.within("loss = Σ g_i(s_i)", (c.loss - predicted).abs(), loss_tol);
+            min_abs_eig = min_abs_eig.min(c.min_transverse.abs());
+            let is_global = (c.loss - global_loss).abs() <= loss_tol;
+            match c.kind {
+                Kind::LocalMin => n_min += 1,
+                Kind::StrictSaddle => n_saddle += 1,
+                Kind::Degenerate => n_degenerate += 1,
+            }
+            if c.kind == Kind::LocalMin && !is_global && s != [0.0, 0.0] {
+                n_nonglobal_min += 1;
+            }
+            let facts = PointFacts { depth, is_global, at_minus: cand.at_minus, top_k: cand.top_k };
+            judge_point(&facts, c.min_transverse, hess_tol, &mut checks);
+            if depth >= 3 && cand.on_off {
+                rule_points += 1;
+                rule_agree += ((c.kind == Kind::LocalMin) == cand.top_k) as usize;
+            }
+            if depth >= 3 && s == [0.0, 0.0] {
+                let h = crate::engine::hessian::dense_hessian(&problem, &theta);
+                let p = h.nrows();
+                let mut err: f64 = 0.0;
+                for i in 0..p {
+                    for j in 0..p {
+                        let want = if i == j { l2 } else { 0.0 };
+                        err = err.max((h[(i, j)] - want).abs());
                     }
-                    origin_hessian_err = err;
-                    checks.within("origin Hessian = λI", err, 1e-12);
-                    checks.require("origin is a local minimum", c.min_transverse >= hess_tol);
                 }
+                origin_hessian_err = err;
+                // (That the origin is a local minimum is judge_point's top-k requirement, k = 0.)
+                checks.within("origin Hessian = λI", err, 1e-12);
             }
         }
-        if depth >= 3 {
-            checks.require(
-                "L ≥ 3: the origin is a non-global local minimum",
-                global_loss < scalar.iter().map(|g| g.value(0.0)).sum::<f64>() - loss_tol,
-            );
-        }
+        let origin_loss: f64 = scalar.iter().map(|g| g.value(0.0)).sum();
+        judge_origin(depth, global_loss, origin_loss, loss_tol, &mut checks);
 
         // Search from random starts.
         let mut search_rng = stream_rng(seed, Stream::Search);
@@ -290,6 +334,7 @@ impl ClaimCode for Landscape {
             .value("enumerated_strict_saddles", n_saddle as f64)
             .value("enumerated_degenerate", n_degenerate as f64)
             .value("enumerated_nonglobal_minima", n_nonglobal_min as f64)
+            .value("top_k_rule_points", rule_points as f64)
             .value(
                 "top_k_rule_agreement",
                 if rule_points > 0 { rule_agree as f64 / rule_points as f64 } else { f64::NAN },

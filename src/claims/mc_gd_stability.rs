@@ -19,6 +19,7 @@ use crate::engine::bounds;
 use crate::engine::instance::Instance;
 use crate::engine::spectrum::{self, SpectrumOptions};
 use crate::engine::train::{self, GdOptions, Outcome};
+use crate::framework::margins::{self, Margins};
 use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status};
 use crate::io::recipe::{Arch, DataRecipe, Recipe, TrainRecipe, WeightsRecipe};
 
@@ -149,7 +150,7 @@ impl ClaimCode for McGdStability {
         };
         let how = if diverged { "diverged" } else { "did not converge" };
         // Theorem 1 in closed form: 2/S_min ≤ 2/LB.
-        if r.s_min < r.lower_bound * (1.0 - 1e-12) {
+        if !margins::le(r.lower_bound, r.s_min, 1e-12) {
             return Ok(with_values(Measurement::with_status(Status::Violated))
                 .note("S_min < LB: the threshold 2/S_min exceeds 1/(La‖w*‖^{2−2/L})"));
         }
@@ -161,12 +162,9 @@ impl ClaimCode for McGdStability {
                 };
                 match (converged, r.sharpness) {
                     (true, Some(s)) => {
-                        let mut m = Measurement::from_tightness(bound / s, rel);
-                        if s < r.s_min * (1.0 - rel) {
-                            m.status = Status::Violated;
-                            m = m.note("converged to S < S_min, contradicting Theorem 1");
-                        }
-                        m
+                        let mut checks = Margins::default();
+                        checks.le("converged to S ≥ S_min (Theorem 1)", r.s_min, s, rel);
+                        checks.fold(Measurement::from_tightness(bound / s, rel))
                     }
                     _ if r.eta_factor > 1.0 && case == Case::Claim => Measurement::with_status(Status::Holds)
                         .note(format!("{how} at η > 2/S_min, as predicted")),

@@ -113,6 +113,8 @@ impl ClaimCode for PlInequality {
         Ok(Measurement::from_tightness(worst, point.f64("rel"))
             .value("weak_form_tightness", worst_weak)
             .value("checkpoints_measured", visited as f64)
+            .value("initial_excess", e0)
+            .value("final_excess", last_excess)
             .value("final_excess_fraction", last_excess / e0)
             .value("lambda", reg.lambda_min_nonzero())
             .value("lambda_max", reg.lambda_max())

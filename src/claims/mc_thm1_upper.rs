@@ -11,7 +11,8 @@ use crate::engine::bounds;
 use crate::engine::init;
 use crate::engine::instance::Instance;
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status};
+use crate::framework::margins::Margins;
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 
 pub struct Upper;
 
@@ -52,13 +53,15 @@ impl ClaimCode for Upper {
         let s_min = bounds::min_sharpness(reg, depth, head).value;
         let (u1, u2) = bounds::balanced_upper_bounds(reg, depth, head);
         let u1 = if case == Case::Control(Control::AInsteadOfLambdaMax) { lb } else { u1 };
-        let slack = 1.0 + rel;
-        let chain = lb <= s_min * slack && s_min <= s_bal * slack && u1 <= u2 * slack;
-        let mut m = Measurement::from_tightness(u1 / s, rel);
-        if !(chain && k_err <= rel && s_err <= rel) {
-            m.status = Status::Violated;
-        }
-        Ok(m.value("sharpness", s)
+        let mut checks = Margins::default();
+        checks.le("LB ≤ S_min", lb, s_min, rel);
+        checks.le("S_min ≤ S_bal", s_min, s_bal, rel);
+        checks.le("U₁ ≤ U₂", u1, u2, rel);
+        checks.within("K = closed form", k_err, rel);
+        checks.within("S = S_bal", s_err, rel);
+        Ok(checks
+            .fold(Measurement::from_tightness(u1 / s, rel))
+            .value("sharpness", s)
             .value("s_bal", s_bal)
             .value("s_min", s_min)
             .value("lower_bound", lb)

@@ -17,7 +17,8 @@ use crate::engine::objective::{Objective, Regression};
 use crate::engine::problem::Problem;
 use crate::engine::rng::{self, Stream, stream_rng};
 use crate::engine::spectrum::{self, SpectrumOptions};
-use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param, Status};
+use crate::framework::margins::Margins;
+use crate::framework::property::{Case, ClaimCode, ClaimError, GridPoint, Measurement, Param};
 
 pub struct Underdetermined;
 
@@ -109,11 +110,12 @@ impl ClaimCode for Underdetermined {
         } else {
             s_min
         };
-        let mut m = Measurement::from_tightness(s / bound, point.f64("rel"));
-        if excess > point.f64("excess_tol") || lb > s_min * (1.0 + point.f64("rel")) {
-            m.status = Status::Violated;
-        }
-        Ok(m.value("sharpness", s)
+        let mut checks = Margins::default();
+        checks.within("a minimiser (excess risk)", excess, point.f64("excess_tol"));
+        checks.le("LB ≤ S_min", lb, s_min, point.f64("rel"));
+        Ok(checks
+            .fold(Measurement::from_tightness(s / bound, point.f64("rel")))
+            .value("sharpness", s)
             .value("s_min", s_min)
             .value("lower_bound", lb)
             .value("excess_risk", excess)

@@ -9,7 +9,7 @@ use crate::framework::property::Claim;
 
 pub mod dynamics;
 pub(crate) mod jgshg_balance_decay;
-pub(crate) mod jgshg_landscape;
+pub mod jgshg_landscape;
 pub(crate) mod jgshg_lazy;
 pub(crate) mod jgshg_local_minima_generalize;
 pub mod jgshg_saddle_to_saddle;

@@ -8,7 +8,12 @@ use crate::framework::property::{Measurement, Status};
 /// - [`Margins::within`]: an identity to a tolerance (error ≤ tol); the largest error/tol ratio
 ///   is the measurement's `error` (often rounding-level: not a tightness, not stable across CPUs,
 ///   so snapshots leave it out);
+/// - [`Margins::le`]: one link `lower ≤ upper·(1 + rel)` of a chain of inequalities;
 /// - [`Margins::require`]: a yes/no requirement.
+///
+/// The comparisons live here, tested on synthetic numbers (tests/verdicts.rs), so that a claim's
+/// verdict is a list of named checks on its measured operands, and a violated instance's note
+/// names the checks that failed.
 #[derive(Clone, Debug, Default)]
 pub struct Margins {
     tightness: Option<f64>,
@@ -38,6 +43,12 @@ impl Margins {
         }
         self.worst_error_ratio = Some(self.worst_error_ratio.map_or(ratio, |w| w.max(ratio)));
     }
+    /// One link of a chain of inequalities: holds iff `lower ≤ upper·(1 + rel)` ([`le`]).
+    pub fn le(&mut self, name: &str, lower: f64, upper: f64, rel: f64) {
+        if !le(lower, upper, rel) {
+            self.fail(name);
+        }
+    }
     /// A yes/no check.
     pub fn require(&mut self, name: &str, ok: bool) {
         if !ok {
@@ -61,4 +72,23 @@ impl Margins {
         }
         m
     }
+    /// Folds the checks into a measurement made elsewhere (e.g. by
+    /// [`Measurement::from_tightness`], which keeps its tightness and error): it becomes violated
+    /// if any check failed, with a note naming them; otherwise it is unchanged.
+    pub fn fold(&self, m: Measurement) -> Measurement {
+        if self.holds() {
+            return m;
+        }
+        let note = match &m.note {
+            Some(n) => format!("{n}; failed: {}", self.failed.join(", ")),
+            None => format!("failed: {}", self.failed.join(", ")),
+        };
+        Measurement { status: Status::Violated, ..m }.note(note)
+    }
+}
+
+/// `lower ≤ upper·(1 + rel)`: an inequality between two measured quantities with a relative
+/// slack (for positive `upper`; false when either is NaN).
+pub fn le(lower: f64, upper: f64, rel: f64) -> bool {
+    lower <= upper * (1.0 + rel)
 }
