@@ -716,6 +716,21 @@ fn margins_fold_checks_into_one_measurement() {
 
 /// `le`: lower ≤ upper·(1 + rel), at the exact boundary (1.5 = 1·(1 + 0.5) in floating point),
 /// just past it, and with NaN on either side.
+/// `margin` holds at exactly 1 and `within` at error = tol exactly (ratio 1), both failing just
+/// past it.
+#[test]
+fn margin_and_within_at_the_exact_boundary() {
+    let mut m = Margins::default();
+    m.margin("bound", 1.0);
+    m.within("identity", 1e-10, 1e-10);
+    assert!(m.holds(), "{:?}", m.failed);
+    assert_eq!(m.tightness(), Some(1.0));
+    m.margin("bound", below(1.0));
+    m.within("identity", above(1e-10), 1e-10);
+    assert_eq!(m.failed, ["bound", "identity"]);
+    assert_eq!(m.tightness(), Some(below(1.0)), "the smallest margin");
+}
+
 #[test]
 fn chain_link_rule_at_the_exact_boundary() {
     assert!(margins::le(1.0, 1.0, 0.0));
