@@ -583,7 +583,7 @@ mod jgshg_landscape {
     use super::root;
     use dlncheck::claims::jgshg_landscape::{self, Candidate, PointFacts, judge_origin, judge_point};
     use dlncheck::framework::margins::Margins;
-    use dlncheck::framework::property::{Status, Variant};
+    use dlncheck::framework::property::{GridPoint, Status, Value, Variant};
     use dlncheck::framework::spec::Mode;
     use dlncheck::lowrank::ScalarProblem;
 
@@ -704,17 +704,25 @@ mod jgshg_landscape {
     /// (the global one) and strict saddles elsewhere; for L ≥ 3 the top-k points are the local
     /// minima (1 + k_max of them, k_max the leading modes with an s₊), all others strict saddles,
     /// and those other than the origin and the global minimum are the non-global minima. The
-    /// search's counts add up to its starts.
+    /// search's counts add up to its starts. On the quick grid and two more points (σ₂ = 1 below
+    /// mode 2's threshold at L = 3, where the origin is the only non-global minimum; L = 4).
     #[test]
     fn quick_grid_counts_follow_the_theory() {
         dlncheck::init_determinism();
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.landscape.yaml");
         let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
-        let instances = spec.instances(Mode::Quick, 0);
+        let mut points: Vec<_> =
+            spec.instances(Mode::Quick, 0).into_iter().map(|i| (i.point, i.seed)).collect();
+        // Beyond the quick grid: σ₂ below the threshold at which mode 2 has critical points (no
+        // non-global minimum but the origin), and L = 4.
+        let (base, seed) = points[0].clone();
+        let few = |p: GridPoint| p.with("starts", Value::Int(2)).with("rotate", Value::Bool(false));
+        points.push((few(base.clone().with("depth", Value::Int(3)).with("sigma2", Value::Float(1.0))), seed));
+        points.push((few(base.with("depth", Value::Int(4))), seed));
         let mut depths = std::collections::BTreeSet::new();
-        for inst in &instances {
-            let pt = &inst.point;
-            let m = claim.measure(pt, inst.seed, Variant::Claim).unwrap();
+        let mut nonglobal_counts = std::collections::BTreeSet::new();
+        for (pt, seed) in &points {
+            let m = claim.measure(pt, *seed, Variant::Claim).unwrap();
             let v = &m.values;
             let tag = format!("{:?}", pt.0);
             assert_eq!(m.status, Status::Holds, "{tag}: {m:?}");
@@ -737,6 +745,7 @@ mod jgshg_landscape {
             assert_eq!(v["enumerated_strict_saddles"], (total - minima) as f64, "{tag}");
             assert_eq!(v["enumerated_degenerate"], 0.0, "{tag}");
             assert_eq!(v["enumerated_nonglobal_minima"], nonglobal as f64, "{tag}");
+            nonglobal_counts.insert(nonglobal);
             assert!(
                 (v["global_loss"] - global).abs() <= 1e-9 * global,
                 "{tag}: {} vs {global}",
@@ -760,11 +769,12 @@ mod jgshg_landscape {
             assert!(v["search_origin"] + v["search_nonglobal_minima"] <= found, "{tag}");
             if depth == 2 {
                 assert_eq!((v["search_origin"], v["search_nonglobal_minima"]), (0.0, 0.0), "{tag}");
-            } else {
+            } else if nonglobal > 0 {
                 assert!(v["search_nonglobal_minima"] >= 1.0, "{tag}");
             }
         }
-        assert_eq!(depths.into_iter().collect::<Vec<_>>(), [2, 3], "the quick grid has both depths");
+        assert_eq!(depths.into_iter().collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(nonglobal_counts.into_iter().collect::<Vec<_>>(), [0, 1], "both cases met");
     }
 
     /// Without L2 the origin at L = 3 is degenerate (∇²ℓ(0) = 0), counted as such and failing.
