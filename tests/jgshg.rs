@@ -777,6 +777,32 @@ mod jgshg_landscape {
         assert_eq!(nonglobal_counts.into_iter().collect::<Vec<_>>(), [0, 1], "both cases met");
     }
 
+    /// At L = 3 the origin is a local minimum with a basin: starts of std 0.01 all fall into it.
+    /// The search then finds no non-global minimum other than 0 while the enumeration has one,
+    /// and the claim's requirement on the search fails: the requirement has teeth.
+    #[test]
+    fn a_search_that_only_finds_the_origin_fails() {
+        dlncheck::init_determinism();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.landscape.yaml");
+        let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
+        let inst = spec.instances(Mode::Quick, 0).into_iter().find(|i| i.point.usize("depth") == 3).unwrap();
+        let pt = inst
+            .point
+            .with("starts", Value::Int(3))
+            .with("start_std_min", Value::Float(0.01))
+            .with("start_std_max", Value::Float(0.02));
+        let m = claim.measure(&pt, inst.seed, Variant::Claim).unwrap();
+        let v = &m.values;
+        assert_eq!(
+            (v["search_local_minima"], v["search_origin"], v["search_saddles"]),
+            (3.0, 3.0, 0.0),
+            "{m:?}"
+        );
+        assert_eq!(v["search_nonglobal_minima"], 0.0);
+        assert_eq!(m.status, Status::Violated);
+        assert_eq!(m.note.as_deref(), Some("failed: L ≥ 3: search finds a non-global minimum other than 0"));
+    }
+
     /// Without L2 the origin at L = 3 is degenerate (∇²ℓ(0) = 0), counted as such and failing.
     #[test]
     fn without_l2_the_origin_is_degenerate() {
