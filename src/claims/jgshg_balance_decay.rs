@@ -138,7 +138,7 @@ impl ClaimCode for BalanceDecay {
                 .value("imbalance_initial", d0_scale)
                 .value("imbalance_at_critical", imb)
                 .value("critical_grad_norm", grad_c)
-                .value("critical_time", horizon + res.time)
+                .value("time_to_critical", res.time)
                 .value("critical_sum_sq", scale);
         }
         Ok(m)

@@ -177,6 +177,49 @@ pub fn judge_origin(depth: usize, global_loss: f64, origin_loss: f64, loss_tol: 
     }
 }
 
+/// Item 2's tally of the search's end points.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SearchCounts {
+    /// Local minima, of which `origin` at θ = 0 (‖θ‖ ≤ 1e-6) and `nonglobal` elsewhere above
+    /// the global loss.
+    pub minima: usize,
+    pub origin: usize,
+    pub nonglobal: usize,
+    /// Any other end point (a strict saddle or a degenerate point).
+    pub saddles: usize,
+}
+
+impl SearchCounts {
+    /// Adds an end point of class `kind`, norm ‖θ‖ and loss `loss`; a local minimum away from
+    /// the origin counts as non-global when its loss exceeds `global_bound` (the global loss plus
+    /// `loss_tol`).
+    pub fn add(&mut self, kind: Kind, theta_norm: f64, loss: f64, global_bound: f64) {
+        if kind != Kind::LocalMin {
+            self.saddles += 1;
+            return;
+        }
+        self.minima += 1;
+        if theta_norm <= 1e-6 {
+            self.origin += 1;
+        } else if loss > global_bound {
+            self.nonglobal += 1;
+        }
+    }
+    /// Item 2's requirements, when the search ran (`starts` > 0): for L = 2 it finds only global
+    /// minima (neither the origin nor a non-global one); for L ≥ 3, when the enumeration found
+    /// a non-global minimum other than the origin, the search finds one too.
+    pub fn judge(&self, depth: usize, starts: usize, enumerated_nonglobal: usize, checks: &mut Margins) {
+        if starts == 0 {
+            return;
+        }
+        if depth == 2 {
+            checks.require("L = 2: search finds only global minima", self.nonglobal == 0 && self.origin == 0);
+        } else if enumerated_nonglobal >= 1 {
+            checks.require("L ≥ 3: search finds a non-global minimum other than 0", self.nonglobal >= 1);
+        }
+    }
+}
+
 crate::framework::property::controls! {
     /// The negative controls (spec names).
     pub enum Control {
@@ -274,7 +317,7 @@ impl ClaimCode for Landscape {
 
         // Search from random starts.
         let mut search_rng = stream_rng(seed, Stream::Search);
-        let (mut found_min, mut found_nonglobal, mut found_origin, mut found_saddle) = (0, 0, 0, 0);
+        let mut found = SearchCounts::default();
         let mut opts = GfOptions::new(point.f64("t_max"), point.f64("gf_tol"));
         opts.stop = Stop { excess_loss: None, grad_norm: Some(100.0 * grad_tol) };
         // The control's failure comes from item 1; at λ = 0 the minima are degenerate and the
@@ -301,28 +344,9 @@ impl ClaimCode for Landscape {
                 )));
             }
             let c = classify(&problem, &theta, hess_tol);
-            match c.kind {
-                Kind::LocalMin => {
-                    found_min += 1;
-                    if crate::engine::linalg::norm(&theta) <= 1e-6 {
-                        found_origin += 1;
-                    } else if c.loss > global_loss + loss_tol {
-                        found_nonglobal += 1;
-                    }
-                }
-                _ => found_saddle += 1,
-            }
+            found.add(c.kind, crate::engine::linalg::norm(&theta), c.loss, global_loss + loss_tol);
         }
-        if starts > 0 {
-            if depth == 2 {
-                checks.require(
-                    "L = 2: search finds only global minima",
-                    found_nonglobal == 0 && found_origin == 0,
-                );
-            } else if n_nonglobal_min >= 1 {
-                checks.require("L ≥ 3: search finds a non-global minimum other than 0", found_nonglobal >= 1);
-            }
-        }
+        found.judge(depth, starts, n_nonglobal_min, &mut checks);
 
         let mut m = checks
             .measurement()
@@ -335,14 +359,12 @@ impl ClaimCode for Landscape {
             .value("enumerated_degenerate", n_degenerate as f64)
             .value("enumerated_nonglobal_minima", n_nonglobal_min as f64)
             .value("top_k_rule_points", rule_points as f64)
-            .value(
-                "top_k_rule_agreement",
-                if rule_points > 0 { rule_agree as f64 / rule_points as f64 } else { f64::NAN },
-            )
-            .value("search_local_minima", found_min as f64)
-            .value("search_nonglobal_minima", found_nonglobal as f64)
-            .value("search_origin", found_origin as f64)
-            .value("search_saddles", found_saddle as f64);
+            // NaN (0/0) at L = 2, where no point is on/off-classified.
+            .value("top_k_rule_agreement", rule_agree as f64 / rule_points as f64)
+            .value("search_local_minima", found.minima as f64)
+            .value("search_nonglobal_minima", found.nonglobal as f64)
+            .value("search_origin", found.origin as f64)
+            .value("search_saddles", found.saddles as f64);
         if origin_hessian_err.is_finite() {
             m = m.value("origin_hessian_minus_l2_max", origin_hessian_err);
         }
