@@ -90,3 +90,26 @@ mod mc_si_rank_one {
         assert!(orders[2] < orders[3] && orders[3] < orders[4], "monotonically: {orders:?}");
     }
 }
+
+/// mc.si.balance's descent branch: a run whose drift is below 1e-6 of the layers' scale (one
+/// step of η = 1e-5/S_ref: a drift ∝ η² ≈ 1e-10/S_ref²·‖∇‖²) is not measurable against rounding
+/// and is counted as not converged, not measured.
+mod mc_si_balance {
+    use dlncheck::framework::property::{Status, Value, Variant};
+    use dlncheck::framework::spec::Mode;
+
+    #[test]
+    fn a_descent_with_unmeasurable_drift_is_not_converged() {
+        dlncheck::init_determinism();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/mc.si.balance.yaml");
+        let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
+        let inst =
+            spec.instances(Mode::Quick, 0).into_iter().find(|i| i.point.str("dynamics") == "gd").unwrap();
+        let m = claim.measure(&inst.point, inst.seed, Variant::Claim).unwrap();
+        assert_eq!(m.status, Status::Holds, "the quick point itself is measured: {m:?}");
+        let pt = inst.point.with("eta_fraction", Value::Float(1e-5)).with("gd_steps", Value::Int(1));
+        let m = claim.measure(&pt, inst.seed, Variant::Claim).unwrap();
+        assert_eq!(m.status, Status::NotConverged, "{m:?}");
+        assert!(m.note.as_deref().unwrap_or("").contains("no measurable drift"), "{m:?}");
+    }
+}

@@ -165,8 +165,9 @@ const WRITES_INSTANCES: &[&str] = &[
 /// Hessian), the file's data and θ give the same λ_max to 1e-9 relative, and where it reports
 /// `excess_risk`, (w − w*)ᵀΣ(w − w*) recomputed here from the file's raw X, y (Σ = XᵀX/n, w* by
 /// least squares through the normal equations, w the product of the file's layers) agrees to
-/// 1e-9·‖w*‖²Λ absolute (and a reported ‖w‖/‖w*‖ to 1e-9); reported ratios (S_min/LB,
-/// |S − S_bal|/S_bal) agree with their reported parts.
+/// 1e-9·‖w*‖²Λ absolute (and a reported ‖w‖/‖w*‖ to 1e-9), as does a reported `initial_excess`
+/// where the file holds the start of a run; reported ratios (S_min/LB, |S − S_bal|/S_bal, the
+/// final excess over the initial one) agree with their reported parts.
 fn assert_instance_files(id: &str) {
     use dlncheck::engine::model::Architecture;
     use dlncheck::framework::property::{Status, Variant};

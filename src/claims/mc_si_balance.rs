@@ -150,6 +150,8 @@ impl Balance {
         let m = Measurement::from_tightness(ratio, point.f64("rel"))
             .value("drift", drift)
             .value("max_imbalance_0", dmax0)
+            .value("initial_excess", e0)
+            .value("final_excess", last_excess)
             .value("final_excess_fraction", last_excess / e0);
         Ok(gate(m, drift <= tol, || format!("D is not conserved: relative drift {drift:.2e} > {tol:e}")))
     }
