@@ -938,3 +938,25 @@ mod jgshg_balance_decay {
         assert!(with_l2 > 0, "the quick grid has λ > 0");
     }
 }
+
+/// jgshg.saddle_to_saddle's checks of its grid point: the target's rank fits the network
+/// (rank ≤ min(dim, width)) and its spectrum decays (sigma_ratio > 1); points outside are errors
+/// naming the cause, before any flow runs.
+mod jgshg_saddle_to_saddle {
+    use dlncheck::framework::property::{Value, Variant};
+
+    #[test]
+    fn grid_points_outside_the_setting_are_errors() {
+        let (base, claim) = super::first_quick_point("jgshg.saddle_to_saddle");
+        let (dim, width) = (base.usize("dim"), base.usize("width"));
+        let too_high = dim.min(width) as i64 + 1;
+        let err = claim.measure(&base.clone().with("rank", Value::Int(too_high)), 1, Variant::Claim);
+        let err = err.expect_err("rank above min(dim, width)").to_string();
+        assert!(err.contains(&format!("rank {too_high} > min(dim, width)")), "{err}");
+        for ratio in [1.0, 0.5] {
+            let err =
+                claim.measure(&base.clone().with("sigma_ratio", Value::Float(ratio)), 1, Variant::Claim);
+            assert!(err.expect_err("a flat spectrum").to_string().contains("sigma_ratio must exceed 1"));
+        }
+    }
+}

@@ -51,6 +51,20 @@ mod mc_si_rank_one {
     use dlncheck::framework::property::{Status, Value, Variant};
     use dlncheck::framework::spec::Mode;
 
+    /// Corollary 1 needs d ≥ 2 and L ≥ 2 (else every layer is rank one or a row) and r > 1.
+    #[test]
+    fn points_outside_the_hypotheses_are_errors() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/mc.si.rank_one.yaml");
+        let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
+        let base = spec.instances(Mode::Quick, 0).remove(0).point;
+        for (name, v) in [("d", 1), ("depth", 1)] {
+            let err = claim.measure(&base.clone().with(name, Value::Int(v)), 1, Variant::Claim);
+            assert!(err.expect_err(name).to_string().contains("needs d ≥ 2 and L ≥ 2"), "{name}");
+        }
+        let err = claim.measure(&base.with("refinement", Value::Float(1.0)), 1, Variant::Claim);
+        assert!(err.expect_err("r = 1").to_string().contains("refinement must exceed 1"));
+    }
+
     #[test]
     fn the_seed_5_attack_point_is_pre_asymptotic() {
         dlncheck::init_determinism();
@@ -66,6 +80,7 @@ mod mc_si_rank_one {
         let seed = 3344629736555520608;
         let m = claim.measure(&point, seed, Variant::Claim).unwrap();
         assert_eq!(m.status, Status::Violated, "the attack's finding at ε = 0.01: {m:?}");
+        assert_eq!(m.values["rank_defect_over_scale"], m.values["rank_defect"] / 0.01, "σ₂/σ₁ over ε");
         assert!((m.values["order_rank"] - 0.707).abs() < 0.01, "{m:?}");
         let problem = claim.instance(&point, seed, Variant::Claim).unwrap().problem().unwrap();
         let mut eps = 0.04;
