@@ -461,47 +461,6 @@ fn figure_spec() -> lowrank::SaddleSpec {
     claims::jgshg_saddle_to_saddle::figure_spec(&spec, "spec").unwrap()
 }
 
-/// The figures' settings are the spec's: the grid point of the largest σ ratio (2: σ = 4·2^{−k}),
-/// its depths, and the ε range whose L ≥ 3 bounds are the (L−2)-th roots of ε^{L−2}.
-#[test]
-fn figure_settings_come_from_the_spec() {
-    let s = figure_spec();
-    assert_eq!(s.depths, vec![2, 3, 4]);
-    assert_eq!((s.dim, s.width), (5, 6));
-    assert_eq!(s.sigma, vec![4.0, 2.0, 1.0]);
-    assert_eq!(s.eps.bounds(2), (1e-6, 1e-9));
-    assert_eq!(s.eps.bounds(3), (5e-4, 5e-5));
-    let (hi, lo) = s.eps.bounds(4);
-    assert!((hi * hi / 5e-4 - 1.0).abs() < 1e-15 && (lo * lo / 5e-5 - 1.0).abs() < 1e-15);
-    let g = s.eps.grid(4, 5);
-    assert_eq!(g.len(), 5);
-    assert!((g[0] / hi - 1.0).abs() < 1e-15 && (g[4] / lo - 1.0).abs() < 1e-15);
-    for w in g.windows(3) {
-        assert!((w[0] * w[2] / (w[1] * w[1]) - 1.0).abs() < 1e-14, "geometric: {g:?}");
-    }
-    let o = s.flow.staircase_options(&s.sigma);
-    assert_eq!((o.rank_threshold, o.stop_loss, o.t_first), (0.1, 5e-4, 1e-2));
-    let rule = s.plateau_rule();
-    assert_eq!((rule.band, rule.min_duration, rule.level_tol, rule.floor), (0.02, 0.5, 0.02, 5e-3));
-}
-
-/// Hostile spec values for the figures are errors naming the field, not panics.
-#[test]
-fn figure_settings_reject_a_bad_spec() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.saddle_to_saddle.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    for (from, to, want) in [
-        ("sigma_ratio: [2.0, 1.5]", "sigma_ratio: [1.0, 0.5]", "sigma_ratio must exceed 1"),
-        ("rank: 3", "rank: 7", "rank 7 > min(dim, width)"),
-    ] {
-        assert!(text.contains(from));
-        let spec = dlncheck::framework::spec::Spec::parse(&text.replacen(from, to, 1), "bad.yaml").unwrap();
-        let e = claims::jgshg_saddle_to_saddle::figure_spec(&spec, "bad.yaml").unwrap_err();
-        assert_eq!((e.file.as_str(), e.key.as_str(), e.message.as_str()), ("bad.yaml", "grid", want));
-    }
-}
-
 /// Plateaus are matched to the nearest saddle of any learned set S (levels ½Σ_{i∉S}σ_i², for
 /// σ = (4, 2, 1): ∅ 10.5, {3} 10, {2} 8.5, {1} 2.5, {1, 3} 2, {1, 2} 0.5) and consecutive pieces
 /// at the same S merge: a synthetic curve at 10.5, 10.45 (a second piece of the same saddle),
@@ -944,6 +903,53 @@ mod jgshg_balance_decay {
 /// naming the cause, before any flow runs.
 mod jgshg_saddle_to_saddle {
     use dlncheck::framework::property::{Value, Variant};
+
+    /// The figures' settings are the spec's: the grid point of the largest σ ratio (2: σ = 4·2^{−k}),
+    /// its depths, and the ε range whose L ≥ 3 bounds are the (L−2)-th roots of ε^{L−2}.
+    #[test]
+    fn figure_settings_come_from_the_spec() {
+        let s = super::figure_spec();
+        assert_eq!(s.depths, vec![2, 3, 4]);
+        assert_eq!((s.dim, s.width), (5, 6));
+        assert_eq!(s.sigma, vec![4.0, 2.0, 1.0]);
+        assert_eq!(s.eps.bounds(2), (1e-6, 1e-9));
+        assert_eq!(s.eps.bounds(3), (5e-4, 5e-5));
+        let (hi, lo) = s.eps.bounds(4);
+        assert!((hi * hi / 5e-4 - 1.0).abs() < 1e-15 && (lo * lo / 5e-5 - 1.0).abs() < 1e-15);
+        let g = s.eps.grid(4, 5);
+        assert_eq!(g.len(), 5);
+        assert!((g[0] / hi - 1.0).abs() < 1e-15 && (g[4] / lo - 1.0).abs() < 1e-15);
+        for w in g.windows(3) {
+            assert!((w[0] * w[2] / (w[1] * w[1]) - 1.0).abs() < 1e-14, "geometric: {g:?}");
+        }
+        let o = s.flow.staircase_options(&s.sigma);
+        assert_eq!((o.rank_threshold, o.stop_loss, o.t_first), (0.1, 5e-4, 1e-2));
+        let rule = s.plateau_rule();
+        assert_eq!((rule.band, rule.min_duration, rule.level_tol, rule.floor), (0.02, 0.5, 0.02, 5e-3));
+    }
+
+    /// Hostile spec values for the figures are errors naming the field, not panics.
+    #[test]
+    fn figure_settings_reject_a_bad_spec() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.saddle_to_saddle.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        for (from, to, want) in [
+            ("sigma_ratio: [2.0, 1.5]", "sigma_ratio: [1.0, 0.5]", "sigma_ratio must exceed 1"),
+            ("rank: 3", "rank: 7", "rank 7 > min(dim, width)"),
+        ] {
+            assert!(text.contains(from));
+            let spec =
+                dlncheck::framework::spec::Spec::parse(&text.replacen(from, to, 1), "bad.yaml").unwrap();
+            let e = dlncheck::claims::jgshg_saddle_to_saddle::figure_spec(&spec, "bad.yaml").unwrap_err();
+            assert_eq!((e.file.as_str(), e.key.as_str(), e.message.as_str()), ("bad.yaml", "grid", want));
+        }
+        // rank = min(dim, width) = 5 is inside: five geometric singular values.
+        let spec = dlncheck::framework::spec::Spec::parse(&text.replacen("rank: 3", "rank: 5", 1), "ok.yaml")
+            .unwrap();
+        let s = dlncheck::claims::jgshg_saddle_to_saddle::figure_spec(&spec, "ok.yaml").unwrap();
+        assert_eq!(s.sigma, vec![4.0, 2.0, 1.0, 0.5, 0.25]);
+    }
 
     #[test]
     fn grid_points_outside_the_setting_are_errors() {

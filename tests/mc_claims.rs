@@ -82,7 +82,12 @@ mod mc_si_rank_one {
         assert_eq!(m.status, Status::Violated, "the attack's finding at ε = 0.01: {m:?}");
         assert_eq!(m.values["rank_defect_over_scale"], m.values["rank_defect"] / 0.01, "σ₂/σ₁ over ε");
         assert!((m.values["order_rank"] - 0.707).abs() < 0.01, "{m:?}");
-        let problem = claim.instance(&point, seed, Variant::Claim).unwrap().problem().unwrap();
+        // The instance file holds the minimiser reached from ε (Gaussian start): its defect is the
+        // reported one.
+        let file = claim.instance(&point, seed, Variant::Claim).unwrap();
+        let problem = file.problem().unwrap();
+        let file_rank = mc_si_rank_one::defects(&problem, &file.theta).unwrap()[0];
+        assert!((file_rank - m.values["rank_defect"]).abs() <= 1e-9 * file_rank, "{file_rank}");
         let mut eps = 0.04;
         let mut prev: Option<f64> = None;
         let mut orders = Vec::new();
