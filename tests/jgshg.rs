@@ -952,6 +952,14 @@ mod jgshg_saddle_to_saddle {
     }
 
     #[test]
+    fn the_escape_order_is_asserted_for_l2_or_well_separated_spectra() {
+        use dlncheck::claims::jgshg_saddle_to_saddle::order_asserted;
+        assert!(order_asserted(2, 1.5) && order_asserted(2, 2.0));
+        assert!(order_asserted(3, 2.0) && order_asserted(4, 3.0));
+        assert!(!order_asserted(3, 1.5) && !order_asserted(3, 1.99) && !order_asserted(5, 1.0));
+    }
+
+    #[test]
     fn grid_points_outside_the_setting_are_errors() {
         let (base, claim) = super::first_quick_point("jgshg.saddle_to_saddle");
         let (dim, width) = (base.usize("dim"), base.usize("width"));

@@ -118,6 +118,13 @@ fn spectrum(point: &GridPoint) -> Result<Vec<f64>, String> {
     Ok(lowrank::geometric_spectrum(point.f64("sigma_max"), ratio, r))
 }
 
+/// Whether the order of the escapes is asserted: always for L = 2, and for L ≥ 3 when the
+/// spectrum is well separated (σ_k/σ_{k+1} ≥ 2); with close σ at L ≥ 3 the later escapes can
+/// swap at finite ε, and the order is only reported.
+pub fn order_asserted(depth: usize, sigma_ratio: f64) -> bool {
+    depth == 2 || sigma_ratio >= 2.0
+}
+
 /// The settings of the Jacot et al. figures (jgshg-staircase, jgshg-escape) from this property's spec (`file` names it in errors): the
 /// full-grid points with the largest `sigma_ratio` (the well-separated case where plateaus are
 /// asserted), their depths in grid order, and every other value from the first of them.
@@ -180,7 +187,7 @@ impl ClaimCode for SaddleToSaddle {
         let level_tol = point.f64("level_tol");
         let rule =
             PlateauRule::new(&sigma, point.f64("plateau_band"), point.f64("plateau_duration"), level_tol);
-        let order = depth == 2 || ratio >= 2.0;
+        let order = order_asserted(depth, ratio);
         let plateaus = ratio >= 2.0;
         let run = |eps: f64| -> Result<Option<RunAnalysis>, ClaimError> {
             let theta0: Vec<f64> = inst.direction.iter().map(|x| eps * x).collect();
