@@ -959,6 +959,43 @@ mod jgshg_saddle_to_saddle {
         assert!(!order_asserted(3, 1.5) && !order_asserted(3, 1.99) && !order_asserted(5, 1.0));
     }
 
+    /// The tally over the ε grid, on synthetic runs: one run out of order makes `largest_first`
+    /// false for the grid, the plateau counts add (2 + 3 + 0), the level error is the largest.
+    #[test]
+    fn the_tally_over_runs_by_hand() {
+        use dlncheck::claims::jgshg_saddle_to_saddle::Tally;
+        use dlncheck::lowrank::saddle::{RunAnalysis, SaddlePlateau};
+        let plateau = |rel_error: f64| SaddlePlateau {
+            start: 0.0,
+            end: 1.0,
+            level: 1.0,
+            learned: 0,
+            expected: 1.0,
+            rel_error,
+            rank: 0,
+        };
+        let run = |times: Vec<Option<f64>>, errors: &[f64]| RunAnalysis {
+            initial_rank: 0,
+            final_rank: 2,
+            rank_changes: vec![1, 1],
+            plateaus: errors.iter().map(|&e| plateau(e)).collect(),
+            escape_times: times,
+        };
+        let mut t = Tally::new();
+        assert_eq!(t, Tally { all_first: true, plateaus: 0, worst_level: 0.0 });
+        assert_eq!(t, Tally::default());
+        t.add(&run(vec![Some(1.0), Some(2.0)], &[0.01, 0.03]));
+        assert_eq!(t, Tally { all_first: true, plateaus: 2, worst_level: 0.03 });
+        t.add(&run(vec![Some(3.0), Some(2.0)], &[0.02, 0.005, 0.001]));
+        assert_eq!(t, Tally { all_first: false, plateaus: 5, worst_level: 0.03 });
+        // A later run in order does not restore it; a run without plateaus adds none.
+        t.add(&run(vec![Some(1.0), Some(2.0)], &[]));
+        assert_eq!(t, Tally { all_first: false, plateaus: 5, worst_level: 0.03 });
+        let mut u = Tally::new();
+        u.add(&run(vec![Some(1.0), None], &[0.2]));
+        assert_eq!(u, Tally { all_first: false, plateaus: 1, worst_level: 0.2 });
+    }
+
     #[test]
     fn grid_points_outside_the_setting_are_errors() {
         let (base, claim) = super::first_quick_point("jgshg.saddle_to_saddle");

@@ -125,6 +125,36 @@ pub fn order_asserted(depth: usize, sigma_ratio: f64) -> bool {
     depth == 2 || sigma_ratio >= 2.0
 }
 
+/// What the runs over the ε grid show together (values `largest_first`, `plateaus_detected`,
+/// `worst_level_rel_error`): whether every run learned the modes largest first, the plateaus
+/// detected over all runs, and the largest relative error of a plateau level over all runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tally {
+    pub all_first: bool,
+    pub plateaus: usize,
+    pub worst_level: f64,
+}
+
+impl Tally {
+    /// No run yet: every run (none) learned largest first, no plateau, error 0.
+    pub fn new() -> Self {
+        Tally { all_first: true, plateaus: 0, worst_level: 0.0 }
+    }
+
+    /// Adds one run.
+    pub fn add(&mut self, a: &RunAnalysis) {
+        self.all_first &= a.largest_first();
+        self.plateaus += a.plateaus.len();
+        self.worst_level = a.plateaus.iter().fold(self.worst_level, |w, p| w.max(p.rel_error));
+    }
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The settings of the Jacot et al. figures (jgshg-staircase, jgshg-escape) from this property's spec (`file` names it in errors): the
 /// full-grid points with the largest `sigma_ratio` (the well-separated case where plateaus are
 /// asserted), their depths in grid order, and every other value from the first of them.
@@ -215,9 +245,7 @@ impl ClaimCode for SaddleToSaddle {
         let n = point.usize("n_eps");
         let eps = eps_range(point).grid(depth, n);
         let mut escapes: Vec<Vec<f64>> = vec![Vec::new(); r];
-        let mut all_first = true;
-        let mut plateau_count = 0usize;
-        let mut worst_level: f64 = 0.0;
+        let mut tally = Tally::new();
         for &e in &eps {
             let Some(a) = run(e)? else {
                 return Ok(Measurement::not_converged(format!(
@@ -225,9 +253,7 @@ impl ClaimCode for SaddleToSaddle {
                 )));
             };
             check_run(&a, r, plateaus, order, level_tol, &mut m);
-            all_first &= a.largest_first();
-            plateau_count += a.plateaus.len();
-            worst_level = a.plateaus.iter().fold(worst_level, |w, p| w.max(p.rel_error));
+            tally.add(&a);
             for k in 0..r {
                 match a.escape_times[k] {
                     Some(t) => escapes[k].push(t),
@@ -280,13 +306,13 @@ impl ClaimCode for SaddleToSaddle {
         let mut res = m.measurement();
         res.values.extend(out.values);
         Ok(res
-            .value("largest_first", all_first as u8 as f64)
+            .value("largest_first", tally.all_first as u8 as f64)
             .value("order_asserted", order as u8 as f64)
             .value("plateaus_asserted", plateaus as u8 as f64)
             .value("eps_max_used", eps[0])
             .value("eps_min_used", eps[n - 1])
-            .value("plateaus_detected", plateau_count as f64)
-            .value("worst_level_rel_error", worst_level))
+            .value("plateaus_detected", tally.plateaus as f64)
+            .value("worst_level_rel_error", tally.worst_level))
     }
 }
 
