@@ -515,6 +515,65 @@ fn large_univariate_networks_use_the_exact_reduced_form() {
     assert!(rel_err(e.max, top) <= 1e-8, "exact reduced {} vs Lanczos on HVPs {top}", e.max);
 }
 
+/// The route `hessian_top` takes, on a univariate network small enough for every route
+/// (d = 6, L = 2: P = 42 parameters, reduced dimension m = 19), with the size limit moved
+/// around it: above m and below P the exact m × m reduced form; below m Lanczos (on the reduced
+/// operator); a method the caller names is kept. Every route's top three and smallest
+/// eigenvalues equal the dense Hessian's (its own eigen-decomposition here) to 1e-9 relative.
+#[test]
+fn the_spectrum_route_follows_the_size_limit_and_the_callers_method() {
+    dlncheck::init_determinism();
+    let problem = mlp_problem(6, 2, 41);
+    let theta = point(&problem, 0.4, 42);
+    let p = problem.num_params();
+    let m = hessian::ReducedOperator::new(&problem, &theta).expect("univariate").dim();
+    assert_eq!((p, m), (42, 19));
+    let dense = linalg::try_sym_eigenvalues(hessian::dense_hessian(&problem, &theta).as_ref()).unwrap();
+    let want_top: Vec<f64> = dense.iter().rev().take(3).copied().collect();
+    let scale = dense[p - 1].abs().max(dense[0].abs());
+    for (limit, method, want) in [
+        (30, None, Method::Exact),      // m ≤ limit < P: the reduced form, exact
+        (p - 1, None, Method::Exact),   // just below P
+        (m, None, Method::Exact),       // the reduced form at the limit
+        (m - 1, None, Method::Lanczos), // m > limit: Lanczos
+        (30, Some(Method::Lanczos), Method::Lanczos), // the caller's method is kept
+        (10, Some(Method::Exact), Method::Exact),
+        (p, None, Method::Exact), // P ≤ limit: dense
+    ] {
+        let opts =
+            SpectrumOptions { exact_max_params: limit, method, tol: 1e-12, ..SpectrumOptions::default() };
+        let (top, e) = spectrum::hessian_top(&problem, &theta, 3, &opts).unwrap();
+        assert_eq!(e.method, want, "limit {limit}, method {method:?}");
+        assert_eq!(e.iterations > 0, want == Method::Lanczos, "limit {limit}: {} iterations", e.iterations);
+        assert!(!e.min_is_upper_bound);
+        assert_eq!(top.len(), 3);
+        for (g, w) in top.iter().zip(&want_top) {
+            assert!((g - w).abs() <= 1e-9 * scale, "limit {limit}: top {top:?} vs {want_top:?}");
+        }
+        assert!((e.max - dense[p - 1]).abs() <= 1e-9 * scale && (e.min - dense[0]).abs() <= 1e-9 * scale);
+    }
+    // With L2 (λ = 0.3) every eigenvalue shifts by λ, and the P − m = 23 eigenvalues outside the
+    // reduced space are exactly λ (here 2 more, inside it): asking for more than m (25) or more than P (50) eigenvalues
+    // returns those too, on every route; the dense reference is the shifted Hessian's own.
+    let problem = mlp_problem(6, 2, 41).with_l2(0.3);
+    let dense = linalg::try_sym_eigenvalues(hessian::dense_hessian(&problem, &theta).as_ref()).unwrap();
+    assert_eq!(dense.iter().filter(|&&v| (v - 0.3).abs() <= 1e-12).count(), p - m + 2);
+    let scale = dense[p - 1].abs().max(dense[0].abs());
+    for (limit, method) in [(30, None), (m - 1, None), (10, Some(Method::Exact)), (p, None)] {
+        for k in [25, 50] {
+            let opts =
+                SpectrumOptions { exact_max_params: limit, method, tol: 1e-12, ..SpectrumOptions::default() };
+            let (top, e) = spectrum::hessian_top(&problem, &theta, k, &opts).unwrap();
+            let want: Vec<f64> = dense.iter().rev().take(k).copied().collect();
+            assert_eq!(top.len(), want.len(), "limit {limit}, k {k}");
+            for (g, w) in top.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-9 * scale, "limit {limit}, k {k}: {top:?} vs {want:?}");
+            }
+            assert!((e.min - dense[0]).abs() <= 1e-9 * scale, "limit {limit}: min {} vs {}", e.min, dense[0]);
+        }
+    }
+}
+
 /// The Jacobian-free Gram operator K = Σ_k ‖a_k‖²B_kᵀB_k equals JJᵀ from the dense Jacobian
 /// (MLP, and residual with its fixed head), to 1e-12 relative to ‖K‖.
 #[test]

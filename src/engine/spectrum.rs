@@ -101,7 +101,9 @@ pub struct Extremes {
     pub min_is_upper_bound: bool,
 }
 
-/// The top `k` eigenvalues (descending) and the smallest, or only the extremes (`k = 1`).
+/// The top `k` eigenvalues (descending; all P of them when k ≥ P) and the extremes (`k = 1`
+/// for the extremes only). On the reduced form (m < P) the P − m eigenvalues known to be λ
+/// (the L2 coefficient) join the m computed ones.
 pub fn hessian_top(
     problem: &Problem,
     theta: &[f64],
@@ -145,12 +147,12 @@ pub fn hessian_top(
             {
                 Some(mut op) => {
                     let (m, zeros, shift) = (op.dim(), op.zeros(), op.shift());
-                    (lanczos(m, |v, out| op.apply(v, out), k, opts.bottom, opts)?, zeros, shift)
+                    (lanczos(m, |v, out| op.apply(v, out), k.min(m), opts.bottom, opts)?, zeros, shift)
                 }
                 None => {
                     let mut ws = problem.workspace();
                     let mut pt = problem.at(&mut ws, theta);
-                    (lanczos(p, |v, out| pt.hvp(v, out), k, opts.bottom, opts)?, 0, 0.0)
+                    (lanczos(p, |v, out| pt.hvp(v, out), k.min(p), opts.bottom, opts)?, 0, 0.0)
                 }
             };
             let (mut ritz, iterations) = (res.ritz, res.iterations);
