@@ -183,11 +183,6 @@ pub fn try_exact_eigenvalues(problem: &Problem, theta: &[f64]) -> Result<Vec<f64
     }
 }
 
-/// [`try_exact_eigenvalues`], panicking with the reason (for matrices the harness builds).
-pub fn exact_eigenvalues(problem: &Problem, theta: &[f64]) -> Vec<f64> {
-    try_exact_eigenvalues(problem, theta).unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// Sharpness and smallest eigenvalue of ∇²ℓ(θ).
 pub fn hessian_extremes(
     problem: &Problem,
