@@ -704,6 +704,31 @@ fn lanczos_best_effort_bottom_is_an_upper_bound() {
     assert!(matches!(required, Err(spectrum::SpectrumError::NotConverged(_))), "{required:?}");
 }
 
+/// When Lanczos tests for convergence: at every step below 40 and at the last step allowed
+/// (and at every 4th step after 40). A diagonal operator on R^n with r distinct eigenvalues
+/// 1, …, r (each repeated) has an r-dimensional Krylov space, so asking for all r Ritz values
+/// (k = r) the run converges at step r and no earlier: n = 60 with r = 10 and r = 20 (steps
+/// below 40), and n = r = 41 (the last step, 41 = n, is not a multiple of 4). The Ritz values are
+/// 1, …, r to 1e-9.
+#[test]
+fn lanczos_stops_at_the_first_tested_step_where_it_converges() {
+    for (n, r) in [(60, 10), (60, 20), (41, 41)] {
+        let diag: Vec<f64> = (0..n).map(|i| (i % r + 1) as f64).collect();
+        let op = |v: &[f64], out: &mut [f64]| {
+            for i in 0..v.len() {
+                out[i] = diag[i] * v[i];
+            }
+        };
+        let res =
+            spectrum::lanczos(n, op, r, spectrum::Bottom::Required, &SpectrumOptions::default()).unwrap();
+        assert_eq!((res.iterations, res.ritz.len()), (r, r), "n = {n}, r = {r}");
+        for (i, v) in res.ritz.iter().enumerate() {
+            assert!((v - (i + 1) as f64).abs() <= 1e-9, "r = {r}: Ritz {i} = {v}");
+        }
+        assert!(res.bottom_converged);
+    }
+}
+
 /// The audit's λ_min beyond the exact size (Lanczos on the reduced operator, best effort): it is
 /// either printed and equal to the exact λ_min (1e-8 relative to the spectrum's scale), or null
 /// with a note whose bound is at least the exact λ_min; the sharpness is always the exact one.

@@ -259,7 +259,7 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
         orthogonalize(&mut w, &basis, n);
         let b = norm(&w);
         let m = j + 1;
-        let check = m >= k && (m < 40 || m % 4 == 0 || m == max_iter || m == n);
+        let check = m >= k && (m < 40 || m % 4 == 0 || m == max_iter);
         if check || b == 0.0 {
             let (theta, s_last) = tridiagonal_eigen(&alpha, &beta)?;
             let scale = theta.iter().fold(0.0f64, |acc, t| acc.max(t.abs())).max(f64::MIN_POSITIVE);
