@@ -996,6 +996,46 @@ mod jgshg_saddle_to_saddle {
         assert_eq!(u, Tally { all_first: false, plateaus: 1, worst_level: 0.2 });
     }
 
+    /// Which escape laws are asserted: mode 1 (the escape from the origin) always, later modes
+    /// where the order is.
+    #[test]
+    fn the_first_escape_is_always_asserted_later_ones_with_the_order() {
+        use dlncheck::claims::jgshg_saddle_to_saddle::escape_asserted;
+        assert!(escape_asserted(1, 3, 1.5) && escape_asserted(1, 2, 2.0) && escape_asserted(1, 4, 1.1));
+        assert!(escape_asserted(2, 2, 1.5) && escape_asserted(3, 3, 2.0));
+        assert!(!escape_asserted(2, 3, 1.5) && !escape_asserted(3, 4, 1.99));
+    }
+
+    /// The claim's values on its first quick point: one set per mode 1, …, r (named from 1), and
+    /// the first escape time is that of the flow from ε_max·Z, recomputed here from the instance
+    /// (direction Z of seed 1) and the point's flow settings.
+    #[test]
+    fn values_name_the_modes_and_the_first_escape_is_the_flow_from_eps_max_z() {
+        use dlncheck::claims::jgshg_saddle_to_saddle::{eps_range, flow_settings, spectrum};
+        let (base, claim) = super::first_quick_point("jgshg.saddle_to_saddle");
+        let m = claim.measure(&base, 1, Variant::Claim).unwrap();
+        let (depth, dim, width) = (base.usize("depth"), base.usize("dim"), base.usize("width"));
+        let sigma = spectrum(&base).unwrap();
+        let r = sigma.len();
+        let law = if depth == 2 { "slope_sigma_mode" } else { "exponent_mode" };
+        for k in 1..=r {
+            assert!(m.values.contains_key(&format!("{law}{k}")), "mode {k}: {:?}", m.values.keys());
+        }
+        assert!(
+            !m.values.contains_key(&format!("{law}0")) && !m.values.contains_key(&format!("{law}{}", r + 1))
+        );
+        let inst = dlncheck::lowrank::denoising_instance(dim, width, depth, &sigma, 1);
+        let flow = flow_settings(&base);
+        let eps = eps_range(&base).grid(depth, base.usize("n_eps"))[0];
+        let theta0: Vec<f64> = inst.direction.iter().map(|z| eps * z).collect();
+        let st =
+            dlncheck::lowrank::staircase(&inst.problem, &theta0, &flow.staircase_options(&sigma)).unwrap();
+        let t1 =
+            st.mode_escape_times(inst.u.as_ref(), inst.v.as_ref(), flow.rank_threshold(&sigma))[0].unwrap();
+        assert_eq!(m.values["first_escape_time"], t1);
+        assert_eq!(m.values["eps_max_used"], eps);
+    }
+
     #[test]
     fn grid_points_outside_the_setting_are_errors() {
         let (base, claim) = super::first_quick_point("jgshg.saddle_to_saddle");

@@ -729,6 +729,37 @@ fn lanczos_stops_at_the_first_tested_step_where_it_converges() {
     }
 }
 
+/// Lanczos tests relative residuals: multiplying the operator by c = 2^±30 (exact in floating
+/// point) multiplies every Ritz value by c exactly and leaves the iteration count unchanged. On a
+/// diagonal operator with a gap at the top (10, then 199 values in [0, 1]) the top converges long
+/// before the Krylov space is exhausted (fewer than 40 of 200 steps), to 1e-10.
+#[test]
+fn lanczos_is_scale_equivariant_and_stops_early() {
+    let n = 200;
+    let diag: Vec<f64> =
+        (0..n).map(|i| if i == 0 { 10.0 } else { (i - 1) as f64 / (n - 2) as f64 }).collect();
+    let run = |c: f64, bottom| {
+        let op = |v: &[f64], out: &mut [f64]| {
+            for i in 0..v.len() {
+                out[i] = c * diag[i] * v[i];
+            }
+        };
+        spectrum::lanczos(n, op, 1, bottom, &SpectrumOptions::default()).unwrap()
+    };
+    let base = run(1.0, spectrum::Bottom::Skip);
+    assert!(base.iterations < 40, "{} iterations", base.iterations);
+    assert!((base.ritz.last().unwrap() - 10.0).abs() <= 1e-10, "top {:?}", base.ritz.last());
+    for bottom in [spectrum::Bottom::Skip, spectrum::Bottom::Required] {
+        let base = run(1.0, bottom);
+        for c in [2f64.powi(30), 2f64.powi(-30)] {
+            let scaled = run(c, bottom);
+            assert_eq!(scaled.iterations, base.iterations, "c = {c}, {bottom:?}");
+            let want: Vec<f64> = base.ritz.iter().map(|v| v * c).collect();
+            assert_eq!(scaled.ritz, want, "c = {c}, {bottom:?}");
+        }
+    }
+}
+
 /// The audit's λ_min beyond the exact size (Lanczos on the reduced operator, best effort): it is
 /// either printed and equal to the exact λ_min (1e-8 relative to the spectrum's scale), or null
 /// with a note whose bound is at least the exact λ_min; the sharpness is always the exact one.

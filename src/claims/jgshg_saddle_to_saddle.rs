@@ -27,7 +27,8 @@
 //! fitted; its R² is reported). Asserted for the first escape (from the origin) always, for later
 //! modes where the order is reliable; reported otherwise (with close σ at L ≥ 3 the later escapes
 //! can interact). A limit: no tightness; holds iff every asserted check holds, and the largest
-//! error/tolerance ratio is reported ([`Margins`]).
+//! error/tolerance ratio is reported ([`Margins`]). Value `first_escape_time`: t_1 at the largest
+//! ε, the escape from the origin of the flow from ε_max·Z.
 //!
 //! Control `large_init`: one run at ε = `large_eps` (≳ 1/√w): the rank starts full and there are
 //! no plateaus.
@@ -85,7 +86,7 @@ pub fn check_run(a: &RunAnalysis, r: usize, plateaus: bool, order: bool, level_t
 }
 
 /// The gradient-flow settings of a grid point.
-fn flow_settings(point: &GridPoint) -> FlowSettings {
+pub fn flow_settings(point: &GridPoint) -> FlowSettings {
     FlowSettings {
         t_max: point.f64("t_max"),
         growth: point.f64("growth"),
@@ -95,7 +96,7 @@ fn flow_settings(point: &GridPoint) -> FlowSettings {
 }
 
 /// The ε range of a grid point.
-fn eps_range(point: &GridPoint) -> EpsRange {
+pub fn eps_range(point: &GridPoint) -> EpsRange {
     EpsRange {
         eps_max: point.f64("eps_max"),
         eps_min: point.f64("eps_min"),
@@ -106,7 +107,7 @@ fn eps_range(point: &GridPoint) -> EpsRange {
 
 /// The target's spectrum σ_k = σ_max·ratio^{−(k−1)} at a grid point, after the checks that
 /// `measure` and [`figure_spec`] share.
-fn spectrum(point: &GridPoint) -> Result<Vec<f64>, String> {
+pub fn spectrum(point: &GridPoint) -> Result<Vec<f64>, String> {
     let (width, dim, r) = (point.usize("width"), point.usize("dim"), point.usize("rank"));
     if r > dim.min(width) {
         return Err(format!("rank {r} > min(dim, width)"));
@@ -153,6 +154,13 @@ impl Default for Tally {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Whether the escape-time law of mode `mode` (1-based) is asserted: the escape from the origin
+/// (mode 1) always; later modes where the order is asserted ([`order_asserted`]: with close σ
+/// at L ≥ 3 their escapes interact at these ε, and they are only reported).
+pub fn escape_asserted(mode: usize, depth: usize, sigma_ratio: f64) -> bool {
+    mode == 1 || order_asserted(depth, sigma_ratio)
 }
 
 /// The settings of the Jacot et al. figures (jgshg-staircase, jgshg-escape) from this property's spec (`file` names it in errors): the
@@ -271,9 +279,7 @@ impl ClaimCode for SaddleToSaddle {
         let log_inv: Vec<f64> = eps.iter().map(|e| (1.0 / e).ln()).collect();
         for k in 0..r {
             let name = k + 1;
-            // The escape from the origin (mode 1) always; later modes where the order is
-            // reliable (with close σ at L ≥ 3 their escapes interact at these ε: measured).
-            let asserted = k == 0 || order;
+            let asserted = escape_asserted(name, depth, ratio);
             if depth == 2 {
                 let f = line(&log_inv, &escapes[k])?;
                 let (lo, hi) = f.slope_interval(0.95);
@@ -310,6 +316,7 @@ impl ClaimCode for SaddleToSaddle {
             .value("order_asserted", order as u8 as f64)
             .value("plateaus_asserted", plateaus as u8 as f64)
             .value("eps_max_used", eps[0])
+            .value("first_escape_time", escapes[0][0])
             .value("eps_min_used", eps[n - 1])
             .value("plateaus_detected", tally.plateaus as f64)
             .value("worst_level_rel_error", tally.worst_level))
