@@ -1036,6 +1036,47 @@ mod jgshg_saddle_to_saddle {
         assert_eq!(m.values["eps_max_used"], eps);
     }
 
+    /// The fitted laws' reported intervals contain their estimates (L = 2 slopes·σ_k, L ≥ 3
+    /// exponents), t_k is linear in ε^{−(L−2)} at L = 3 (R² ≥ 0.99), and at L = 4 the exponent's
+    /// tolerance is slope_tol·(L − 2): with slope_tol = e, the largest exponent error measured,
+    /// the point holds (2e ≥ e); with slope_tol = e/4 it is violated (e/2 < e).
+    #[test]
+    fn fitted_laws_and_the_exponent_tolerance_at_l4() {
+        use dlncheck::claims::jgshg_saddle_to_saddle::spectrum;
+        use dlncheck::framework::property::Status;
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("properties/jgshg.saddle_to_saddle.yaml");
+        let (spec, claim) = dlncheck::claims::load_spec(&path).unwrap();
+        let points: Vec<_> =
+            spec.instances(dlncheck::framework::spec::Mode::Quick, 0).into_iter().map(|i| i.point).collect();
+        let r = spectrum(&points[0]).unwrap().len();
+        for p in &points {
+            let m = claim.measure(p, 1, Variant::Claim).unwrap();
+            let law = if p.usize("depth") == 2 { "slope_sigma" } else { "exponent" };
+            for k in 1..=r {
+                let (lo, v, hi) = (
+                    m.values[&format!("{law}_lo_mode{k}")],
+                    m.values[&format!("{law}_mode{k}")],
+                    m.values[&format!("{law}_hi_mode{k}")],
+                );
+                assert!(lo < v && v < hi, "depth {}, mode {k}: {lo} {v} {hi}", p.usize("depth"));
+                if p.usize("depth") == 3 {
+                    assert!(m.values[&format!("linear_r2_mode{k}")] >= 0.99, "{m:?}");
+                }
+            }
+        }
+        let deep =
+            points.iter().find(|p| p.usize("depth") == 3).unwrap().clone().with("depth", Value::Int(4));
+        let m = claim.measure(&deep, 1, Variant::Claim).unwrap();
+        assert_eq!(m.status, Status::Holds);
+        let e = (1..=r).map(|k| (m.values[&format!("exponent_mode{k}")] - 2.0).abs()).fold(0.0, f64::max);
+        assert!(e > 0.0);
+        let at =
+            |tol: f64| claim.measure(&deep.clone().with("slope_tol", Value::Float(tol)), 1, Variant::Claim);
+        assert_eq!(at(e).unwrap().status, Status::Holds, "tolerance 2e");
+        assert_eq!(at(e / 4.0).unwrap().status, Status::Violated, "tolerance e/2");
+    }
+
     #[test]
     fn grid_points_outside_the_setting_are_errors() {
         let (base, claim) = super::first_quick_point("jgshg.saddle_to_saddle");

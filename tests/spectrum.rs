@@ -760,6 +760,31 @@ fn lanczos_is_scale_equivariant_and_stops_early() {
     }
 }
 
+/// The best-effort bottom's budget: the run goes on after the top converged (at step t, the
+/// step where the same Krylov sequence without the bottom stops) until max(2t, 100) steps, or
+/// max_iter if that comes first, and then reports the bottom as not converged. A diagonal
+/// operator on R^1500 with eigenvalues −1 + 2(i/1499)^4, dense at the bottom: t = 128 > 50, so
+/// the budget is 2t = 256, not 100; with max_iter = 200 the run ends at step 200.
+#[test]
+fn lanczos_best_effort_budget_is_twice_the_tops_steps() {
+    let n = 1500;
+    let diag: Vec<f64> = (0..n).map(|i| -1.0 + 2.0 * (i as f64 / (n - 1) as f64).powi(4)).collect();
+    let op = |v: &[f64], out: &mut [f64]| {
+        for i in 0..v.len() {
+            out[i] = diag[i] * v[i];
+        }
+    };
+    let opts = SpectrumOptions { max_iter: 1000, ..SpectrumOptions::default() };
+    let t = spectrum::lanczos(n, op, 1, spectrum::Bottom::Skip, &opts).unwrap().iterations;
+    assert!(t > spectrum::BEST_EFFORT_MIN / spectrum::BEST_EFFORT_FACTOR, "t = {t}");
+    let best = spectrum::lanczos(n, op, 1, spectrum::Bottom::BestEffort, &opts).unwrap();
+    assert_eq!((best.iterations, best.bottom_converged), (2 * t, false), "t = {t}");
+    let capped = SpectrumOptions { max_iter: 200, ..opts };
+    let best = spectrum::lanczos(n, op, 1, spectrum::Bottom::BestEffort, &capped).unwrap();
+    assert_eq!((best.iterations, best.bottom_converged), (200, false));
+    assert!((best.ritz.last().unwrap() - 1.0).abs() <= 1e-9 && best.ritz[0] >= -1.0 - 1e-12);
+}
+
 /// The audit's λ_min beyond the exact size (Lanczos on the reduced operator, best effort): it is
 /// either printed and equal to the exact λ_min (1e-8 relative to the spectrum's scale), or null
 /// with a note whose bound is at least the exact λ_min; the sharpness is always the exact one.
