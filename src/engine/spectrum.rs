@@ -289,9 +289,6 @@ pub fn lanczos<F: FnMut(&[f64], &mut [f64])>(
                 return Ok(LanczosResult { ritz: theta, residuals, iterations: m, bottom_converged });
             }
         }
-        if j + 1 == max_iter {
-            break;
-        }
         beta.push(b);
         if b <= 1e-14 * alpha.iter().fold(0.0f64, |acc, x| acc.max(x.abs())) {
             // Breakdown: the Krylov space is invariant; continue in its orthogonal complement.
