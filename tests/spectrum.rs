@@ -783,6 +783,15 @@ fn lanczos_best_effort_budget_is_twice_the_tops_steps() {
     let best = spectrum::lanczos(n, op, 1, spectrum::Bottom::BestEffort, &capped).unwrap();
     assert_eq!((best.iterations, best.bottom_converged), (200, false));
     assert!((best.ritz.last().unwrap() - 1.0).abs() <= 1e-9 && best.ritz[0] >= -1.0 - 1e-12);
+    // Out of steps (50 < t), the error reports the residual of what was asked: the top's alone
+    // without the bottom, which is smaller here than the bottom's.
+    let short = SpectrumOptions { max_iter: 50, ..opts };
+    let residual = |bottom| match spectrum::lanczos(n, op, 1, bottom, &short) {
+        Err(spectrum::SpectrumError::NotConverged(e)) => e.residual,
+        other => panic!("{other:?}"),
+    };
+    let (top, both) = (residual(spectrum::Bottom::Skip), residual(spectrum::Bottom::Required));
+    assert!(top > opts.tol && top < both, "top {top}, top and bottom {both}");
 }
 
 /// The audit's λ_min beyond the exact size (Lanczos on the reduced operator, best effort): it is
