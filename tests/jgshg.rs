@@ -1036,8 +1036,8 @@ mod jgshg_saddle_to_saddle {
         assert_eq!(m.values["eps_max_used"], eps);
     }
 
-    /// The fitted laws' reported intervals contain their estimates (L = 2 slopes·σ_k, L ≥ 3
-    /// exponents), t_k is linear in ε^{−(L−2)} at L = 3 (R² ≥ 0.99), and at L = 4 the exponent's
+    /// The fitted laws' reported intervals are centred on their estimates (L = 2 slopes·σ_k,
+    /// L ≥ 3 exponents), t_k is linear in ε^{−(L−2)} at L = 3 (R² ≥ 0.99), and at L = 4 the exponent's
     /// tolerance is slope_tol·(L − 2): with slope_tol = e, the largest exponent error measured,
     /// the point holds (2e ≥ e); with slope_tol = e/4 it is violated (e/2 < e).
     #[test]
@@ -1060,6 +1060,8 @@ mod jgshg_saddle_to_saddle {
                     m.values[&format!("{law}_hi_mode{k}")],
                 );
                 assert!(lo < v && v < hi, "depth {}, mode {k}: {lo} {v} {hi}", p.usize("depth"));
+                // A Student-t interval is symmetric about its estimate.
+                assert!((0.5 * (lo + hi) - v).abs() <= 1e-12 * v.abs(), "mode {k}: {lo} {v} {hi}");
                 if p.usize("depth") == 3 {
                     assert!(m.values[&format!("linear_r2_mode{k}")] >= 0.99, "{m:?}");
                 }
