@@ -681,11 +681,7 @@ fn lanczos_best_effort_bottom_is_an_upper_bound() {
     let n = 1500;
     let diag: Vec<f64> =
         (0..n).map(|i| if i == 0 { 50.0 } else { -1.0 + 2.0 * (i - 1) as f64 / (n - 2) as f64 }).collect();
-    let op = |v: &[f64], out: &mut [f64]| {
-        for i in 0..v.len() {
-            out[i] = diag[i] * v[i];
-        }
-    };
+    let op = diagonal(&diag);
     let opts = SpectrumOptions { max_iter: 400, ..SpectrumOptions::default() };
     let lambda_min = diag.iter().copied().fold(f64::INFINITY, f64::min);
     let best = spectrum::lanczos(n, op, 1, spectrum::Bottom::BestEffort, &opts).unwrap();
@@ -704,6 +700,15 @@ fn lanczos_best_effort_bottom_is_an_upper_bound() {
     assert!(matches!(required, Err(spectrum::SpectrumError::NotConverged(_))), "{required:?}");
 }
 
+/// The operator v ↦ diag(d)·v, for Lanczos tests with a known spectrum.
+fn diagonal(d: &[f64]) -> impl Fn(&[f64], &mut [f64]) + Copy + '_ {
+    move |v, out| {
+        for i in 0..v.len() {
+            out[i] = d[i] * v[i];
+        }
+    }
+}
+
 /// When Lanczos tests for convergence: at every step below 40 and at the last step allowed
 /// (and at every 4th step after 40). A diagonal operator on R^n with r distinct eigenvalues
 /// 1, …, r (each repeated) has an r-dimensional Krylov space, so asking for all r Ritz values
@@ -714,11 +719,7 @@ fn lanczos_best_effort_bottom_is_an_upper_bound() {
 fn lanczos_stops_at_the_first_tested_step_where_it_converges() {
     for (n, r) in [(60, 10), (60, 20), (41, 41)] {
         let diag: Vec<f64> = (0..n).map(|i| (i % r + 1) as f64).collect();
-        let op = |v: &[f64], out: &mut [f64]| {
-            for i in 0..v.len() {
-                out[i] = diag[i] * v[i];
-            }
-        };
+        let op = diagonal(&diag);
         let res =
             spectrum::lanczos(n, op, r, spectrum::Bottom::Required, &SpectrumOptions::default()).unwrap();
         assert_eq!((res.iterations, res.ritz.len()), (r, r), "n = {n}, r = {r}");
@@ -739,12 +740,8 @@ fn lanczos_is_scale_equivariant_and_stops_early() {
     let diag: Vec<f64> =
         (0..n).map(|i| if i == 0 { 10.0 } else { (i - 1) as f64 / (n - 2) as f64 }).collect();
     let run = |c: f64, bottom| {
-        let op = |v: &[f64], out: &mut [f64]| {
-            for i in 0..v.len() {
-                out[i] = c * diag[i] * v[i];
-            }
-        };
-        spectrum::lanczos(n, op, 1, bottom, &SpectrumOptions::default()).unwrap()
+        let scaled: Vec<f64> = diag.iter().map(|d| c * d).collect();
+        spectrum::lanczos(n, diagonal(&scaled), 1, bottom, &SpectrumOptions::default()).unwrap()
     };
     let base = run(1.0, spectrum::Bottom::Skip);
     assert!(base.iterations < 40, "{} iterations", base.iterations);
@@ -769,11 +766,7 @@ fn lanczos_is_scale_equivariant_and_stops_early() {
 fn lanczos_best_effort_budget_is_twice_the_tops_steps() {
     let n = 1500;
     let diag: Vec<f64> = (0..n).map(|i| -1.0 + 2.0 * (i as f64 / (n - 1) as f64).powi(4)).collect();
-    let op = |v: &[f64], out: &mut [f64]| {
-        for i in 0..v.len() {
-            out[i] = diag[i] * v[i];
-        }
-    };
+    let op = diagonal(&diag);
     let opts = SpectrumOptions { max_iter: 1000, ..SpectrumOptions::default() };
     let t = spectrum::lanczos(n, op, 1, spectrum::Bottom::Skip, &opts).unwrap().iterations;
     assert!(t > spectrum::BEST_EFFORT_MIN / spectrum::BEST_EFFORT_FACTOR, "t = {t}");
